@@ -1,0 +1,121 @@
+"""Command line: ``python -m simulation COMMAND ...``.  Bad input exits with status 2 and a
+one-line error per problem; nothing is written before the input validates."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from simulation.config import ConfigError, load_scenario, parameter_markdown, parse_override
+
+RESULTS = Path("results")
+
+
+def _overrides(pairs: list[str] | None) -> dict:
+    return dict(parse_override(p) for p in pairs or [])
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from simulation.runner import run
+    from simulation.store import write_json, write_parquet
+
+    scenario = load_scenario(args.scenario, _overrides(args.set))
+    seed = scenario.seed if args.seed is None else args.seed
+    out = Path(args.out) if args.out else RESULTS / "runs" / f"{scenario.name}-seed{seed}"
+    result = run(scenario, seed=seed, steps=args.steps)
+    write_parquet(out / "timeseries.parquet", result.timeseries)
+    write_json(out / "summary.json", result.summary)
+    print(format_summary(result.summary))
+    print(f"wrote {out}/timeseries.parquet and {out}/summary.json")
+    return 0
+
+
+SHOWN = ("cumulative_volume", "adoption_government", "adoption_enterprise", "adoption_public", "adoption_holders",
+         "islands", "largest_component_share", "mean_trust", "remediation_share", "time_to_integration",
+         "time_to_half_adoption", "total_countermeasure_cost")
+
+
+def format_summary(summary: dict) -> str:
+    lines = [f"scenario {summary['scenario']}  seed {summary['seed']}  steps {summary['steps']}"]
+    for key in SHOWN:
+        value = summary[key]
+        text = "never" if value is None else (f"{value:.3f}" if isinstance(value, float) else str(value))
+        lines.append(f"  {key:<26} {text}")
+    return "\n".join(lines)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Every scenario once: a table of final metrics."""
+    import pandas as pd
+
+    from simulation.runner import run
+
+    files = [Path(f) for f in args.scenarios] or sorted(Path("scenarios").glob("*.yaml"))
+    scenarios = [load_scenario(f) for f in files]
+    rows = []
+    for scenario in scenarios:
+        summary = run(scenario, seed=args.seed, steps=args.steps).summary
+        rows.append({"scenario": scenario.name, **{k: summary[k] for k in SHOWN}})
+    table = pd.DataFrame(rows).set_index("scenario").T
+    with pd.option_context("display.width", 200, "display.max_columns", 20, "display.float_format", "{:.3f}".format):
+        print(table)
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    failures = 0
+    for name in args.files:
+        try:
+            load_scenario(name, _overrides(args.set))
+            print(f"{name}: ok")
+        except ConfigError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            failures += 1
+    return 2 if failures else 0
+
+
+def cmd_params(args: argparse.Namespace) -> int:
+    print(parameter_markdown(), end="")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m simulation", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="run one scenario once")
+    p.add_argument("scenario")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--steps", type=int)
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a field, e.g. population.public=500")
+    p.add_argument("--out", help="output folder (default results/runs/NAME-seedS)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("compare", help="run scenarios once each and print their final metrics")
+    p.add_argument("scenarios", nargs="*", help="scenario files (default: scenarios/*.yaml)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--steps", type=int)
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("validate", help="check scenario files without running them")
+    p.add_argument("files", nargs="+")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("params", help="print the parameter table (Markdown)")
+    p.set_defaults(func=cmd_params)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+"""Run one scenario with one seed and return its timeseries and summary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from simulation.config import Scenario
+from simulation.metrics import METRICS, summarise
+from simulation.model import DataSharingModel
+from simulation.provenance import code_version, package_versions
+
+
+@dataclass
+class RunResult:
+    timeseries: pd.DataFrame
+    summary: dict[str, Any]
+    model: DataSharingModel
+
+
+def run(scenario: Scenario, seed: int | None = None, steps: int | None = None) -> RunResult:
+    """Run ``scenario`` for ``steps`` months (default: the scenario's) with ``seed`` (default: the scenario's)."""
+    seed = scenario.seed if seed is None else int(seed)
+    steps = scenario.steps if steps is None else int(steps)
+    model = DataSharingModel(scenario, seed=seed)
+    for _ in range(steps):
+        model.step()
+    timeseries = timeseries_of(model)
+    summary = {
+        "scenario": scenario.name,
+        "seed": seed,
+        "steps": steps,
+        **summarise(timeseries),
+        "config_hash": scenario.config_hash(),
+        "code_version": code_version(),
+        "packages": package_versions(),
+    }
+    return RunResult(timeseries, summary, model)
+
+
+def timeseries_of(model: DataSharingModel) -> pd.DataFrame:
+    frame = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+    frame = frame[list(METRICS)]
+    return frame.astype({"step": "int64", "islands": "int64", "incidents": "int64"})
