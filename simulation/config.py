@@ -13,6 +13,7 @@ import difflib
 import hashlib
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,7 +31,8 @@ def param(default: Any, low: float | None, high: float | None, unit: str, meanin
 
 
 class Block(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, validate_assignment=True)
+    # strict: a quoted "0.5" or "yes" in a file is a wrong type, not a number or a switch.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, validate_assignment=True, strict=True)
 
 
 class Population(Block):
@@ -244,8 +246,8 @@ def _line(exc: yaml.YAMLError) -> str:
 
 
 def _tag(exc: yaml.YAMLError) -> str:
-    problem = getattr(exc, "problem", "") or ""
-    return problem.split("tag")[-1].strip() if "tag" in problem else "?"
+    found = re.search(r"'([^']+)'", getattr(exc, "problem", "") or "")
+    return found.group(1).replace("tag:yaml.org,2002:", "!!") if found else "?"
 
 
 def _problem(exc: yaml.YAMLError) -> str:
@@ -285,6 +287,8 @@ def parse_override(text: str) -> tuple[str, Any]:
     if "=" not in text:
         raise ConfigError(f"--set {text}: expected dotted.key=value")
     key, raw = text.split("=", 1)
+    if raw.strip().lower().lstrip("+-") in ("nan", "inf", "infinity"):
+        return key.strip(), float(raw)  # so the non-finite check names it, not a type error
     try:
         value = yaml.safe_load(raw) if raw.strip() else raw
     except yaml.YAMLError:
@@ -375,9 +379,11 @@ def _allowed(model: type[BaseModel], loc: list[str], err: dict) -> str:
     high = next((m.le for m in bounds if getattr(m, "le", None) is not None), None)
     kind = getattr(field.annotation, "__name__", str(field.annotation))
     unit = (field.json_schema_extra or {}).get("unit", "") if isinstance(field.json_schema_extra, dict) else ""
+    unit_text = f" {unit}" if unit and unit != "-" else ""
     if low is not None or high is not None:
-        rng = f"{kind} in [{_num(low)}, {_num(high)}]" + (f" {unit}" if unit and unit != "-" else "")
-        return f"{message}; allowed: {rng} ({field.description})"
+        if err["type"] in ("greater_than_equal", "less_than_equal"):
+            message = "out of range"
+        return f"{message}; allowed: {kind} in [{_num(low)}, {_num(high)}]{unit_text} ({field.description})"
     return f"{message} ({field.description})"
 
 
