@@ -165,8 +165,14 @@ class DataSharingModel(mesa.Model):
         ent = lay.government + self.rng.choice(lay.enterprise, size=count, p=weight / weight.sum())
         gov = self.rng.integers(0, lay.government, size=count)
         new = np.unique(np.column_stack([gov, ent]), axis=0)
-        existing = set(zip(self.link_u.tolist(), self.link_v.tolist()))
-        new = np.array([pair for pair in new.tolist() if tuple(pair) not in existing], dtype=np.int64).reshape(-1, 2)
+        # Compare integer keys, and only with the links of the drawn enterprises: a set of Python
+        # tuples, or a search over every link, would dominate the step at a million links.
+        h = lay.holders
+        drawn = np.zeros(h, dtype=bool)
+        drawn[new[:, 1]] = True
+        nearby = drawn[self.link_v]
+        existing = self.link_u[nearby] * h + self.link_v[nearby]
+        new = new[~np.isin(new[:, 0] * h + new[:, 1], existing)]
         if len(new) == 0:
             return
         self.link_u = np.concatenate([self.link_u, new[:, 0]])
