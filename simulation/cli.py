@@ -80,6 +80,28 @@ def cmd_params(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_game(args: argparse.Namespace) -> int:
+    """Evolutionary-game analysis of a game file or of a scenario's mean field (docs/game.md)."""
+    import json
+
+    from simulation import game
+
+    if (args.file is None) == (args.scenario is None):
+        raise ConfigError("game: give either a game FILE.yaml or --scenario SCENARIO.yaml")
+    if args.file:
+        payoff_function = game.load_game(args.file)
+        start = payoff_function.start
+    else:
+        scenario = load_scenario(args.scenario, _overrides(args.set))
+        payoff_function, start = game.scenario_game(scenario), game.scenario_start(scenario)
+    analysis = game.analyse(payoff_function, args.start or start, args.t_end, args.abm_agents, args.seed)
+    print(json.dumps(analysis.as_json()) if args.json else game.describe(analysis))
+    if args.plot:
+        game.plot_phase_portrait(payoff_function, args.plot, args.t_end)
+        print(f"wrote {args.plot}", file=sys.stderr if args.json else sys.stdout)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m simulation", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -105,6 +127,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("params", help="print the parameter table (Markdown)")
     p.set_defaults(func=cmd_params)
+
+    p = sub.add_parser("game", help="tripartite evolutionary game: equilibria, ESS, replicator ODE and agent-based run")
+    p.add_argument("file", nargs="?", help="a game file (scenarios/games/*.yaml)")
+    p.add_argument("--scenario", help="analyse the mean field of this scenario instead of a game file")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a scenario field (with --scenario)")
+    p.add_argument("--start", nargs=3, type=float, metavar=("X", "Y", "Z"), help="initial shares (default: the file's)")
+    p.add_argument("--t-end", type=float, default=200.0, help="ODE horizon (default 200)")
+    p.add_argument("--abm-agents", type=int, default=1000, help="agents per role in the agent-based run; 0 skips it")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--json", action="store_true", help="print exactly one JSON object")
+    p.add_argument("--plot", metavar="OUT.png", help="draw the phase portrait")
+    p.set_defaults(func=cmd_game)
     return parser
 
 

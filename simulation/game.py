@@ -1,0 +1,430 @@
+"""Tripartite evolutionary games and the mean field of the data-sharing model (MODEL.md section 6).
+
+Three roles, two strategies each; ``x = (x_0, x_1, x_2)`` is the share of each role playing strategy 1.
+A *payoff function* is anything with ``roles`` and ``advantage(shares) -> Δ``, the payoff of strategy 1
+minus strategy 0 for each role, vectorised over leading axes of ``shares``.  Two kinds implement it:
+
+* :class:`TableGame`, a game from a payoff table (a ``scenarios/games/*.yaml`` file), multilinear in x;
+* :class:`MeanFieldGame`, the data-sharing model reduced to representative homogeneous agents on a
+  complete graph, whose Δ is computed by ``simulation/payoffs.py``, the code the agent-based run uses.
+
+Everything downstream (the replicator ODE, the 8 pure equilibria and their stability, interior
+equilibria, the agent-based run of the game, the phase portrait) takes a payoff function, so a game
+from the literature and our own model are analysed by one code path.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Protocol
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+from scipy.integrate import solve_ivp
+from scipy.optimize import root
+
+from simulation import payoffs
+from simulation.config import ConfigError, Scenario, format_validation_error, read_yaml
+from simulation.countermeasures import levers_at
+
+PROFILES = tuple("".join(bits) for bits in itertools.product("01", repeat=3))
+CORNERS = np.array([[int(b) for b in key] for key in PROFILES], dtype=float)
+
+
+class PayoffFunction(Protocol):
+    roles: tuple[str, str, str]
+
+    def advantage(self, shares: np.ndarray) -> np.ndarray:
+        """Δ (payoff of strategy 1 minus strategy 0) per role at ``shares`` (shape (..., 3))."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Game files
+
+
+Share = Annotated[float, Field(ge=0, le=1)]
+Pair = Annotated[list[str], Field(min_length=2, max_length=2)]
+Triple = Annotated[list[float], Field(min_length=3, max_length=3)]
+
+
+class GameFile(BaseModel):
+    """A ``scenarios/games/*.yaml`` file: exactly name, roles, strategies, payoffs and start."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
+
+    name: str = Field(description="game name")
+    roles: Annotated[list[str], Field(min_length=3, max_length=3)] = Field(description="three distinct role names, the order of profile keys and payoff lists")
+    strategies: dict[str, Pair] = Field(description="two strategy names per role, strategy 0 first")
+    payoffs: dict[str, Triple] = Field(
+        description='payoff to each role for each of the 8 profiles "000" .. "111" (strategy index per role)'
+    )
+    start: Annotated[list[Share], Field(min_length=3, max_length=3)] = Field(description="initial share playing strategy 1, per role, each in [0, 1]")
+
+    @field_validator("payoffs", mode="before")
+    @classmethod
+    def _profile_keys(cls, value):
+        if not isinstance(value, dict):
+            return value
+        bad = [key for key in value if key not in PROFILES]
+        if bad:
+            raise PydanticCustomError(
+                "profile_key",
+                "profile key {key!r} is not one of the quoted strings \"000\" .. \"111\""
+                " (quote the keys: YAML reads an unquoted 010 as a number)",
+                {"key": bad[0]},
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _complete(self) -> "GameFile":
+        if len(set(self.roles)) != 3:
+            raise PydanticCustomError("roles", "roles must be three distinct names, got {roles}", {"roles": list(self.roles)})
+        if set(self.strategies) != set(self.roles):
+            raise PydanticCustomError(
+                "strategies", "strategies must name exactly the roles {roles}; got {got}",
+                {"roles": list(self.roles), "got": list(self.strategies)},
+            )
+        missing = [key for key in PROFILES if key not in self.payoffs]
+        if missing:
+            raise PydanticCustomError(
+                "profiles", "payoffs: all 8 profiles are required; missing {missing}", {"missing": ", ".join(missing)}
+            )
+        return self
+
+
+@dataclass(frozen=True)
+class TableGame:
+    """A game from a payoff table: ``table[a, b, c, r]`` is role r's payoff at profile (a, b, c)."""
+
+    name: str
+    roles: tuple[str, str, str]
+    strategies: dict[str, tuple[str, str]]
+    table: np.ndarray
+    start: tuple[float, float, float]
+
+    def advantage(self, shares: np.ndarray) -> np.ndarray:
+        shares = np.asarray(shares, dtype=float)
+        mix = np.stack([1.0 - shares, shares], axis=-1)  # (..., role, strategy) probabilities
+        t = self.table
+        gain = t[1] - t[0], t[:, 1] - t[:, 0], t[:, :, 1] - t[:, :, 0]  # strategy 1 minus 0, per role
+        return np.stack([
+            np.einsum("bc,...b,...c->...", gain[0][:, :, 0], mix[..., 1, :], mix[..., 2, :]),
+            np.einsum("ac,...a,...c->...", gain[1][:, :, 1], mix[..., 0, :], mix[..., 2, :]),
+            np.einsum("ab,...a,...b->...", gain[2][:, :, 2], mix[..., 0, :], mix[..., 1, :]),
+        ], axis=-1)
+
+
+def load_game(path: str | Path) -> TableGame:
+    """Read and validate a game file; every problem is a :class:`ConfigError` naming file and field."""
+    path = Path(path)
+    data = read_yaml(path)
+    try:
+        spec = GameFile.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, GameFile, str(path))) from None
+    table = np.array([spec.payoffs[key] for key in PROFILES], dtype=float).reshape(2, 2, 2, 3)
+    strategies = {role: tuple(names) for role, names in spec.strategies.items()}
+    return TableGame(spec.name, tuple(spec.roles), strategies, table, tuple(spec.start))
+
+
+# ---------------------------------------------------------------------------------------------
+# The mean field of the data-sharing model
+
+
+@dataclass(frozen=True)
+class MeanFieldGame:
+    """The data-sharing model with representative homogeneous agents on a complete graph.
+
+    At shares (x, y, z) every agent sees g = x, e = y, p = z and h = (G x + E y) / (G + E).  State is
+    frozen at the scenario's population means (an ordinary holder: volume 1, no grid, water or telecom
+    heterogeneity); levers are those of ``step``; perception is each role's mean cognition.
+    """
+
+    scenario: Scenario
+    step: int
+    roles: tuple[str, str, str] = ("government", "enterprise", "public")
+    name: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", f"mean field of {self.scenario.name}")
+
+    @cached_property
+    def levers(self) -> payoffs.Levers:
+        return levers_at(self.scenario, self.step)
+
+    @cached_property
+    def holder_state(self) -> payoffs.HolderState:
+        p = self.scenario.parameters
+        conditional = np.array(1.0 - p.open_share - p.restricted_share)
+        exposure = payoffs.exposure(p, self.levers, conditional, np.array(p.restricted_share))
+        return payoffs.HolderState(
+            volume=np.array(1.0), quality=np.array(p.quality_enterprise), technology=np.array(p.technology_initial),
+            security=np.array(p.security_initial), mean_trust=np.array(p.trust_initial), exposure=exposure,
+        )
+
+    def advantage(self, shares: np.ndarray) -> np.ndarray:
+        p, lv, pop = self.scenario.parameters, self.levers, self.scenario.population
+        shares = np.asarray(shares, dtype=float)
+        x, y, z = shares[..., 0], shares[..., 1], shares[..., 2]
+        h = (pop.government * x + pop.enterprise * y) / (pop.government + pop.enterprise)
+        st = self.holder_state
+        active, passive = payoffs.government(p, lv, x, y, z, h, p.cognition_government)
+        share, hoard = payoffs.enterprise(p, lv, st, x, y, z, h, p.cognition_enterprise)
+        incident_rate = h * payoffs.incident_probability(p, st.security, st.exposure)
+        participate, bystand = payoffs.public(p, lv, x, p.privacy_concern, incident_rate, p.cognition_public)
+        return np.stack(np.broadcast_arrays(active - passive, share - hoard, participate - bystand), axis=-1)
+
+
+def full_strength_step(scenario: Scenario) -> int:
+    """The first step at which every enabled countermeasure has ramped up fully."""
+    blocks = scenario.countermeasures
+    return max(block.start + block.ramp for block in (blocks.ecosystem, blocks.mechanism, blocks.cognition, blocks.security))
+
+
+def scenario_game(scenario: Scenario) -> MeanFieldGame:
+    return MeanFieldGame(scenario, full_strength_step(scenario))
+
+
+def scenario_start(scenario: Scenario) -> tuple[float, float, float]:
+    p = scenario.parameters
+    return (p.initial_active_government, p.initial_share_enterprise, p.initial_participation)
+
+
+# ---------------------------------------------------------------------------------------------
+# Replicator dynamics and equilibria
+
+
+def replicator(game: PayoffFunction, shares: np.ndarray) -> np.ndarray:
+    shares = np.asarray(shares, dtype=float)
+    return shares * (1.0 - shares) * game.advantage(shares)
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    t: np.ndarray
+    shares: np.ndarray  # (len(t), 3)
+
+    @property
+    def end(self) -> np.ndarray:
+        return self.shares[-1]
+
+
+def solve(game: PayoffFunction, start, t_end: float, points: int = 201) -> Trajectory:
+    """The replicator ODE dx_i/dt = x_i (1 - x_i) Δ_i(x) from ``start`` to ``t_end``."""
+    t_eval = np.linspace(0.0, t_end, points)
+    sol = solve_ivp(lambda _t, s: replicator(game, s), (0.0, t_end), np.asarray(start, float),
+                    t_eval=t_eval, method="LSODA", rtol=1e-8, atol=1e-10)
+    if not sol.success:
+        raise RuntimeError(f"replicator ODE failed: {sol.message}")
+    return Trajectory(sol.t, np.clip(sol.y.T, 0.0, 1.0))
+
+
+@dataclass(frozen=True)
+class Equilibrium:
+    profile: tuple[float, float, float]
+    eigenvalues: np.ndarray  # complex in general (interior points)
+
+    @property
+    def stable(self) -> bool:
+        """Asymptotically stable (at a pure profile: evolutionarily stable) when every eigenvalue is negative."""
+        return bool(np.all(self.eigenvalues.real < 0))
+
+
+def pure_equilibria(game: PayoffFunction) -> list[Equilibrium]:
+    """The 8 corners; at a corner the Jacobian is diagonal with entries (1 - 2 s_i) Δ_i."""
+    deltas = game.advantage(CORNERS)
+    return [Equilibrium(tuple(int(s) for s in corner), (1.0 - 2.0 * corner) * delta) for corner, delta in zip(CORNERS, deltas)]
+
+
+def ess(game: PayoffFunction) -> list[tuple[int, int, int]]:
+    return [eq.profile for eq in pure_equilibria(game) if eq.stable]
+
+
+def jacobian(game: PayoffFunction, shares: np.ndarray, step: float = 1e-6) -> np.ndarray:
+    """Central differences of the replicator field."""
+    shares = np.asarray(shares, dtype=float)
+    columns = [(replicator(game, shares + step * e) - replicator(game, shares - step * e)) / (2 * step) for e in np.eye(3)]
+    return np.column_stack(columns)
+
+
+def interior_equilibria(game: PayoffFunction, grid: int = 4, tol: float = 1e-9) -> list[Equilibrium]:
+    """Points in the open cube where every Δ_i = 0, found by root finding from a grid of starts."""
+    starts = (np.arange(grid) + 0.5) / grid
+    found: list[np.ndarray] = []
+    for guess in itertools.product(starts, repeat=3):
+        sol = root(lambda s: game.advantage(s), np.array(guess))
+        point = sol.x
+        inside = np.all((point > tol) & (point < 1 - tol))
+        if sol.success and inside and np.max(np.abs(game.advantage(point))) < 1e-8:
+            if not any(np.max(np.abs(point - other)) < 1e-6 for other in found):
+                found.append(point)
+    return [Equilibrium(tuple(float(v) for v in point), np.linalg.eigvals(jacobian(game, point))) for point in found]
+
+
+def max_advantage(game: PayoffFunction, points: int = 11) -> float:
+    """Largest |Δ_i| over all roles on a grid of the unit cube (exact for a multilinear game: the
+    extremes of a multilinear function lie at corners, which the grid contains)."""
+    axis = np.linspace(0.0, 1.0, points)
+    grid = np.stack(np.meshgrid(axis, axis, axis, indexing="ij"), axis=-1).reshape(-1, 3)
+    return float(np.max(np.abs(game.advantage(grid))))
+
+
+# ---------------------------------------------------------------------------------------------
+# The agent-based run of a game
+
+
+@dataclass(frozen=True)
+class AbmRun:
+    agents_per_role: int
+    seed: int
+    steps: int
+    settled: bool
+    scale: float  # the normalising constant M; one step is 1/M units of ODE time
+    shares: np.ndarray  # (steps + 1, 3)
+
+    @property
+    def end(self) -> np.ndarray:
+        return self.shares[-1]
+
+    @property
+    def ode_time(self) -> np.ndarray:
+        return np.arange(len(self.shares)) / self.scale
+
+
+def run_abm(game: PayoffFunction, start, agents_per_role: int, seed: int, max_steps: int = 20_000) -> AbmRun:
+    """N agents per role, well mixed; each step every agent picks a random same-role agent and, if it
+    plays the other strategy, copies it with probability (payoff gain) / M, M = :func:`max_advantage`
+    (one constant for all roles).  Expected change per step: x (1 - x) Δ / M, the replicator equation
+    with time t = steps / M.  Stops when no agent can switch any more (each role monomorphic or
+    indifferent) or after ``max_steps``."""
+    rng = np.random.default_rng(seed)
+    scale = max_advantage(game)
+    # Exactly round(N x_i) agents start on strategy 1, so the run starts where the ODE does.
+    ones = np.rint(np.asarray(start, float) * agents_per_role)[:, None]
+    strategy = (np.arange(agents_per_role)[None, :] < ones).astype(np.int8)
+    history = [strategy.mean(axis=1)]
+    rows = np.arange(3)[:, None]
+    settled = False
+    for _ in range(max_steps):
+        shares = history[-1]
+        delta = game.advantage(shares)
+        if np.all((shares == 0) | (shares == 1) | (np.abs(delta) <= 1e-12 * max(scale, 1e-300))):
+            settled = True
+            break
+        model = strategy[rows, rng.integers(agents_per_role, size=(3, agents_per_role))]
+        gain = np.where(model == 1, delta[:, None], -delta[:, None])
+        switch = (model != strategy) & (rng.random((3, agents_per_role)) < np.clip(gain / scale, 0.0, 1.0))
+        strategy = np.where(switch, model, strategy)
+        history.append(strategy.mean(axis=1))
+    return AbmRun(agents_per_role, seed, len(history) - 1, settled, scale, np.array(history))
+
+
+# ---------------------------------------------------------------------------------------------
+# One analysis, as the command line reports it
+
+
+@dataclass(frozen=True)
+class Analysis:
+    game: PayoffFunction
+    equilibria: list[Equilibrium]
+    interior: list[Equilibrium]
+    ode: Trajectory
+    abm: AbmRun | None
+
+    def as_json(self) -> dict:
+        return {
+            "roles": list(self.game.roles),
+            "equilibria": [
+                {"profile": list(eq.profile), "eigenvalues": [float(v.real) for v in eq.eigenvalues], "stable": eq.stable}
+                for eq in self.equilibria
+            ],
+            "ess": [list(eq.profile) for eq in self.equilibria if eq.stable],
+            "ode": {"start": _floats(self.ode.shares[0]), "t_end": float(self.ode.t[-1]), "end": _floats(self.ode.end)},
+            "abm": None if self.abm is None else {
+                "agents_per_role": self.abm.agents_per_role, "steps": self.abm.steps, "seed": self.abm.seed,
+                "end": _floats(self.abm.end),
+            },
+        }
+
+
+def _floats(values) -> list[float]:
+    return [round(float(v), 6) for v in values]
+
+
+def check_options(start, t_end: float, agents_per_role: int) -> None:
+    """Raise a ConfigError for a start outside the unit cube, a non-positive horizon or a negative N."""
+    values = np.asarray(start, dtype=float)
+    if values.shape != (3,) or not np.all(np.isfinite(values)) or np.any((values < 0) | (values > 1)):
+        raise ConfigError(f"--start: {list(start)} is not allowed: three shares, each in [0, 1]")
+    if not (np.isfinite(t_end) and t_end > 0):
+        raise ConfigError(f"--t-end: {t_end} is not allowed: a finite ODE horizon > 0")
+    if agents_per_role < 0:
+        raise ConfigError(f"--abm-agents: {agents_per_role} is not allowed: agents per role >= 0 (0 skips the run)")
+
+
+def analyse(game: PayoffFunction, start, t_end: float, agents_per_role: int, seed: int) -> Analysis:
+    check_options(start, t_end, agents_per_role)
+    abm = run_abm(game, start, agents_per_role, seed) if agents_per_role > 0 else None
+    return Analysis(game, pure_equilibria(game), interior_equilibria(game), solve(game, start, t_end), abm)
+
+
+def describe(analysis: Analysis) -> str:
+    """The analysis as a short text report."""
+    roles = ", ".join(analysis.game.roles)
+    lines = [f"{analysis.game.name}  (shares playing strategy 1: {roles})", "pure equilibria (eigenvalues of the Jacobian):"]
+    for eq in analysis.equilibria:
+        values = "  ".join(f"{v.real:+.4f}" for v in eq.eigenvalues)
+        lines.append(f"  {eq.profile}  {values}  {'ESS' if eq.stable else ''}")
+    for eq in analysis.interior:
+        point = ", ".join(f"{v:.4f}" for v in eq.profile)
+        values = "  ".join(f"{v:.4f}" for v in eq.eigenvalues)
+        lines.append(f"interior equilibrium ({point})  eigenvalues {values}  {'stable' if eq.stable else 'unstable'}")
+    ode = analysis.ode
+    lines.append(f"ODE  start {_floats(ode.shares[0])}  t_end {ode.t[-1]:g}  end {_floats(ode.end)}")
+    if analysis.abm is not None:
+        abm = analysis.abm
+        state = "settled" if abm.settled else "step cap reached"
+        lines.append(f"ABM  {abm.agents_per_role} agents/role  seed {abm.seed}  {abm.steps} steps ({state}, "
+                     f"= ODE time {abm.steps / abm.scale:.1f})  end {_floats(abm.end)}")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# Phase portrait
+
+
+def plot_phase_portrait(game: PayoffFunction, out: str | Path, t_end: float, grid: int = 3) -> None:
+    """Trajectories from a grid of starts in the unit cube, ESS marked, saved to ``out``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=(7, 6))
+    ax = fig.add_subplot(projection="3d")
+    axis = np.linspace(0.1, 0.9, grid)
+    stable = ess(game)
+    colours = plt.get_cmap("tab10")
+    for start in itertools.product(axis, repeat=3):
+        path = solve(game, start, t_end).shares
+        nearest = int(np.argmin(np.abs(CORNERS - path[-1]).sum(axis=1)))
+        ax.plot(*path.T, color=colours(nearest % 10), linewidth=0.9, alpha=0.8)
+        ax.scatter(*start, color="grey", s=6)
+    for corner in CORNERS:
+        is_ess = tuple(int(s) for s in corner) in stable
+        ax.scatter(*corner, s=110 if is_ess else 25, marker="*" if is_ess else "o",
+                   color="crimson" if is_ess else "lightgrey", edgecolor="black", depthshade=False, zorder=5)
+    ax.set(xlim=(0, 1), ylim=(0, 1), zlim=(0, 1))
+    ax.set_xlabel(f"{game.roles[0]} (x)")
+    ax.set_ylabel(f"{game.roles[1]} (y)")
+    ax.set_zlabel(f"{game.roles[2]} (z)")
+    marked = ", ".join(str(p) for p in stable) or "none"
+    ax.set_title(f"{game.name}\nESS (red stars): {marked}", fontsize=10)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=120, bbox_inches="tight")
+    plt.close(fig)
