@@ -106,11 +106,11 @@ class Parameters(Block):
     base_coordination: float = param(0.2, 0, 1, "share", "coordination strength without a leading coordinator")
     base_ownership_clarity: float = param(0.2, 0, 1, "share", "clarity of data ownership without the mechanism countermeasure")
     # Enterprise payoff
-    reciprocal_value: float = param(1.2, 0, 100, "payoff/month", "value of fully reciprocal, full-quality sharing to an enterprise")
+    reciprocal_value: float = param(1.5, 0, 100, "payoff/month", "value of fully reciprocal, full-quality sharing to an enterprise")
     remediation_cost: float = param(2.0, 0, 100, "payoff/unit", "cost of lifting one data unit by the whole quality scale")
     handling_cost: float = param(0.05, 0, 100, "payoff/unit", "cost of preparing one data unit for sharing (pricing base)")
-    coordination_cost: float = param(0.2, 0, 100, "payoff/month", "cost of negotiating sharing with no coordination")
-    risk_premium: float = param(0.3, 0, 100, "payoff/month", "perceived risk of sharing with untrusted partners under unclear ownership")
+    coordination_cost: float = param(0.15, 0, 100, "payoff/month", "cost of negotiating sharing with no coordination")
+    risk_premium: float = param(0.2, 0, 100, "payoff/month", "perceived risk of sharing with untrusted partners under unclear ownership")
     incident_loss: float = param(2.0, 0, 1000, "payoff/incident", "loss to a holder from one security incident")
     incident_probability: float = param(0.05, 0, 1, "1/month", "incident chance of a sharing holder with no security and no tiering")
     detection_base: float = param(0.3, 0, 1, "probability", "chance that an evaluation detects hoarding without public help")
@@ -132,7 +132,7 @@ class Parameters(Block):
         "imitation", description="strategy revision: proportional imitation or logit best response", json_schema_extra={"unit": "-"}
     )
     revision_rate: float = param(0.3, 0, 1, "1/month", "chance an agent revises its strategy in a month")
-    imitation_scale: float = param(2.0, 1e-6, 1000, "payoff", "payoff difference at which imitation is certain")
+    imitation_scale: float = param(1.0, 1e-6, 1000, "payoff", "payoff difference at which imitation is certain")
     logit_temperature: float = param(0.2, 1e-6, 1000, "payoff", "noise of logit best response")
     exploration: float = param(0.005, 0, 1, "1/month", "chance a revising agent picks a strategy at random")
     initial_active_government: float = param(0.2, 0, 1, "share", "departments active at the start (the coordinator always is)")
@@ -165,7 +165,7 @@ class Countermeasure(Block):
 class Ecosystem(Countermeasure):
     coordinator_strength: float = param(0.9, 0, 1, "share", "how strongly the data administration leads: raises coordination toward 1")
     link_rate: float = param(0.05, 0, 10, "links/holder/month", "new cross-sector links the coordinator brokers at full strength")
-    enterprise_subsidy: float = param(0.4, 0, 100, "payoff/month", "subsidy to a sharing enterprise whose departments are all active")
+    enterprise_subsidy: float = param(0.6, 0, 100, "payoff/month", "subsidy to a sharing enterprise whose departments are all active")
     public_reward: float = param(0.3, 0, 100, "payoff/month", "reward to a participating member of the public")
     coordinator_budget: float = param(2.0, 0, 10_000, "payoff/month", "running cost of the coordination office")
 
