@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import mesa
 import numpy as np
-from scipy import sparse
 
 from agents import EnterpriseAgent, GovernmentAgent, PublicAgent
 from simulation import payoffs
@@ -182,25 +181,26 @@ class DataSharingModel(mesa.Model):
         self.last_flow = np.concatenate([self.last_flow, np.full(len(new), NEVER)])
         self.last_active = np.concatenate([self.last_active, np.full(len(new), t)])
 
+    def _all_links(self) -> tuple[np.ndarray, np.ndarray]:
+        """Endpoints of every link, holder links first, then links with the public."""
+        return np.concatenate([self.link_u, self.public_u]), np.concatenate([self.link_v, self.public_v])
+
     def _refresh_neighbourhoods(self) -> None:
-        """Local fractions g, e, p, h of every agent and the mean trust of every holder."""
+        """Local fractions g, e, p, h of every agent; forgets the holders' mean trust (links changed)."""
         n = self.layout.total
-        u = np.concatenate([self.link_u, self.public_u])
-        v = np.concatenate([self.link_v, self.public_v])
-        adjacency = sparse.csr_matrix((np.ones(2 * len(u)), (np.concatenate([u, v]), np.concatenate([v, u]))), shape=(n, n))
-        self.adjacency = adjacency
+        u, v = self._all_links()
+        # Count each agent's neighbours by (role, strategy) class in one bincount over both link
+        # directions: integer counts, so the fractions equal those of a sparse product exactly.
+        kind = 2 * self.role.astype(np.int64) + self.strategy
+        counts = np.bincount(np.concatenate([6 * u + kind[v], 6 * v + kind[u]]), minlength=6 * n).reshape(n, 6)
         self._mean_trust = None
-        indicators = np.zeros((n, 6))
-        for column, role in enumerate((GOV, ENT, PUB)):
-            is_role = self.role == role
-            indicators[:, column] = is_role
-            indicators[:, 3 + column] = is_role & (self.strategy == 1)
-        counts = adjacency @ indicators
+        active = counts[:, 1::2]
+        present = counts[:, 0::2] + active
         with np.errstate(invalid="ignore", divide="ignore"):
-            self.frac_g = np.nan_to_num(counts[:, 3] / counts[:, 0])
-            self.frac_e = np.nan_to_num(counts[:, 4] / counts[:, 1])
-            self.frac_p = np.nan_to_num(counts[:, 5] / counts[:, 2])
-            self.frac_h = np.nan_to_num((counts[:, 3] + counts[:, 4]) / (counts[:, 0] + counts[:, 1]))
+            self.frac_g = np.nan_to_num(active[:, GOV] / present[:, GOV])
+            self.frac_e = np.nan_to_num(active[:, ENT] / present[:, ENT])
+            self.frac_p = np.nan_to_num(active[:, PUB] / present[:, PUB])
+            self.frac_h = np.nan_to_num((active[:, GOV] + active[:, ENT]) / (present[:, GOV] + present[:, ENT]))
 
     def holder_mean_trust(self) -> np.ndarray:
         if self._mean_trust is None:
@@ -295,7 +295,6 @@ class DataSharingModel(mesa.Model):
 
     def _learn(self) -> None:
         p, rng, n = self.params, self.rng, self.layout.total
-        self._refresh_neighbourhoods()
         welfare_one, welfare_zero = self.strategy_payoffs(np.ones(n))
         self.payoff = np.where(self.strategy == 1, welfare_one, welfare_zero)
         one, zero = self.strategy_payoffs(self.cognition)
@@ -317,13 +316,16 @@ class DataSharingModel(mesa.Model):
     def _imitation_partners(self) -> np.ndarray:
         """A random same-role neighbour for every agent, or a random same-role agent when it has none."""
         n, rng = self.layout.total, self.rng
-        same = self.adjacency.tocoo()
-        keep = self.role[same.row] == self.role[same.col]
-        csr = sparse.csr_matrix((np.ones(keep.sum()), (same.row[keep], same.col[keep])), shape=(n, n))
-        degree = np.diff(csr.indptr)
+        u, v = self._all_links()
+        same = self.role[u] == self.role[v]
+        # Same-role neighbour lists in CSR order (by agent, then neighbour id): one sort of integer keys.
+        keys = np.sort(np.concatenate([u[same] * n + v[same], v[same] * n + u[same]]))
+        neighbours = keys % n
+        degree = np.bincount(keys // n, minlength=n)
+        first = np.cumsum(degree) - degree
         draw = rng.random(n)
-        pick = csr.indptr[:-1] + np.floor(draw * degree).astype(np.int64)
-        partner = np.where(degree > 0, csr.indices[np.minimum(pick, max(len(csr.indices) - 1, 0))] if len(csr.indices) else 0, -1)
+        pick = first + np.floor(draw * degree).astype(np.int64)
+        partner = np.where(degree > 0, neighbours[np.minimum(pick, len(neighbours) - 1)] if len(neighbours) else 0, -1)
         sizes = np.bincount(self.role, minlength=3)
         starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
         fallback = starts[self.role] + np.floor(rng.random(n) * sizes[self.role]).astype(np.int64)
