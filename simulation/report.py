@@ -1,0 +1,291 @@
+"""Tables and figures for papers from a batch folder (``python -m simulation report DIR``).
+
+Writes ``DIR/report/``: ``summary.csv`` (every run-level metric), ``summary.md`` and ``summary.tex``
+(the key metrics), and PDF and PNG figures: time series with 95% bands, final-state comparisons and
+island persistence as a survival curve.
+
+Statistics, per group (a scenario, and its sweep point when the experiment sweeps):
+- mean, sample sd and the t-based 95% confidence interval of the mean over the group's runs that
+  finished (failed runs are left out and counted in ``failed``);
+- the effect over the baseline (the baseline scenario at the same sweep point): difference in means
+  with Welch's t 95% interval (runs of different scenarios have independent seeds);
+- ``time_to_integration`` and ``time_to_half_adoption`` are right-censored: a run that never gets
+  there counts as the horizon, so their mean is the restricted mean time over the horizon; the share
+  of runs that integrate at all is reported as ``integrated_share``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from simulation.batch import RUNS, SUMMARY_COLUMNS, TIMESERIES, read_manifest
+from simulation.config import ConfigError
+from simulation.store import atomic_path, write_text
+
+CENSORED = ("time_to_integration", "time_to_half_adoption")
+OUTCOMES = ("integrated_share", *CENSORED, *(c for c in SUMMARY_COLUMNS if c not in CENSORED))
+KEY_OUTCOMES = ("integrated_share", "time_to_integration", "time_to_half_adoption", "cumulative_volume",
+                "adoption_holders", "largest_component_share", "islands", "remediation_share",
+                "total_countermeasure_cost")
+SERIES = (("sharing_volume", "sharing volume (units / month)"),
+          ("largest_component_share", "largest component share"),
+          ("adoption_holders", "adoption (share of holders sharing)"))
+FINAL = (("cumulative_volume", "cumulative sharing volume"), ("largest_component_share", "largest component share"),
+         ("adoption_holders", "adoption (share of holders)"), ("islands", "islands"))
+LEVEL = 0.95
+
+# Greyscale-safe styles: each group differs by line style and marker as well as grey level.
+LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)), (0, (1, 3)), (0, (8, 3)))
+MARKERS = ("o", "s", "^", "D", "v", "x", "P", "*")
+RC = {"pdf.fonttype": 42, "ps.fonttype": 42, "font.size": 9, "axes.spines.top": False,
+      "axes.spines.right": False, "legend.frameon": False, "savefig.bbox": "tight"}
+
+
+def write_report(out: str | Path) -> list[Path]:
+    """Write every table and figure of the report into ``out/report``; returns the files written."""
+    out = Path(out)
+    runs, timeseries, manifest = load_batch(out)
+    keys = ["scenario", *manifest.get("value_columns", [])]
+    baseline = manifest.get("resolved", {}).get("baseline")
+    runs = runs.assign(group=group_labels(runs, keys))
+    summary = summary_table(runs, keys, baseline)
+    folder = out / "report"
+    written = write_tables(summary, folder, baseline)
+    ok = runs[runs["status"] == "ok"]
+    timeseries = timeseries.merge(ok[["run_id", "group"]], on="run_id")
+    written += figures(ok, timeseries, folder)
+    return written
+
+
+def load_batch(out: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    manifest = read_manifest(out)
+    if manifest is None or not (out / RUNS).exists():
+        raise ConfigError(f"{out}: not a finished batch folder (no _manifest.json or {RUNS}); "
+                          f"run `python -m simulation batch EXPERIMENT.yaml --out {out}` first")
+    return pd.read_parquet(out / RUNS), pd.read_parquet(out / TIMESERIES), manifest
+
+
+def group_labels(runs: pd.DataFrame, keys: list[str]) -> pd.Series:
+    """The scenario name, with its swept values when there are any."""
+    if len(keys) == 1:
+        return runs["scenario"].astype(str)
+    values = runs[keys[1:]].astype(str)
+    return runs["scenario"].astype(str) + " (" + values.apply(
+        lambda row: ", ".join(f"{k}={v}" for k, v in row.items()), axis=1) + ")"
+
+
+def outcomes(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per finished run, every reported outcome; censored times count 'never' as the horizon."""
+    ok = runs[runs["status"] == "ok"]
+    table = pd.DataFrame({"integrated_share": ok["time_to_integration"].notna().astype(float)}, index=ok.index)
+    for column in SUMMARY_COLUMNS:
+        values = ok[column].astype("Float64")
+        if column in CENSORED:
+            values = values.fillna(ok["steps"].astype("Float64"))
+        table[column] = values.astype(float)
+    return table[list(OUTCOMES)]
+
+
+def describe(values: np.ndarray) -> dict[str, float]:
+    """n, mean, sample sd and the t-based confidence interval of the mean."""
+    n = len(values)
+    mean = float(np.mean(values)) if n else np.nan
+    sd = float(np.std(values, ddof=1)) if n > 1 else np.nan
+    half = stats.t.ppf(0.5 + LEVEL / 2, n - 1) * sd / np.sqrt(n) if n > 1 else np.nan
+    return {"n": n, "mean": mean, "sd": sd, "ci_low": mean - half, "ci_high": mean + half}
+
+
+def effect(values: np.ndarray, base: np.ndarray) -> dict[str, float]:
+    """Difference in means over the baseline with Welch's t interval (exact when both spreads are 0)."""
+    if len(values) < 2 or len(base) < 2:
+        return {"effect": np.nan, "effect_low": np.nan, "effect_high": np.nan}
+    diff = float(np.mean(values) - np.mean(base))
+    if np.ptp(values) == 0 and np.ptp(base) == 0:
+        return {"effect": diff, "effect_low": diff, "effect_high": diff}
+    with warnings.catch_warnings():  # one nearly constant group is fine for Welch's interval
+        warnings.simplefilter("ignore", RuntimeWarning)
+        interval = stats.ttest_ind(values, base, equal_var=False).confidence_interval(LEVEL)
+    return {"effect": diff, "effect_low": float(interval.low), "effect_high": float(interval.high)}
+
+
+def summary_table(runs: pd.DataFrame, keys: list[str], baseline: str | None) -> pd.DataFrame:
+    """One row per group and outcome: n, failed, mean, sd, CI, and the effect over the baseline."""
+    table = outcomes(runs)
+    ok = runs.loc[table.index]
+    rows = []
+    for group, members in runs.groupby("group", sort=False):
+        first = members.iloc[0]
+        point = {k: first[k] for k in keys[1:]}
+        base_mask = ok["scenario"] == baseline
+        for k, v in point.items():
+            base_mask &= ok[k] == v
+        mine = table.loc[table.index.intersection(members.index)]
+        base = table.loc[base_mask[base_mask].index]
+        failed = int((members["status"] != "ok").sum())
+        for outcome in OUTCOMES:
+            values = mine[outcome].to_numpy()
+            row = {"group": group, **{k: first[k] for k in keys}, "metric": outcome, "failed": failed,
+                   **describe(values)}
+            is_base = first["scenario"] == baseline
+            row.update(effect(values, base[outcome].to_numpy()) if baseline and not is_base and len(base)
+                       else {"effect": np.nan, "effect_low": np.nan, "effect_high": np.nan})
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables
+
+
+def write_tables(summary: pd.DataFrame, folder: Path, baseline: str | None) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    with atomic_path(folder / "summary.csv") as tmp:
+        summary.drop(columns="group").to_csv(tmp, index=False)
+    key = summary[summary["metric"].isin(KEY_OUTCOMES)]
+    key = key.assign(order=key["metric"].map(KEY_OUTCOMES.index)).sort_values(["order"], kind="stable")
+    pretty = pd.DataFrame({
+        "metric": key["metric"], "scenario": key["group"], "n": key["n"],
+        "mean": key["mean"].map(_number), "sd": key["sd"].map(_number),
+        "95% CI": [_interval(lo, hi) for lo, hi in zip(key["ci_low"], key["ci_high"])],
+        f"effect vs {baseline}": key["effect"].map(_number),
+        "95% CI of effect": [_interval(lo, hi) for lo, hi in zip(key["effect_low"], key["effect_high"])],
+    })
+    notes = _notes(summary, baseline)
+    write_text(folder / "summary.md", pretty.to_markdown(index=False, disable_numparse=True,
+                                                          colalign=("left", "left") + ("right",) * (pretty.shape[1] - 2)) + "\n\n" + notes + "\n")
+    latex = pretty.to_latex(index=False, escape=True, column_format="ll" + "r" * (pretty.shape[1] - 2),
+                            caption=notes.replace("%", r"\%").replace("_", r"\_"), label="tab:summary", longtable=True)
+    write_text(folder / "summary.tex", latex)
+    return [folder / "summary.csv", folder / "summary.md", folder / "summary.tex"]
+
+
+def _notes(summary: pd.DataFrame, baseline: str | None) -> str:
+    failed = int(summary.drop_duplicates("group")["failed"].sum())
+    return (f"Mean, sample sd and t-based {LEVEL:.0%} confidence interval over the replications of each scenario"
+            f" (n finished runs; {failed} failed runs left out). Effect: difference in means over {baseline}"
+            f" with Welch's t {LEVEL:.0%} interval. time_to_integration and time_to_half_adoption count a run"
+            " that never gets there as the horizon (restricted mean, in months); integrated_share is the share"
+            " of runs whose largest component reached 90% of holders within the horizon.")
+
+
+def _number(x: float) -> str:
+    if pd.isna(x):
+        return ""
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.3f}"
+
+
+def _interval(low: float, high: float) -> str:
+    return "" if pd.isna(low) or pd.isna(high) else f"[{_number(low)}, {_number(high)}]"
+
+
+# ---------------------------------------------------------------------------------------------
+# Figures
+
+
+def figures(ok: pd.DataFrame, timeseries: pd.DataFrame, folder: Path) -> list[Path]:
+    import matplotlib
+
+    groups = list(dict.fromkeys(ok["group"]))
+    styles = {g: _style(i, len(groups)) for i, g in enumerate(groups)}
+    written = []
+    with matplotlib.rc_context(RC):
+        written += _save(time_series_figure(timeseries, groups, styles), folder / "timeseries")
+        written += _save(final_state_figure(ok, groups, styles), folder / "final_state")
+        written += _save(survival_figure(ok, groups, styles), folder / "island_persistence")
+    return written
+
+
+def _style(i: int, n: int) -> dict[str, Any]:
+    grey = 0.6 * i / max(n - 1, 1)  # black to mid grey: every line stays visible in print
+    return {"color": str(round(grey, 3)), "linestyle": LINESTYLES[i % len(LINESTYLES)],
+            "marker": MARKERS[i % len(MARKERS)], "markersize": 4}
+
+
+def _save(figure: Any, stem: Path) -> list[Path]:
+    paths = [stem.with_suffix(".pdf"), stem.with_suffix(".png")]
+    for path in paths:
+        with atomic_path(path) as tmp:
+            # No creation date, so the same results give the same PDF.
+            metadata = {"CreationDate": None} if path.suffix == ".pdf" else {}
+            figure.savefig(tmp, format=path.suffix[1:], dpi=200, metadata=metadata)
+    return paths
+
+
+def band(timeseries: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Per group and step: mean of ``metric`` over runs and its t-based 95% interval."""
+    grouped = timeseries.groupby(["group", "step"], sort=False)[metric].agg(["mean", "std", "count"]).reset_index()
+    half = stats.t.ppf(0.5 + LEVEL / 2, grouped["count"] - 1) * grouped["std"] / np.sqrt(grouped["count"])
+    return grouped.assign(low=grouped["mean"] - half.fillna(0), high=grouped["mean"] + half.fillna(0))
+
+
+def time_series_figure(timeseries: pd.DataFrame, groups: list[str], styles: dict) -> Any:
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(11, 4), layout="constrained")
+    axes = figure.subplots(1, len(SERIES))
+    for ax, (metric, label) in zip(axes, SERIES):
+        stats_ = band(timeseries, metric)
+        for group in groups:
+            rows = stats_[stats_["group"] == group]
+            style = styles[group]
+            ax.fill_between(rows["step"], rows["low"], rows["high"], color=style["color"], alpha=0.15, linewidth=0)
+            ax.plot(rows["step"], rows["mean"], label=group, markevery=max(1, len(rows) // 6), **style)
+        ax.set_xlabel("month")
+        ax.set_title(label)
+    figure.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=min(len(groups), 6))
+    figure.suptitle(f"Mean over runs with {LEVEL:.0%} confidence band")
+    return figure
+
+
+def final_state_figure(ok: pd.DataFrame, groups: list[str], styles: dict) -> Any:
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(9, 6.5), layout="constrained")
+    axes = figure.subplots(2, 2).ravel()
+    jitter = np.random.default_rng(0).uniform(-0.15, 0.15, len(ok))  # fixed: same results, same figure
+    positions = np.arange(len(groups))
+    for ax, (metric, label) in zip(axes, FINAL):
+        values = ok[metric].astype(float)
+        x = ok["group"].map({g: i for i, g in enumerate(groups)}).to_numpy() + jitter
+        ax.scatter(x, values, s=8, facecolors="none", edgecolors="0.55", linewidths=0.6)
+        for i, group in enumerate(groups):
+            d = describe(values[ok["group"] == group].to_numpy())
+            ax.errorbar(i, d["mean"], yerr=[[d["mean"] - d["ci_low"]], [d["ci_high"] - d["mean"]]],
+                        fmt=styles[group]["marker"], color="black", capsize=4, markersize=6)
+        ax.set_xticks(positions, groups, rotation=30, ha="right")
+        ax.set_title(label)
+    figure.suptitle(f"Final state (month {int(ok['steps'].max())}): runs, mean and {LEVEL:.0%} confidence interval")
+    return figure
+
+
+def survival(ok: pd.DataFrame, group: str) -> pd.DataFrame:
+    """Share of the group's runs not yet integrated by step t (never counts as beyond the horizon).
+    Every run is observed to the same horizon, so this equals the Kaplan-Meier estimate."""
+    members = ok[ok["group"] == group]
+    horizon = int(members["steps"].max())
+    times = members["time_to_integration"].astype("Float64").fillna(np.inf).to_numpy(dtype=float)
+    steps = np.arange(horizon + 1)
+    return pd.DataFrame({"step": steps, "not_integrated": [(times > t).mean() for t in steps]})
+
+
+def survival_figure(ok: pd.DataFrame, groups: list[str], styles: dict) -> Any:
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(6.5, 4.2), layout="constrained")
+    ax = figure.subplots()
+    for group in groups:
+        curve = survival(ok, group)
+        ax.step(curve["step"], curve["not_integrated"], where="post", label=group,
+                markevery=max(1, len(curve) // 6), **styles[group])
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("month")
+    ax.set_ylabel("share of runs not yet integrated")
+    ax.set_title("Island persistence: largest component below 90% of holders")
+    ax.legend(loc="best")
+    return figure
