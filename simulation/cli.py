@@ -80,6 +80,45 @@ def cmd_params(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_batch(args: argparse.Namespace) -> int:
+    """Run an experiment file in parallel into a resumable folder; exit 1 if any run failed."""
+    from simulation.batch import execute, plan_experiment
+
+    plan = plan_experiment(args.experiment)
+    out = Path(args.out) if args.out else RESULTS / plan.name
+    outcome = execute(plan, out, workers=args.workers, scheduler=args.scheduler, chunk_size=args.chunk_size,
+                      restart=args.restart, progress=not args.quiet)
+    print(f"{out}: {outcome.total} runs ({outcome.skipped} finished before), runs.parquet and timeseries.parquet written")
+    if outcome.failed:
+        print(f"error: {outcome.failed} of {outcome.total} runs failed; see the error column of {out}/runs.parquet;"
+              " re-running the same command retries them", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from simulation.batch import export_csv
+
+    for path in export_csv(args.dir):
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from simulation.report import write_report
+
+    for path in write_report(args.dir):
+        print(f"wrote {path}")
+    return 0
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not allowed: must be at least 1")
+    return value
+
+
 def cmd_game(args: argparse.Namespace) -> int:
     """Evolutionary-game analysis of a game file or of a scenario's mean field (docs/game.md)."""
     import json
@@ -99,6 +138,20 @@ def cmd_game(args: argparse.Namespace) -> int:
     if args.plot:
         game.plot_phase_portrait(payoff_function, args.plot, args.t_end)
         print(f"wrote {args.plot}", file=sys.stderr if args.json else sys.stdout)
+    return 0
+
+
+def cmd_effects(args: argparse.Namespace) -> int:
+    """The countermeasure effect table over seeds; with --doc, written into that Markdown file."""
+    from simulation import evidence
+
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    table = evidence.effect_table(evidence.collect(args.scenarios, seeds))
+    if args.doc:
+        evidence.update_docs(Path(args.doc), table, seeds)
+        print(f"updated {args.doc}")
+    else:
+        print(table, end="")
     return 0
 
 
@@ -125,8 +178,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", metavar="KEY=VALUE")
     p.set_defaults(func=cmd_validate)
 
+    p = sub.add_parser("effects", help="countermeasure effects over seeds: mean, 95%% CI, Mann-Whitney p")
+    p.add_argument("--scenarios", default="scenarios", help="folder with the six scenario files")
+    p.add_argument("--seeds", type=int, default=30)
+    p.add_argument("--first-seed", type=int, default=0)
+    p.add_argument("--doc", help="Markdown file whose generated block to replace, e.g. docs/countermeasures.md")
+    p.set_defaults(func=cmd_effects)
+
     p = sub.add_parser("params", help="print the parameter table (Markdown)")
     p.set_defaults(func=cmd_params)
+
+    p = sub.add_parser("batch", help="run an experiment (scenarios x sweep x replications) in parallel, resumable")
+    p.add_argument("experiment", help="experiment file (scenarios/experiments/*.yaml)")
+    p.add_argument("--out", help="output folder (default results/NAME); re-running with it resumes")
+    p.add_argument("--workers", type=_positive, help="local worker processes (default: the number of CPUs)")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                   help="run on this Dask scheduler instead (default: $DASK_SCHEDULER_ADDRESS if set)")
+    p.add_argument("--chunk-size", type=_positive, help="runs per task (default: sized so a task lasts seconds)")
+    p.add_argument("--restart", action="store_true", help="discard the folder's results of an older plan or code and start over")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_batch)
+
+    p = sub.add_parser("export", help="write a batch folder's runs and timeseries as CSV")
+    p.add_argument("dir", help="batch output folder")
+    p.add_argument("--format", choices=["csv"], default="csv")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("report", help="tables (CSV, Markdown, LaTeX) and figures (PDF, PNG) of a batch into DIR/report")
+    p.add_argument("dir", help="batch output folder")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("game", help="tripartite evolutionary game: equilibria, ESS, replicator ODE and agent-based run")
     p.add_argument("file", nargs="?", help="a game file (scenarios/games/*.yaml)")
