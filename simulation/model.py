@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import mesa
+import networkx as nx
 import numpy as np
 
 from agents import EnterpriseAgent, GovernmentAgent, PublicAgent
@@ -19,7 +20,7 @@ from simulation import payoffs
 from simulation.config import Scenario
 from simulation.countermeasures import budget_at, levers_at, strengths_at
 from simulation.metrics import METRICS, island_metrics
-from simulation.network import Layout, build_graph, layout_of, read_graph_file
+from simulation.network import Layout, build_network, layout_of, read_network_file
 
 GOV, ENT, PUB = 0, 1, 2
 NEVER = -(10**9)
@@ -66,15 +67,14 @@ class DataSharingModel(mesa.Model):
     def _build_network(self) -> None:
         net = self.config.network
         if net.kind == "file":
-            self.graph, self.layout = read_graph_file(net.path)
+            self.network = read_network_file(net.path)
         else:
-            self.layout = layout_of(self.config.population)
-            self.graph = build_graph(self.layout, net, self.rng)
-        lay: Layout = self.layout
+            self.network = build_network(layout_of(self.config.population), net, self.rng)
+        lay: Layout = self.network.layout
+        self.layout = lay
         self.kinds = lay.kinds()
         self.role = np.repeat(np.array([GOV, ENT, PUB], dtype=np.int8), [lay.government, lay.enterprise, lay.public])
-        edges = np.array(list(self.graph.edges()), dtype=np.int64).reshape(-1, 2)
-        edges.sort(axis=1)
+        edges = np.sort(self.network.edges, axis=1)
         is_holder_link = edges[:, 1] < lay.holders
         self.link_u, self.link_v = edges[is_holder_link, 0].copy(), edges[is_holder_link, 1].copy()
         self.public_u, self.public_v = edges[~is_holder_link, 0].copy(), edges[~is_holder_link, 1].copy()
@@ -109,6 +109,11 @@ class DataSharingModel(mesa.Model):
         self.last_active = np.zeros(len(self.link_u), dtype=np.int64)  # creation or last flow, for decay
         self.isolation_spell = np.zeros(h, dtype=np.int64)
         self.recent_incident_rate = 0.0
+
+    @property
+    def graph(self) -> nx.Graph:
+        """The initial network as a labelled networkx graph (built on first use)."""
+        return self.network.graph
 
     def _create_agents(self) -> None:
         classes = {GOV: GovernmentAgent, ENT: EnterpriseAgent, PUB: PublicAgent}

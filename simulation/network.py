@@ -131,7 +131,9 @@ def sectoral_edges(layout: Layout, net: Network, rng: np.random.Generator) -> np
     edges = np.concatenate([p.astype(np.int64) for p in parts])
     edges = np.sort(edges, axis=1)
     edges = edges[edges[:, 0] != edges[:, 1]]
-    return np.unique(edges, axis=0)
+    # Unique pairs in lexicographic order, via one integer key per pair (np.unique(axis=0) is slow).
+    keys = np.unique(edges[:, 0] * layout.total + edges[:, 1])
+    return np.column_stack([keys // layout.total, keys % layout.total])
 
 
 def _relabelled(graph: nx.Graph, layout: Layout, rng: np.random.Generator) -> nx.Graph:
@@ -145,12 +147,51 @@ def _relabelled(graph: nx.Graph, layout: Layout, rng: np.random.Generator) -> nx
     return out
 
 
+class BuiltNetwork:
+    """A network as the model uses it: an (m, 2) edge array in the order networkx lists the edges,
+    and the labelled networkx graph, built on first use only (at a million agents networkx needs
+    gigabytes and minutes, the model only the arrays)."""
+
+    def __init__(self, layout: Layout, edges: np.ndarray, graph: nx.Graph | None = None) -> None:
+        self.layout, self.edges, self._graph = layout, edges, graph
+
+    @property
+    def graph(self) -> nx.Graph:
+        if self._graph is None:
+            self._graph = graph_of(self.layout, self.edges)
+        return self._graph
+
+
+def build_network(layout: Layout, net: Network, rng: np.random.Generator) -> BuiltNetwork:
+    """Sectoral networks stay arrays (sorted unique pairs, the order networkx would list them in);
+    the structural generators go through networkx."""
+    if net.kind == "sectoral":
+        return BuiltNetwork(layout, sectoral_edges(layout, net, rng))
+    graph = build_graph(layout, net, rng)
+    return BuiltNetwork(layout, edge_array(graph), graph)
+
+
+def read_network_file(path: str | Path) -> BuiltNetwork:
+    graph, layout = read_graph_file(path)
+    return BuiltNetwork(layout, edge_array(graph), graph)
+
+
+def edge_array(graph: nx.Graph) -> np.ndarray:
+    return np.array(list(graph.edges()), dtype=np.int64).reshape(-1, 2)
+
+
+def graph_of(layout: Layout, edges: np.ndarray) -> nx.Graph:
+    """The labelled networkx graph on nodes 0..N-1 with ``edges``."""
+    graph = nx.Graph()
+    graph.add_nodes_from(range(layout.total))
+    graph.add_edges_from(edges.tolist())
+    return _label(graph, layout)
+
+
 def build_graph(layout: Layout, net: Network, rng: np.random.Generator) -> nx.Graph:
     n = layout.total
     if net.kind == "sectoral":
-        graph = nx.Graph()
-        graph.add_nodes_from(range(n))
-        graph.add_edges_from(sectoral_edges(layout, net, rng).tolist())
+        return graph_of(layout, sectoral_edges(layout, net, rng))
     elif net.kind == "complete":
         graph = nx.complete_graph(n)
     elif net.kind == "erdos_renyi":
