@@ -86,9 +86,12 @@ def better(frame: pd.DataFrame, treated: str, control: str, indicator: str) -> f
 
 
 def mean_interval(values: pd.Series) -> tuple[float, float, float]:
-    """Mean and 95% t interval."""
+    """Mean and 95% interval: Wilson's for a share of runs (0/1 values), Student's t otherwise."""
     values = values.astype(float).to_numpy()
     mean = float(values.mean())
+    if np.isin(values, (0.0, 1.0)).all():
+        low, high = stats.binomtest(int(values.sum()), len(values)).proportion_ci(0.95, method="wilson")
+        return mean, float(low), float(high)
     if len(values) < 2 or np.all(values == values[0]):
         return mean, mean, mean
     half = float(stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values)))
@@ -120,7 +123,7 @@ def effect_table(frame: pd.DataFrame) -> str:
              "|---|---|---|---|---|---|"]
     for name in (*COUNTERMEASURES, "all_countermeasures"):
         own = MECHANISM_INDICATOR.get(name)
-        for indicator in [i for i in (own, "cumulative_volume", "final_component_share", "integrated") if i]:
+        for indicator in [i for i in (own, "final_volume", "cumulative_volume", "final_component_share", "integrated") if i]:
             base = mean_interval(frame.loc[frame.scenario == "baseline", indicator])
             treated = mean_interval(frame.loc[frame.scenario == name, indicator])
             effect = effect_interval(frame, name, indicator)

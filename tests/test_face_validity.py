@@ -61,3 +61,10 @@ def test_all_combined_at_least_as_good_as_any_one(runs, countermeasure, indicato
 
 def test_all_combined_dissolve_islands_in_most_runs(runs):
     assert of(runs, "all_countermeasures").integrated.mean() >= 0.8
+
+
+def test_documented_effect_table_is_current(runs, root):
+    """docs/countermeasures.md shows exactly what these runs measure (regenerate with
+    `python -m simulation effects --doc docs/countermeasures.md`)."""
+    doc = (root / "docs" / "countermeasures.md").read_text()
+    assert ev.effect_table(runs) in doc
