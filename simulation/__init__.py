@@ -1,7 +1,19 @@
-"""Government-enterprise-public data-sharing simulator."""
+"""Government-enterprise-public data-sharing simulator.
+
+The model and runner are imported on first use, so commands that only read configuration
+(``validate``, ``params``) start without loading Mesa.
+"""
+
+from importlib import import_module
 
 from simulation.config import ConfigError, Scenario, load_scenario
-from simulation.model import DataSharingModel
-from simulation.runner import RunResult, run
+
+_LAZY = {"DataSharingModel": "simulation.model", "RunResult": "simulation.runner", "run": "simulation.runner"}
 
 __all__ = ["ConfigError", "DataSharingModel", "RunResult", "Scenario", "load_scenario", "run"]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'simulation' has no attribute {name!r}")
