@@ -341,7 +341,9 @@ def execute(plan: Plan, out: str | Path, *, workers: int | None = None, schedule
         manifest["finished"] = None
         write_json(out / MANIFEST, manifest)
         if pending:
-            with open_executor(workers, scheduler) as (executor, slots):
+            with open_executor(workers, scheduler) as (executor, slots, description):
+                manifest["executors"] = [*manifest.get("executors", []), description]
+                write_json(out / MANIFEST, manifest)
                 _drive(pending, executor, slots, chunk_size, store, _progress_bar(plan, len(done), progress))
         runs = consolidate(out, store)
         failed = int((runs["status"] != "ok").sum())
@@ -351,8 +353,8 @@ def execute(plan: Plan, out: str | Path, *, workers: int | None = None, schedule
 
 
 @contextmanager
-def open_executor(workers: int | None, scheduler: str | None) -> Iterator[tuple[Executor, int]]:
-    """A ``concurrent.futures`` executor and its number of parallel slots."""
+def open_executor(workers: int | None, scheduler: str | None) -> Iterator[tuple[Executor, int, str]]:
+    """A ``concurrent.futures`` executor, its number of parallel slots and a description of it."""
     address = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
     if address:
         from distributed import Client
@@ -362,7 +364,8 @@ def open_executor(workers: int | None, scheduler: str | None) -> Iterator[tuple[
         except (OSError, TimeoutError) as exc:
             raise ConfigError(f"--scheduler {address}: cannot reach the Dask scheduler: {exc}") from None
         try:
-            yield client.get_executor(), max(1, sum(client.nthreads().values()))
+            slots = max(1, sum(client.nthreads().values()))
+            yield client.get_executor(), slots, f"dask {address} ({slots} threads)"
         finally:
             client.close()
         return
@@ -371,7 +374,7 @@ def open_executor(workers: int | None, scheduler: str | None) -> Iterator[tuple[
         raise ConfigError(f"--workers {slots}: must be at least 1")
     pool = ProcessPoolExecutor(slots, mp_context=multiprocessing.get_context("spawn"))
     try:
-        yield pool, slots
+        yield pool, slots, f"local processes ({slots})"
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
