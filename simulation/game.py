@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Annotated, Protocol
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 from scipy.integrate import solve_ivp
 from scipy.optimize import root
@@ -60,9 +60,25 @@ class GameFile(BaseModel):
     roles: Annotated[list[str], Field(min_length=3, max_length=3)] = Field(description="three distinct role names, the order of profile keys and payoff lists")
     strategies: dict[str, Pair] = Field(description="two strategy names per role, strategy 0 first")
     payoffs: dict[str, Triple] = Field(
-        description='payoff to each role for each of the 8 profiles "000" .. "111" (strategy index per role)'
+        description='payoff to each role at each of the 8 profiles "000" .. "111", one strategy index per role'
     )
     start: Annotated[list[Share], Field(min_length=3, max_length=3)] = Field(description="initial share playing strategy 1, per role, each in [0, 1]")
+
+    @field_validator("roles")
+    @classmethod
+    def _distinct(cls, roles: list[str]) -> list[str]:
+        if len(set(roles)) != 3:
+            raise PydanticCustomError("roles", "roles must be three distinct names")
+        return roles
+
+    @field_validator("strategies")
+    @classmethod
+    def _one_pair_per_role(cls, strategies: dict, info: ValidationInfo) -> dict:
+        roles = info.data.get("roles")
+        if roles is not None and set(strategies) != set(roles):
+            raise PydanticCustomError("strategies", "strategies must name exactly the roles {roles}",
+                                      {"roles": ", ".join(roles)})
+        return strategies
 
     @field_validator("payoffs", mode="before")
     @classmethod
@@ -72,28 +88,14 @@ class GameFile(BaseModel):
         bad = [key for key in value if key not in PROFILES]
         if bad:
             raise PydanticCustomError(
-                "profile_key",
-                "profile key {key!r} is not one of the quoted strings \"000\" .. \"111\""
-                " (quote the keys: YAML reads an unquoted 010 as a number)",
-                {"key": bad[0]},
+                "profile_key", "profile key {key} is not one of the quoted strings \"000\" .. \"111\""
+                " (quote the keys: YAML reads an unquoted 010 as the number 8)", {"key": repr(bad[0])},
             )
-        return value
-
-    @model_validator(mode="after")
-    def _complete(self) -> "GameFile":
-        if len(set(self.roles)) != 3:
-            raise PydanticCustomError("roles", "roles must be three distinct names, got {roles}", {"roles": list(self.roles)})
-        if set(self.strategies) != set(self.roles):
-            raise PydanticCustomError(
-                "strategies", "strategies must name exactly the roles {roles}; got {got}",
-                {"roles": list(self.roles), "got": list(self.strategies)},
-            )
-        missing = [key for key in PROFILES if key not in self.payoffs]
+        missing = [key for key in PROFILES if key not in value]
         if missing:
-            raise PydanticCustomError(
-                "profiles", "payoffs: all 8 profiles are required; missing {missing}", {"missing": ", ".join(missing)}
-            )
-        return self
+            raise PydanticCustomError("profiles", "all 8 profiles are required; missing {missing}",
+                                      {"missing": ", ".join(missing)})
+        return value
 
 
 @dataclass(frozen=True)
@@ -283,7 +285,8 @@ class AbmRun:
     seed: int
     steps: int
     settled: bool
-    scale: float  # the normalising constant M; one step is 1/M units of ODE time
+    scale: float  # the normalising constant M
+    revision_rate: float  # share of agents revising per step; one step is revision_rate / M units of ODE time
     shares: np.ndarray  # (steps + 1, 3)
 
     @property
@@ -292,14 +295,16 @@ class AbmRun:
 
     @property
     def ode_time(self) -> np.ndarray:
-        return np.arange(len(self.shares)) / self.scale
+        return np.arange(len(self.shares)) * self.revision_rate / self.scale
 
 
-def run_abm(game: PayoffFunction, start, agents_per_role: int, seed: int, max_steps: int = 20_000) -> AbmRun:
-    """N agents per role, well mixed; each step every agent picks a random same-role agent and, if it
-    plays the other strategy, copies it with probability (payoff gain) / M, M = :func:`max_advantage`
-    (one constant for all roles).  Expected change per step: x (1 - x) Δ / M, the replicator equation
-    with time t = steps / M.  Stops when no agent can switch any more (each role monomorphic or
+def run_abm(game: PayoffFunction, start, agents_per_role: int, seed: int, max_steps: int = 20_000,
+            revision_rate: float = 1.0) -> AbmRun:
+    """N agents per role, well mixed; each step each agent revises with probability ``revision_rate``
+    (default: all of them): it picks a random same-role agent and, if that one plays the other strategy,
+    copies it with probability (payoff gain) / M, M = :func:`max_advantage` (one constant for all roles).
+    Expected change per step: revision_rate · x (1 - x) Δ / M, an Euler step of the replicator equation
+    of length revision_rate / M.  Stops when no agent can switch any more (each role monomorphic or
     indifferent) or after ``max_steps``."""
     rng = np.random.default_rng(seed)
     scale = max_advantage(game)
@@ -317,10 +322,11 @@ def run_abm(game: PayoffFunction, start, agents_per_role: int, seed: int, max_st
             break
         model = strategy[rows, rng.integers(agents_per_role, size=(3, agents_per_role))]
         gain = np.where(model == 1, delta[:, None], -delta[:, None])
-        switch = (model != strategy) & (rng.random((3, agents_per_role)) < np.clip(gain / scale, 0.0, 1.0))
+        chance = revision_rate * np.clip(gain / scale, 0.0, 1.0)
+        switch = (model != strategy) & (rng.random((3, agents_per_role)) < chance)
         strategy = np.where(switch, model, strategy)
         history.append(strategy.mean(axis=1))
-    return AbmRun(agents_per_role, seed, len(history) - 1, settled, scale, np.array(history))
+    return AbmRun(agents_per_role, seed, len(history) - 1, settled, scale, revision_rate, np.array(history))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -389,7 +395,7 @@ def describe(analysis: Analysis) -> str:
         abm = analysis.abm
         state = "settled" if abm.settled else "step cap reached"
         lines.append(f"ABM  {abm.agents_per_role} agents/role  seed {abm.seed}  {abm.steps} steps ({state}, "
-                     f"= ODE time {abm.steps / abm.scale:.1f})  end {_floats(abm.end)}")
+                     f"= ODE time {abm.ode_time[-1]:.1f})  end {_floats(abm.end)}")
     return "\n".join(lines)
 
 
