@@ -1,0 +1,110 @@
+"""The report of a batch: files exist, and their numbers match a direct computation from the Parquet files."""
+
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from scipy import stats
+
+from simulation.batch import execute, plan_experiment
+from simulation.config import ConfigError
+from simulation.report import survival, write_report
+
+FIGURES = ("timeseries", "final_state", "island_persistence")
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory, root):
+    folder = tmp_path_factory.mktemp("report")
+    experiment = folder / "experiment.yaml"
+    experiment.write_text(yaml.safe_dump({
+        "name": "report-test", "seed": 5, "replications": 6, "steps": 30,
+        "scenarios": [str(root / "scenarios" / "baseline.yaml"), str(root / "scenarios" / "all_countermeasures.yaml")],
+    }), encoding="utf-8")
+    out = folder / "out"
+    execute(plan_experiment(experiment), out, workers=2, progress=False)
+    proc = subprocess.run([sys.executable, "-m", "simulation", "report", str(out)], cwd=root,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+def test_every_table_and_figure_is_written(batch):
+    report = batch / "report"
+    for name in ("summary.csv", "summary.md", "summary.tex", *(f"{f}.{ext}" for f in FIGURES for ext in ("pdf", "png"))):
+        assert (report / name).stat().st_size > 0, name
+    tex = (report / "summary.tex").read_text()
+    assert "\\begin{longtable}" in tex and "all\\_countermeasures" in tex
+    assert "never gets there as the horizon" in (report / "summary.md").read_text()
+
+
+def test_pdfs_are_vector_with_embedded_truetype_fonts(batch):
+    for name in FIGURES:
+        pdf = (batch / "report" / f"{name}.pdf").read_bytes()
+        assert b"/FontFile2" in pdf and b"/Type3" not in pdf, name  # fonttype 42: editable, embedded
+        assert b"/Subtype /Image" not in pdf, name  # no raster inside
+
+
+def direct(runs, scenario, metric):
+    """Mean, sd, t interval straight from runs.parquet; never-integrated runs count as the horizon."""
+    rows = runs[(runs["scenario"] == scenario) & (runs["status"] == "ok")]
+    values = rows[metric].astype("Float64").fillna(rows["steps"].astype("Float64")).to_numpy(float)
+    return values
+
+
+@pytest.mark.filterwarnings("ignore:Precision loss occurred:RuntimeWarning")  # scipy, on a nearly constant group
+@pytest.mark.parametrize("metric", ["cumulative_volume", "largest_component_share", "time_to_integration", "islands"])
+def test_summary_numbers_match_a_direct_computation(batch, metric):
+    runs = pd.read_parquet(batch / "runs.parquet")
+    summary = pd.read_csv(batch / "report" / "summary.csv")
+    base = direct(runs, "baseline", metric)
+    for scenario in ("baseline", "all_countermeasures"):
+        values = direct(runs, scenario, metric)
+        row = summary[(summary["scenario"] == scenario) & (summary["metric"] == metric)].iloc[0]
+        assert row["n"] == len(values) == 6
+        assert row["mean"] == pytest.approx(values.mean())
+        assert row["sd"] == pytest.approx(values.std(ddof=1))
+        if values.std() > 0:
+            low, high = stats.t.interval(0.95, len(values) - 1, loc=values.mean(), scale=stats.sem(values))
+            assert (row["ci_low"], row["ci_high"]) == pytest.approx((low, high))
+        else:
+            assert row["ci_low"] == row["ci_high"] == pytest.approx(values.mean())
+        if scenario == "baseline":
+            assert np.isnan(row["effect"])
+            continue
+        assert row["effect"] == pytest.approx(values.mean() - base.mean())
+        if values.std() > 0 or base.std() > 0:
+            welch = stats.ttest_ind(values, base, equal_var=False).confidence_interval(0.95)
+            assert (row["effect_low"], row["effect_high"]) == pytest.approx((welch.low, welch.high))
+
+
+def test_integrated_share_and_survival_curve_match_the_runs(batch):
+    runs = pd.read_parquet(batch / "runs.parquet")
+    summary = pd.read_csv(batch / "report" / "summary.csv")
+    for scenario in ("baseline", "all_countermeasures"):
+        times = runs.loc[runs["scenario"] == scenario, "time_to_integration"]
+        row = summary[(summary["scenario"] == scenario) & (summary["metric"] == "integrated_share")].iloc[0]
+        assert row["mean"] == pytest.approx(times.notna().mean())
+        curve = survival(runs.assign(group=runs["scenario"]), scenario)
+        assert len(curve) == 31 and (np.diff(curve["not_integrated"]) <= 0).all()
+        for t in (0, 10, 20, 30):
+            expected = ((times > t) | times.isna()).mean()
+            assert curve.loc[t, "not_integrated"] == pytest.approx(expected)
+
+
+def test_markdown_table_shows_the_csv_numbers(batch):
+    summary = pd.read_csv(batch / "report" / "summary.csv")
+    markdown = (batch / "report" / "summary.md").read_text()
+    row = summary[(summary["scenario"] == "all_countermeasures") & (summary["metric"] == "adoption_holders")].iloc[0]
+    line = next(l for l in markdown.splitlines() if re.match(r"\|\s*adoption_holders\s*\|\s*all_countermeasures", l))
+    assert f"{row['mean']:.3f}" in line and f"[{row['ci_low']:.3f}, {row['ci_high']:.3f}]" in line
+    assert f"{row['effect']:.3f}" in line
+
+
+def test_a_folder_without_results_is_a_clear_error(tmp_path):
+    with pytest.raises(ConfigError, match="not a finished batch folder"):
+        write_report(tmp_path)
