@@ -16,8 +16,13 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt
 	@touch $(STAMP)
 
+# The main job: every countermeasure scenario, 30 replications each, and the report for papers
+# (results/countermeasures/report/).  WORKERS=N sets the local processes (default: every CPU);
+# re-running resumes an interrupted batch; RESTART=1 discards results of older code or experiment.
 run: setup
-	$(PY) -m simulation compare
+	$(PY) -m simulation batch scenarios/experiments/countermeasures.yaml --out results/countermeasures \
+		$(if $(WORKERS),--workers $(WORKERS)) $(if $(RESTART),--restart)
+	$(PY) -m simulation report results/countermeasures
 
 test: setup
 	$(PY) -m pytest -q
