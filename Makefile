@@ -36,5 +36,31 @@ validate: setup
 params: setup
 	$(PY) -m simulation params
 
+# The browser app (app.py), served on 127.0.0.1 only.  Offline: Solara's front-end comes from the
+# npm registry at setup time into $(VIZ_ASSETS)/, laid out like the /_solara/cdn/ URLs the page
+# requests (the packages and versions that solara 1.64 with ipywidgets 8 asks for), less source
+# maps, unminified bundles and ipywidgets-7 builds.
+PORT ?= 8765
+VIZ_ASSETS := viz_assets
+VIZ_PACKAGES := @widgetti/solara-vuetify-app@10.1.1 @widgetti/vue-grid-layout@2.3.13-alpha.2 requirejs@2.3.6 font-awesome@4.5.0
+
+.PHONY: viz viz-assets
+
+viz-assets:
+	@if [ "$$(cat $(VIZ_ASSETS)/.packages 2>/dev/null)" != "$(VIZ_PACKAGES)" ]; then \
+		command -v npm >/dev/null || { echo "error: npm is needed to fetch the browser app's front-end (apt-get install npm)" >&2; exit 2; }; \
+		rm -rf $(VIZ_ASSETS) && mkdir -p $(VIZ_ASSETS) && cd $(VIZ_ASSETS) && \
+		for pkg in $(VIZ_PACKAGES); do \
+			mkdir -p "$$pkg" && tar -xzf "$$(npm pack --silent "$$pkg")" --strip-components=1 -C "$$pkg" || exit 2; \
+		done && rm -f *.tgz && \
+		find . \( -name '*.map' -o -name '*app7*' -o -name 'main7.css' -o -name 'solara-vuetify-app8.js' \) -delete && \
+		echo "$(VIZ_PACKAGES)" > .packages && echo "viz assets: $$(du -sh . | cut -f1) in $(VIZ_ASSETS)/"; \
+	fi
+
+viz: setup viz-assets
+	@echo "The browser app: http://127.0.0.1:$(PORT)  (Ctrl-C stops it)"
+	SOLARA_TELEMETRY_MIXPANEL_ENABLE=False SOLARA_ASSETS_PROXY_CACHE_DIR=$(CURDIR)/$(VIZ_ASSETS) \
+		$(VENV)/bin/solara run app.py --host 127.0.0.1 --port $(PORT) --production --no-open
+
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,0 +1,473 @@
+"""The policymakers' browser app: Mesa's SolaraViz over the data-sharing model.
+
+Run it with ``make viz`` (http://127.0.0.1:8765; ``PORT=`` changes the port).  Pick a scenario,
+move the countermeasure levers, press Reset to apply them, then Step or Play.
+
+Every control is a dotted scenario key (``countermeasures.ecosystem.link_rate``), so a control is
+an override of the chosen scenario file; the sliders take their ranges, defaults and units from
+the pydantic fields in ``simulation/config.py``.  A control left at its starting position keeps
+the scenario's own value, so a preset with no control touched is exactly its file.  Nothing the
+page sends can crash it: a bad seed or an impossible combination is reported on the page and the
+scenario's own values are used instead.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # a server: draw into PNGs, never open a window
+
+import networkx as nx  # noqa: E402
+import numpy as np  # noqa: E402
+import solara  # noqa: E402
+from matplotlib.collections import LineCollection  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from pydantic.fields import FieldInfo  # noqa: E402
+from mesa.visualization import SolaraViz  # noqa: E402
+from mesa.visualization.utils import update_counter  # noqa: E402
+
+from simulation.config import ConfigError, Countermeasures, Population, Scenario, load_scenario  # noqa: E402
+from simulation.countermeasures import strengths_at  # noqa: E402
+from simulation.metrics import components  # noqa: E402
+from simulation.model import ENT, GOV, PUB, DataSharingModel, Flows  # noqa: E402
+from simulation.runner import timeseries_of  # noqa: E402
+
+SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
+PRESETS = tuple(sorted(path.stem for path in SCENARIO_DIR.glob("*.yaml")))
+DEFAULT_PRESET = "baseline"
+
+# ---------------------------------------------------------------------------------------------
+# Controls: one per population size and countermeasure lever, read from the config's fields
+
+GROUPS = {  # countermeasure block: (title, short name for the start and ramp sliders)
+    "ecosystem": ("Ecosystem (government leads)", "Ecosystem"),
+    "mechanism": ("Mechanism (evaluation, ownership, pricing)", "Mechanism"),
+    "cognition": ("Cognition (training, publicity)", "Cognition"),
+    "security": ("Security & technology", "Security"),
+}
+PLAIN_NAMES = {  # where a field's own name is not what a policymaker would say
+    "government": "government departments",
+    "public": "members of the public",
+    "enterprise": "enterprises",
+    "coordinator_strength": "government leadership",
+    "link_rate": "brokered links",
+    "evaluation_penalty": "penalty on hoarders",
+    "participation_cost_cut": "participation effort cut",
+    "tiering": "graded sharing",
+}
+AS_IN_SCENARIO = "as in scenario"
+SWITCH = {AS_IN_SCENARIO: None, "on": True, "off": False}
+HORIZON = Scenario.model_fields["steps"].default  # start and ramp sliders span the default horizon
+SPAN_OVER_DEFAULT = 10  # open-ended ranges are cut at ten times the default, to stay draggable
+SLIDER_POSITIONS = 100
+
+
+def field_bounds(field: FieldInfo) -> tuple[float | None, float | None]:
+    """The ``ge`` and ``le`` bounds a pydantic field declares."""
+    low = next((m.ge for m in field.metadata if getattr(m, "ge", None) is not None), None)
+    high = next((m.le for m in field.metadata if getattr(m, "le", None) is not None), None)
+    return low, high
+
+
+def field_unit(field: FieldInfo) -> str:
+    return (field.json_schema_extra or {}).get("unit", "-")
+
+
+def lever_fields() -> list[tuple[str, FieldInfo, str]]:
+    """(dotted key, field, label) of every population size and countermeasure lever on the page."""
+    rows = [(f"population.{name}", Population.model_fields[name], PLAIN_NAMES[name].capitalize())
+            for name in ("government", "enterprise", "public")]
+    for block, (title, short) in GROUPS.items():
+        for name, field in Countermeasures.model_fields[block].annotation.model_fields.items():
+            if name == "enabled":
+                label = title
+            elif name == "start":
+                label = f"{short} start month"
+            elif name == "ramp":
+                label = f"{short} ramp-up months"
+            else:
+                label = PLAIN_NAMES.get(name, name.replace("_", " ")).capitalize()
+            rows.append((f"countermeasures.{block}.{name}", field, label))
+    return rows
+
+
+def slider_for(field: FieldInfo, label: str) -> dict[str, Any]:
+    """A Mesa slider over the field's declared range, starting at its default."""
+    low, high = field_bounds(field)
+    default = field.default
+    if field_unit(field) in ("month", "months"):
+        high = min(high, HORIZON)
+    elif default > 0:
+        high = min(high, SPAN_OVER_DEFAULT * default)
+    if field.annotation is int:
+        return {"type": "SliderInt", "label": label, "value": default, "min": low, "max": high, "step": 1}
+    step = 10.0 ** math.floor(math.log10((high - low) / SLIDER_POSITIONS))
+    return {"type": "SliderFloat", "label": label, "value": default, "min": low, "max": high, "step": step}
+
+
+def control_for(key: str, field: FieldInfo, label: str) -> dict[str, Any]:
+    if key.endswith(".enabled"):
+        return {"type": "Select", "label": label, "value": AS_IN_SCENARIO, "values": list(SWITCH)}
+    return slider_for(field, label)
+
+
+def build_controls() -> dict[str, dict[str, Any]]:
+    """SolaraViz ``model_params``: keys are dotted scenario keys, plus the preset and the seed."""
+    controls: dict[str, dict[str, Any]] = {
+        "preset": {"type": "Select", "label": "Scenario", "value": DEFAULT_PRESET, "values": list(PRESETS)},
+        # Mesa 3.5 hands a text box's string to the model (mesa#3516); BrowserModel parses it.
+        "seed": {"type": "InputText", "label": "Seed (whole number; blank: the scenario's)", "value": ""},
+    }
+    controls |= {key: control_for(key, field, label) for key, field, label in lever_fields()}
+    return controls
+
+
+CONTROLS = build_controls()
+
+# ---------------------------------------------------------------------------------------------
+# The model of one browser session
+
+SEED_TEXT = re.compile(r"\s*\+?\d+\s*")
+SEED_MAX = 2**63 - 1
+
+
+def parse_seed(text: Any) -> tuple[int | None, str | None]:
+    """(seed, None) for a whole number, (None, None) for a blank box, (None, problem) otherwise."""
+    if text is None or (isinstance(text, str) and not text.strip()):
+        return None, None
+    if isinstance(text, int) and not isinstance(text, bool):
+        text = str(text)
+    if isinstance(text, str) and SEED_TEXT.fullmatch(text) and int(text) <= SEED_MAX:
+        return int(text), None
+    return None, f"Seed {str(text).strip()!r} is not a whole number from 0 to {SEED_MAX}"
+
+
+def overrides_from(controls: dict[str, Any]) -> dict[str, Any]:
+    """Dotted overrides for the controls moved from their starting position."""
+    overrides = {}
+    for key, value in controls.items():
+        if key.endswith(".enabled"):
+            value = SWITCH.get(value)
+            if value is not None:
+                overrides[key] = value
+        elif value != CONTROLS[key]["value"]:
+            overrides[key] = value
+    return overrides
+
+
+def scenario_from_controls(controls: dict[str, Any]) -> tuple[Scenario, int, list[str]]:
+    """The scenario, seed and problems (for the page) that the controls describe; never raises."""
+    values = {key: spec["value"] for key, spec in CONTROLS.items()} | controls
+    problems = []
+    preset = values.pop("preset")
+    if preset not in PRESETS:
+        problems.append(f"Scenario {preset!r} is not one of {', '.join(PRESETS)}; {DEFAULT_PRESET} is used")
+        preset = DEFAULT_PRESET
+    seed, seed_problem = parse_seed(values.pop("seed"))
+    path = SCENARIO_DIR / f"{preset}.yaml"
+    try:
+        config = load_scenario(path, overrides=overrides_from(values))
+    except ConfigError as exc:
+        problems.append(f"{exc}. The scenario's own values are used.")
+        config = load_scenario(path)
+    if seed_problem:
+        problems.append(f"{seed_problem}; the scenario's seed {config.seed} is used.")
+    return config, config.seed if seed is None else seed, problems
+
+
+class BrowserModel(DataSharingModel):
+    """The model built from the page's controls; keeps what the page draws.
+
+    Args:
+        scenario: ignored.  Mesa's Reset passes its own scenario object to every model; here the
+            seed control fixes every random draw instead.
+        controls: the page's controls by key (see ``CONTROLS``); missing ones take their default.
+    """
+
+    def __init__(self, scenario: Any = None, **controls: Any) -> None:
+        unknown = sorted(set(controls) - set(CONTROLS))
+        if unknown:
+            raise TypeError(f"unknown controls: {', '.join(unknown)}")
+        config, seed, problems = scenario_from_controls(controls)
+        super().__init__(config, seed=seed)
+        self.seed = seed
+        self.problems = problems
+        self.last_flows = self._no_flows()
+
+    def _share(self, t: int) -> Flows:
+        self.last_flows = super()._share(t)  # kept so that links are drawn thicker with volume
+        return self.last_flows
+
+    @cached_property
+    def positions(self) -> np.ndarray:
+        """Node positions, computed once per model (that is, once per Reset)."""
+        return role_layout(self)
+
+
+# ---------------------------------------------------------------------------------------------
+# Network view
+
+RING_RADIUS = {GOV: 0.35, ENT: 0.7, PUB: 1.0}
+ROLE_NAMES = {GOV: "Government department", ENT: "Enterprise", PUB: "Public"}
+ROLE_COLOURS = {GOV: ("#1d4e89", "#a9c4e4"), ENT: ("#b5520b", "#f5c9a6"), PUB: ("#2a7f62", "#b9dfcf")}  # (sharing, not)
+ISOLATED_RING, ISLAND_RING, LINK_COLOUR = "#d62728", "#7b2cbf", "#555555"
+
+
+def role_layout(model: DataSharingModel) -> np.ndarray:
+    """Concentric rings: the coordinator at the centre, departments, enterprises, then the public;
+    each ring ordered by the mean angle of its inner neighbours so that ties stay short."""
+    n, role = model.layout.total, model.role
+    adjacency = nx.to_scipy_sparse_array(model.graph, nodelist=range(n), format="csr")
+    angle = np.full(n, np.nan)
+    departments = np.flatnonzero(role == GOV)
+    angle[departments] = evenly_spaced(len(departments) - 1, start=-1)
+    for ring in (ENT, PUB):
+        members = np.flatnonzero(role == ring)
+        placed = ~np.isnan(angle)
+        towards = adjacency[members][:, placed]
+        sin, cos = towards @ np.sin(angle[placed]), towards @ np.cos(angle[placed])
+        target = np.where((sin == 0) & (cos == 0), evenly_spaced(len(members)), np.arctan2(sin, cos))
+        angle[members[np.argsort(target, kind="stable")]] = evenly_spaced(len(members))
+    radius = np.array([RING_RADIUS[r] for r in (GOV, ENT, PUB)])[role]
+    radius[departments[:1]] = 0.0  # the coordinator
+    return np.column_stack([radius * np.cos(angle), radius * np.sin(angle)])
+
+
+def evenly_spaced(count: int, start: int = 0) -> np.ndarray:
+    """Angles of ``count`` points evenly around a circle, for positions ``start .. count - 1``."""
+    return 2 * np.pi * np.arange(start, count) / max(count, 1)
+
+
+def recent_link_volume(model: BrowserModel, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Data carried this step on each recent-flow link (u, v)."""
+    flows = model.last_flows
+    if len(flows.forward) != len(model.link_u) or len(u) == 0:
+        return np.zeros(len(u))
+    n = model.layout.total
+    keys = model.link_u * n + model.link_v
+    order = np.argsort(keys)
+    where = order[np.searchsorted(keys[order], u * n + v)]
+    return (flows.forward + flows.backward)[where]
+
+
+def island_masks(model: DataSharingModel, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Masks over holders: isolated (no recent flow), and on an island apart from the largest group."""
+    h = model.layout.holders
+    _, labels = components(h, u, v)
+    isolated = (np.bincount(u, minlength=h) + np.bincount(v, minlength=h)) == 0
+    apart = (labels != np.argmax(np.bincount(labels))) & ~isolated
+    return isolated, apart
+
+
+def legend_handles() -> list[Line2D]:
+    def dot(label: str, face: str, ring: str = "none") -> Line2D:
+        return Line2D([], [], marker="o", linestyle="", markersize=7, markerfacecolor=face, markeredgecolor=ring, label=label)
+
+    handles = []
+    for r, name in ROLE_NAMES.items():
+        handles += [dot(f"{name}, sharing", ROLE_COLOURS[r][0]), dot(f"{name}, not sharing", ROLE_COLOURS[r][1])]
+    handles += [dot("holder with no recent flow", "white", ISOLATED_RING), dot("holder on a separate island", "white", ISLAND_RING)]
+    handles.append(Line2D([], [], color=LINK_COLOUR, label="data flow in the last months (width: volume)"))
+    return handles
+
+
+class NetworkFigure:
+    """The network of one model.  Artists are made once and updated each step, because building a
+    figure from scratch costs several times more than redrawing it."""
+
+    def __init__(self, model: BrowserModel) -> None:
+        pos, h = model.positions, model.layout.holders
+        self.figure = Figure(figsize=(6.4, 6.8))
+        ax = self.figure.add_axes((0.02, 0.2, 0.96, 0.74))
+        ax.set_axis_off()
+        ax.set_aspect("equal")
+        ax.set_xlim(-1.05, 1.05)
+        ax.set_ylim(-1.05, 1.05)
+        self.links = LineCollection([], colors=LINK_COLOUR, alpha=0.5, zorder=1)
+        ax.add_collection(self.links)
+        sizes = np.full(model.layout.total, 6.0)
+        sizes[:h] = 14 + 30 * np.sqrt(model.volume)  # area grows with data volume
+        self.nodes = ax.scatter(pos[:, 0], pos[:, 1], s=sizes, linewidths=1.3, zorder=2)
+        self.title = ax.set_title("", fontsize=10)
+        self.figure.legend(handles=legend_handles(), loc="lower center", ncol=2, fontsize=7.5, frameon=False)
+
+    def update(self, model: BrowserModel) -> None:
+        pos, role, h = model.positions, model.role, model.layout.holders
+        u, v = model.recent_flow_links()
+        carried = recent_link_volume(model, u, v)
+        peak = carried.max() if len(carried) else 0.0
+        self.links.set_segments(np.stack([pos[u], pos[v]], axis=1))
+        self.links.set_linewidths(0.4 + (3.0 * np.sqrt(carried / peak) if peak > 0 else 0.0))
+        shade = np.where(model.strategy == 1, 0, 1)
+        self.nodes.set_facecolors([ROLE_COLOURS[r][s] for r, s in zip(role.tolist(), shade.tolist())])
+        isolated, apart = island_masks(model, u, v)
+        rings = np.full(len(role), "none", dtype=object)
+        rings[:h][isolated], rings[:h][apart] = ISOLATED_RING, ISLAND_RING
+        self.nodes.set_edgecolors(rings.tolist())
+        m = model.metrics
+        self.title.set_text(
+            f"Month {model.steps}: {m['islands']} islands; the largest group holds {m['largest_component_share']:.0%} of holders"
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Charts
+
+SHARE = (0.0, 1.02)
+CHARTS = (  # title, {metric: (label, colour)}, fixed y range or None
+    ("Sharing volume per month", {"sharing_volume": ("volume", "#333333")}, None),
+    ("Cumulative volume", {"cumulative_volume": ("volume", "#333333")}, None),
+    ("Data islands", {"islands": ("islands", ISLAND_RING)}, None),
+    ("Largest group's share of holders", {"largest_component_share": ("share", ISLAND_RING)}, SHARE),
+    ("Adoption by role", {
+        "adoption_government": ("departments", ROLE_COLOURS[GOV][0]),
+        "adoption_enterprise": ("enterprises", ROLE_COLOURS[ENT][0]),
+        "adoption_public": ("public", ROLE_COLOURS[PUB][0]),
+    }, SHARE),
+    ("Holders with no recent flow", {"isolated_share": ("share", ISOLATED_RING)}, SHARE),
+    ("Mean trust", {"mean_trust": ("trust", "#1d4e89")}, SHARE),
+    ("Countermeasure cost per month", {"countermeasure_cost": ("cost", "#333333")}, None),
+)
+
+
+class ChartFigure:
+    """The live charts of one model, drawn like :class:`NetworkFigure` (artists made once)."""
+
+    def __init__(self) -> None:
+        self.figure = Figure(figsize=(7.0, 6.8))
+        self.figure.subplots_adjust(left=0.08, right=0.98, top=0.95, bottom=0.07, hspace=0.6, wspace=0.22)
+        self.axes = self.figure.subplots(4, 2, sharex=True).ravel()
+        self.lines = []
+        for ax, (title, series, fixed) in zip(self.axes, CHARTS):
+            for metric, (label, colour) in series.items():
+                (line,) = ax.plot([], [], label=label, color=colour)
+                self.lines.append((metric, line))
+            ax.set_title(title, fontsize=9)
+            ax.tick_params(labelsize=7)
+            ax.locator_params(nbins=4)  # fewer ticks: drawing them is most of a redraw
+            if fixed:
+                ax.set_ylim(*fixed)
+            if len(series) > 1:
+                ax.legend(fontsize=7, frameon=False, loc="upper left")
+        for ax in self.axes[-2:]:
+            ax.set_xlabel("month", fontsize=8)
+
+    def update(self, model: DataSharingModel) -> None:
+        frame = timeseries_of(model)
+        for metric, line in self.lines:
+            line.set_data(frame["step"].to_numpy(), frame[metric].to_numpy())
+        for ax, (_, _, fixed) in zip(self.axes, CHARTS):
+            ax.relim()
+            ax.autoscale_view(scaley=fixed is None)
+        self.axes[0].set_xlim(0, max(1, model.steps))
+
+
+# ---------------------------------------------------------------------------------------------
+# The page
+
+LABELS = {key: label for key, _, label in lever_fields()}
+
+
+def countermeasure_status(model: DataSharingModel) -> list[str]:
+    """One line per countermeasure: off, or when it starts and how strong it is now."""
+    cm, strengths = model.config.countermeasures, strengths_at(model.config, model.steps)
+    lines = []
+    for block, (title, _) in GROUPS.items():
+        settings = getattr(cm, block)
+        if settings.enabled:
+            lines.append(
+                f"{title}: on from month {settings.start}, full strength from month"
+                f" {settings.start + settings.ramp}; now {getattr(strengths, block):.0%}"
+            )
+        else:
+            lines.append(f"{title}: off")
+    return lines
+
+
+def value_in_effect(model: DataSharingModel, key: str) -> Any:
+    node: Any = model.config
+    for part in key.split("."):
+        node = getattr(node, part)
+    return node
+
+
+def indicator_texts(model: DataSharingModel) -> list[str]:
+    m = model.metrics
+    return [
+        f"Step: {model.steps}",
+        f"Islands: {m['islands']}",
+        f"Cumulative volume: {m['cumulative_volume']:,.0f}",
+        f"Holders sharing: {m['adoption_holders']:.0%}",
+    ]
+
+
+@solara.component
+def Indicators(model: BrowserModel):
+    update_counter.get()
+    with solara.Column(gap="4px"):
+        with solara.Row(style={"flex-wrap": "wrap"}):
+            for text in indicator_texts(model):
+                with solara.Card(margin=1, elevation=1):
+                    solara.Text(text, style={"font-size": "1.25em", "font-weight": "bold"})
+        for problem in model.problems:
+            solara.Warning(problem)
+        lay = model.layout
+        solara.Text(
+            f"Scenario {model.config.name}, seed {model.seed}: {lay.government} departments,"
+            f" {lay.enterprise} enterprises, {lay.public} members of the public."
+        )
+        for line in countermeasure_status(model):
+            solara.Text(line, style={"font-size": "0.9em"})
+        solara.Text(
+            "Move the controls on the left, then press Reset to apply them; a control left where it"
+            " started keeps the scenario's value. Page 1 lists every lever with its value in effect.",
+            style={"color": "#666666", "font-size": "0.9em"},
+        )
+
+
+@solara.component
+def LeverGuide(model: BrowserModel):
+    """Every control: the value in effect, what it means, and its declared range (from the config)."""
+    with solara.Column(gap="2px"):
+        solara.Text("Levers in effect since the last Reset", style={"font-size": "1.2em", "font-weight": "bold"})
+        for key, field, label in lever_fields():
+            low, high = field_bounds(field)
+            unit = field_unit(field)
+            extent = "" if low is None else f" (range {low:g} to {high:g}" + ("" if unit == "-" else f" {unit}") + ")"
+            value = value_in_effect(model, key)
+            shown = ("on" if value else "off") if isinstance(value, bool) else f"{value:g}"
+            solara.Text(f"{label}: {shown}. {field.description.capitalize()}{extent}.", style={"font-size": "0.9em"})
+
+
+@solara.component
+def NetworkView(model: BrowserModel):
+    tick = update_counter.get()
+    view = solara.use_memo(lambda: NetworkFigure(model), [model])
+    view.update(model)
+    solara.FigureMatplotlib(view.figure, dependencies=[model, tick], format="png", dpi=90)
+
+
+@solara.component
+def Charts(model: BrowserModel):
+    tick = update_counter.get()
+    view = solara.use_memo(ChartFigure, [model])
+    view.update(model)
+    solara.FigureMatplotlib(view.figure, dependencies=[model, tick], format="png", dpi=90)
+
+
+@solara.component
+def Page():
+    model = solara.use_memo(BrowserModel, dependencies=[])  # one model per browser session
+    SolaraViz(
+        model,
+        components=[(Indicators, 0), (NetworkView, 0), (Charts, 0), (LeverGuide, 1)],
+        model_params=CONTROLS,
+        name="Government–enterprise–public data sharing",
+    )

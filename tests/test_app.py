@@ -1,0 +1,177 @@
+"""The browser app (app.py): its controls, the model it builds from them, what it draws, and the
+page rendered in-process with Solara (the real browser test is tests/test_app_browser.py)."""
+
+import ipyvuetify as v
+import numpy as np
+import pytest
+import solara
+
+import app
+from simulation.config import Countermeasures, load_scenario
+from simulation.metrics import components
+
+
+def page():
+    """The page as Solara serves it: inside an AppLayout, so the sidebar controls exist."""
+    return solara.render(solara.AppLayout(children=[app.Page()]), handle_error=False)[1]
+
+
+def shown(rc, text):
+    return bool(rc.find(children=[text]).widgets)
+
+
+def click(rc, label, times=1):
+    for _ in range(times):
+        rc.find(v.Btn, children=[label]).widget.click()
+
+
+# ------------------------------------------------------------------ controls
+
+
+def test_every_countermeasure_lever_has_a_control_within_its_declared_range():
+    for block, spec in Countermeasures.model_fields.items():
+        for name, field in spec.annotation.model_fields.items():
+            control = app.CONTROLS[f"countermeasures.{block}.{name}"]
+            if name == "enabled":
+                assert control["type"] == "Select" and control["value"] == app.AS_IN_SCENARIO
+                continue
+            low, high = app.field_bounds(field)
+            assert control["value"] == field.default
+            assert low == control["min"] <= control["value"] <= control["max"] <= high
+
+
+def test_control_labels_are_unique():
+    labels = [control["label"] for control in app.CONTROLS.values()]
+    assert len(labels) == len(set(labels))
+
+
+@pytest.mark.parametrize("preset", app.PRESETS)
+def test_untouched_controls_give_exactly_the_preset(preset):
+    file = load_scenario(app.SCENARIO_DIR / f"{preset}.yaml")
+    defaults = {key: control["value"] for key, control in app.CONTROLS.items()}
+    for controls in ({"preset": preset}, defaults | {"preset": preset}):  # first load, and Mesa's Reset
+        config, seed, problems = app.scenario_from_controls(controls)
+        assert config == file and seed == file.seed and problems == []
+
+
+def test_a_moved_control_overrides_the_preset():
+    config, _, _ = app.scenario_from_controls({
+        "preset": "all_countermeasures",
+        "countermeasures.ecosystem.link_rate": 0.2,
+        "countermeasures.security.enabled": "off",
+        "countermeasures.cognition.ramp": 3,
+    })
+    assert config.countermeasures.ecosystem.link_rate == 0.2
+    assert not config.countermeasures.security.enabled
+    assert config.countermeasures.cognition.ramp == 3 and config.countermeasures.mechanism.enabled
+
+
+def test_switching_a_countermeasure_on_in_the_baseline():
+    config, _, _ = app.scenario_from_controls({"countermeasures.mechanism.enabled": "on"})
+    assert config.countermeasures.mechanism.enabled and not config.countermeasures.ecosystem.enabled
+
+
+@pytest.mark.parametrize("text, seed", [("42", 42), (" 7 ", 7), ("+3", 3), (5, 5), ("", None), (None, None)])
+def test_seed_box_accepts_whole_numbers(text, seed):
+    assert app.parse_seed(text) == (seed, None)
+
+
+@pytest.mark.parametrize("text", ["abc", "-3", "1.5", "1e3", str(2**63), "4 2", True])
+def test_seed_box_never_raises_and_says_what_is_wrong(text):
+    model = app.BrowserModel(seed=text)
+    assert model.seed == model.config.seed
+    assert len(model.problems) == 1 and "is not a whole number" in model.problems[0]
+
+
+def test_impossible_population_is_reported_and_the_scenario_used():
+    model = app.BrowserModel(**{"population.enterprise": 5})
+    assert model.layout.enterprise == 100
+    assert "enterprise = 5 is smaller" in model.problems[0]
+
+
+def test_the_seed_fixes_the_model_and_changes_it():
+    first, again, other = app.BrowserModel(seed="11"), app.BrowserModel(seed="11"), app.BrowserModel(seed="12")
+    assert np.array_equal(first.strategy, again.strategy) and np.array_equal(first.volume, again.volume)
+    assert not np.array_equal(first.volume, other.volume)
+
+
+def test_unknown_control_is_a_programming_error():
+    with pytest.raises(TypeError, match="unknown controls: population.typo"):
+        app.BrowserModel(**{"population.typo": 3})
+
+
+# ------------------------------------------------------------------ drawing
+
+
+@pytest.fixture(scope="module")
+def stepped():
+    model = app.BrowserModel(preset="ecosystem")
+    for _ in range(8):
+        model.step()
+    return model
+
+
+def test_layout_is_computed_once_per_model(stepped):
+    positions = stepped.positions
+    assert positions.shape == (stepped.layout.total, 2) and np.isfinite(positions).all()
+    assert np.allclose(positions[0], 0.0)  # the coordinator at the centre
+    stepped.step()
+    assert stepped.positions is positions
+
+
+def test_drawn_link_volumes_add_up_to_the_sharing_volume(stepped):
+    u, v = stepped.recent_flow_links()
+    carried = app.recent_link_volume(stepped, u, v)
+    assert carried.sum() == pytest.approx(stepped.metrics["sharing_volume"])
+
+
+def test_island_rings_match_the_island_metrics(stepped):
+    u, v = stepped.recent_flow_links()
+    isolated, apart = app.island_masks(stepped, u, v)
+    count, _ = components(stepped.layout.holders, u, v)
+    assert isolated.mean() == pytest.approx(stepped.metrics["isolated_share"])
+    assert count == stepped.metrics["islands"]
+    assert not (isolated & apart).any()
+
+
+def test_network_and_charts_redraw_from_the_model(stepped):
+    network, charts = app.NetworkFigure(stepped), app.ChartFigure()
+    network.update(stepped)
+    charts.update(stepped)
+    u, _ = stepped.recent_flow_links()
+    assert len(network.links.get_segments()) == len(u)
+    assert network.title.get_text().startswith(f"Month {stepped.steps}: {stepped.metrics['islands']} islands")
+    for metric, line in charts.lines:
+        assert len(line.get_xdata()) == stepped.steps + 1
+        assert line.get_ydata()[-1] == pytest.approx(stepped.metrics[metric])
+
+
+# ------------------------------------------------------------------ the page, rendered in-process
+
+
+def test_page_steps_resets_and_applies_a_moved_lever():
+    rc = page()
+    assert shown(rc, "Step: 0")
+    rc.find(v.Slider, label="Members of the public").widget.v_model = 310
+    click(rc, "Step", 3)
+    assert shown(rc, "Step: 3")
+    click(rc, "Reset")
+    assert shown(rc, "Step: 0")
+    assert rc.find(children=["Scenario baseline, seed 1: 20 departments, 100 enterprises, 310 members of the public."]).widgets
+
+
+def test_each_browser_session_has_its_own_model():
+    first = page()
+    click(first, "Step", 2)
+    second = page()
+    assert shown(first, "Step: 2") and shown(second, "Step: 0")
+
+
+def test_a_bad_seed_shows_a_warning_instead_of_crashing():
+    rc = page()
+    seed_box = rc.find(v.TextField, label=app.CONTROLS["seed"]["label"]).widget
+    seed_box.v_model = "twelve"
+    seed_box.fire_event("keyup.enter", None)  # the box sends its text on Enter or leaving it
+    click(rc, "Reset")
+    assert shown(rc, "Step: 0")
+    assert any("'twelve' is not a whole number" in str(w.children) for w in rc.find(v.Alert).widgets)
