@@ -1,0 +1,88 @@
+"""The fast model and the plain-Mesa reference (benchmarks/reference.py) agree in distribution.
+
+Their random draws differ, so runs are compared as samples over seeds: for each key output averaged
+over the run, a Mann-Whitney U test and a Kolmogorov-Smirnov test, Bonferroni-corrected to a 1 %
+family-wise error.  Seeds are fixed, so the outcome is reproducible, and a deliberately altered
+model must be rejected, which shows the comparison has the power to fail.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import ks_2samp, mannwhitneyu
+
+from benchmarks.reference import ReferenceModel
+from simulation import load_scenario, run
+from simulation.model import DataSharingModel
+from simulation.runner import timeseries_of
+
+KEYS = ("adoption_holders", "adoption_public", "sharing_volume", "largest_component_share", "islands",
+        "mean_trust", "mean_quality")
+SEEDS = range(30)
+STEPS = 24
+ALPHA = 0.01 / (2 * len(KEYS))
+
+
+def run_means(timeseries: pd.DataFrame) -> pd.Series:
+    """Each key output averaged over the steps of a run (less noisy than its final value)."""
+    return timeseries.loc[timeseries["step"] > 0, list(KEYS)].mean()
+
+
+def fast_sample(scenario) -> pd.DataFrame:
+    return pd.DataFrame([run_means(run(scenario, seed=seed, steps=STEPS).timeseries) for seed in SEEDS])
+
+
+def reference_sample(scenario) -> pd.DataFrame:
+    rows = []
+    for seed in SEEDS:
+        model = ReferenceModel(scenario, seed=10_000 + seed)  # other seeds than the fast runs: independent samples
+        for _ in range(STEPS):
+            model.step()
+        rows.append(run_means(timeseries_of(model)))
+    return pd.DataFrame(rows)
+
+
+def disagreements(fast: pd.DataFrame, reference: pd.DataFrame) -> dict[str, float]:
+    """Outputs whose two samples differ significantly, with the smaller p-value of the two tests."""
+    found = {}
+    for key in KEYS:
+        a, b = fast[key].to_numpy(), reference[key].to_numpy()
+        if len(np.unique(np.concatenate([a, b]))) == 1:
+            continue  # one value in both samples: they agree, and the tests are undefined
+        p = min(mannwhitneyu(a, b).pvalue, ks_2samp(a, b).pvalue)
+        if p < ALPHA:
+            found[key] = float(p)
+    return found
+
+
+@pytest.fixture(scope="module")
+def scenarios(root):
+    return {name: load_scenario(root / "scenarios" / f"{name}.yaml") for name in ("baseline", "all_countermeasures")}
+
+
+@pytest.fixture(scope="module")
+def reference_samples(scenarios):
+    return {name: reference_sample(scenario) for name, scenario in scenarios.items()}
+
+
+def test_same_seed_same_network(scenarios):
+    scenario = scenarios["all_countermeasures"]
+    fast, reference = DataSharingModel(scenario, seed=3), ReferenceModel(scenario, seed=3)
+    fast_links = sorted(zip(fast.link_u.tolist(), fast.link_v.tolist()))
+    reference_links = sorted(tuple(sorted(end.index for end in link.ends)) for link in reference.links)
+    assert fast_links == reference_links
+    assert sum(len(agent.neighbours) for agent in reference.people) == 2 * (len(fast.link_u) + len(fast.public_u))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["baseline", "all_countermeasures"])
+def test_fast_model_agrees_with_reference_in_distribution(scenarios, reference_samples, name):
+    assert disagreements(fast_sample(scenarios[name]), reference_samples[name]) == {}
+
+
+@pytest.mark.slow
+def test_comparison_rejects_an_altered_model(scenarios, reference_samples):
+    """A model in which one-sided sharing costs no trust (a plausible slip) must be told apart."""
+    altered = scenarios["all_countermeasures"].model_copy(deep=True)
+    altered.parameters.trust_loss = 0.0
+    assert "mean_trust" in disagreements(fast_sample(altered), reference_samples["all_countermeasures"])
