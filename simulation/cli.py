@@ -112,6 +112,46 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    """Morris or Sobol indices of a spec's parameters (docs: README, Sensitivity and policy frontier)."""
+    from simulation import sensitivity
+
+    try:
+        result = sensitivity.run_sensitivity(args.spec, args.out, **_runner_options(args))
+    except sensitivity.RunsFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(sensitivity.describe(result))
+    print(f"wrote {', '.join(str(p) for p in result.written)}; runs in {result.out}/runs.parquet")
+    return 0
+
+
+def cmd_frontier(args: argparse.Namespace) -> int:
+    """Pareto frontier of countermeasure packages: cost, island persistence, sharing volume."""
+    from simulation import frontier, sensitivity
+
+    try:
+        result = frontier.run_frontier(args.spec, args.out, args.target_integration, **_runner_options(args))
+    except sensitivity.RunsFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(frontier.describe(result))
+    return 0
+
+
+def _runner_options(args: argparse.Namespace) -> dict:
+    return {"workers": args.workers, "scheduler": args.scheduler, "restart": args.restart, "progress": not args.quiet}
+
+
+def _add_runner_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", help="output folder (default results/NAME); re-running with it resumes")
+    p.add_argument("--workers", type=_positive, help="local worker processes (default: the number of CPUs)")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                   help="run on this Dask scheduler instead (default: $DASK_SCHEDULER_ADDRESS if set)")
+    p.add_argument("--restart", action="store_true", help="discard the folder's results of an older spec or code and start over")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -127,6 +167,8 @@ def cmd_game(args: argparse.Namespace) -> int:
 
     if (args.file is None) == (args.scenario is None):
         raise ConfigError("game: give either a game FILE.yaml or --scenario SCENARIO.yaml")
+    if args.file and args.set:
+        raise ConfigError("game: --set overrides a scenario; it needs --scenario")
     if args.file:
         payoff_function = game.load_game(args.file)
         start = payoff_function.start
@@ -207,6 +249,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="tables (CSV, Markdown, LaTeX) and figures (PDF, PNG) of a batch into DIR/report")
     p.add_argument("dir", help="batch output folder")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("sensitivity", help="Morris or Sobol sensitivity indices of scenario parameters (SALib)")
+    p.add_argument("spec", help="sensitivity spec (scenarios/sensitivity/levers_*.yaml)")
+    _add_runner_arguments(p)
+    p.set_defaults(func=cmd_sensitivity)
+
+    p = sub.add_parser("frontier", help="Pareto frontier of countermeasure packages: cost, island persistence, volume")
+    p.add_argument("spec", help="frontier spec (scenarios/sensitivity/frontier.yaml)")
+    p.add_argument("--target-integration", type=int, metavar="N",
+                   help="report the cheapest package integrating the holders within N months in 90%% of runs")
+    _add_runner_arguments(p)
+    p.set_defaults(func=cmd_frontier)
 
     p = sub.add_parser("game", help="tripartite evolutionary game: equilibria, ESS, replicator ODE and agent-based run")
     p.add_argument("file", nargs="?", help="a game file (scenarios/games/*.yaml)")

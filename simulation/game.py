@@ -361,8 +361,8 @@ def _floats(values) -> list[float]:
     return [round(float(v), 6) for v in values]
 
 
-def check_options(start, t_end: float, agents_per_role: int) -> None:
-    """Raise a ConfigError for a start outside the unit cube, a non-positive horizon or a negative N."""
+def check_options(start, t_end: float, agents_per_role: int, seed: int) -> None:
+    """Raise a ConfigError for a start outside the unit cube, a non-positive horizon, a negative N or seed."""
     values = np.asarray(start, dtype=float)
     if values.shape != (3,) or not np.all(np.isfinite(values)) or np.any((values < 0) | (values > 1)):
         raise ConfigError(f"--start: {list(start)} is not allowed: three shares, each in [0, 1]")
@@ -370,10 +370,12 @@ def check_options(start, t_end: float, agents_per_role: int) -> None:
         raise ConfigError(f"--t-end: {t_end} is not allowed: a finite ODE horizon > 0")
     if agents_per_role < 0:
         raise ConfigError(f"--abm-agents: {agents_per_role} is not allowed: agents per role >= 0 (0 skips the run)")
+    if seed < 0:
+        raise ConfigError(f"--seed: {seed} is not allowed: a seed >= 0")
 
 
 def analyse(game: PayoffFunction, start, t_end: float, agents_per_role: int, seed: int) -> Analysis:
-    check_options(start, t_end, agents_per_role)
+    check_options(start, t_end, agents_per_role, seed)
     abm = run_abm(game, start, agents_per_role, seed) if agents_per_role > 0 else None
     return Analysis(game, pure_equilibria(game), interior_equilibria(game), solve(game, start, t_end), abm)
 

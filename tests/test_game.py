@@ -261,6 +261,9 @@ def test_game_scenario_mean_field_and_plot(root, tmp_path):
     (["scenarios/games/coordination.yaml", "--start", "0.5", "2", "0.5"], "--start"),
     (["scenarios/games/coordination.yaml", "--t-end", "0"], "--t-end"),
     ([], "give either"),
+    (["scenarios/games/coordination.yaml", "--seed", "-1"], "--seed"),
+    (["scenarios/games/coordination.yaml", "--set", "parameters.revision_rate=0.5"], "needs --scenario"),
+    (["--scenario", "scenarios/baseline.yaml", "--set", "parameters.revision_rat=0.5"], "did you mean"),
 ])
 def test_game_bad_input_exits_2_with_one_clear_line(root, monkeypatch, capsys, args, expected):
     monkeypatch.chdir(root)
