@@ -36,6 +36,7 @@ CORNERS = np.array([[int(b) for b in key] for key in PROFILES], dtype=float)
 
 
 class PayoffFunction(Protocol):
+    name: str
     roles: tuple[str, str, str]
 
     def advantage(self, shares: np.ndarray) -> np.ndarray:
