@@ -1,0 +1,197 @@
+"""Policy frontier: which countermeasure packages buy the most integration and sharing for their cost.
+
+A frontier spec (``scenarios/sensitivity/frontier.yaml``) names a scenario, the countermeasures whose
+``enabled`` switch is drawn (each on in half of the packages), ``[low, high]`` ranges of levers and
+start steps, the number of packages and the replications.  Packages are a Latin hypercube over the
+ranges and the switches, drawn from the spec's seed; each runs ``replications`` times with common
+seeds through the batch runner.  Per package, over its replications:
+
+- ``cost``: mean total countermeasure cost over the horizon (budgets, subsidies, rewards);
+- ``persistence``: mean time to integration (largest component >= 90% of holders), a run that never
+  integrates counting as the horizon;
+- ``volume``: mean cumulative sharing volume.
+
+The frontier is the set of packages no other package beats on all three (cost and persistence
+lower, volume higher) and strictly on one.  ``--target-integration N`` finds the cheapest package,
+on the frontier or not, whose runs integrate within N months in at least 90% of cases.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import Field
+
+from simulation.batch import RUNS
+from simulation.sensitivity import Study, model_evaluator, short, typed, validate_spec
+from simulation.store import atomic_path
+
+BLOCKS = ("ecosystem", "mechanism", "cognition", "security")
+OBJECTIVES = {"cost": "min", "persistence": "min", "volume": "max"}
+TARGET_SHARE = 0.9
+MEASURES = ["total_countermeasure_cost", "time_to_integration", "cumulative_volume"]  # cost, persistence, volume
+PACKAGES, FRONTIER = "packages.csv", "frontier.csv"
+
+
+class FrontierSpec(Study):
+    packages: int = Field(ge=1, le=1_000_000, description="countermeasure packages drawn")
+    switches: list[Literal["ecosystem", "mechanism", "cognition", "security"]] = Field(
+        default_factory=list, description="countermeasures switched on in half of the packages; the others keep the scenario's setting")
+
+
+def switch_key(block: str) -> str:
+    return f"countermeasures.{block}.enabled"
+
+
+def packages(spec: FrontierSpec) -> list[dict[str, Any]]:
+    """The spec's packages: a Latin hypercube over the ranges and, for each switch, on or off."""
+    from scipy.stats import qmc
+
+    keys = list(spec.parameters)
+    switches = list(dict.fromkeys(spec.switches))
+    unit = qmc.LatinHypercube(d=len(keys) + len(switches), rng=np.random.default_rng(spec.seed)).random(spec.packages)
+    rows = []
+    for u in unit:
+        levers = {k: typed(k, low + x * (high - low)) for k, (low, high), x in zip(keys, spec.parameters.values(), u)}
+        rows.append({**{switch_key(b): bool(x < 0.5) for b, x in zip(switches, u[len(keys):])}, **levers})
+    return rows
+
+
+def non_dominated(objectives: np.ndarray) -> np.ndarray:
+    """Mask of the rows of ``objectives`` (all to minimise) that no other row dominates; of rows
+    with equal objectives (e.g. packages with every countermeasure off) only the first is kept."""
+    mask = np.ones(len(objectives), dtype=bool)
+    for i, row in enumerate(objectives):
+        better_or_equal = np.all(objectives <= row, axis=1)
+        strictly_better = np.any(objectives < row, axis=1)
+        earlier_twin = np.all(objectives[:i] == row, axis=1)
+        mask[i] = not (np.any(better_or_equal & strictly_better) or np.any(earlier_twin))
+    return mask
+
+
+def package_table(means: pd.DataFrame, runs: pd.DataFrame, points: list[dict[str, Any]]) -> pd.DataFrame:
+    """One row per package: the three objectives, the share of its runs that integrate at all,
+    whether it is on the frontier, and its settings (levers of a switched-off countermeasure blank)."""
+    settings = pd.DataFrame(points)
+    for block in BLOCKS:
+        key = switch_key(block)
+        if key in settings:
+            levers = [c for c in settings if c.startswith(f"countermeasures.{block}.") and c != key]
+            settings[levers] = settings[levers].astype(object).where(settings[key], None)
+    integrated = runs["time_to_integration"].notna().groupby(runs["point"]).mean().sort_index()
+    table = pd.DataFrame({"package": np.arange(len(points)), "cost": means["total_countermeasure_cost"],
+                          "persistence": means["time_to_integration"], "volume": means["cumulative_volume"],
+                          "integrated_share": integrated.to_numpy()})
+    signs = np.array([1.0 if sense == "min" else -1.0 for sense in OBJECTIVES.values()])
+    table["on_frontier"] = non_dominated(table[list(OBJECTIVES)].to_numpy(dtype=float) * signs)
+    return pd.concat([table, settings], axis=1)
+
+
+def settings_of(table: pd.DataFrame) -> list[str]:
+    """The package's settings: the dotted scenario keys among the columns."""
+    return [c for c in table.columns if "." in c]
+
+
+def cheapest_within(runs: pd.DataFrame, table: pd.DataFrame, months: int) -> pd.Series | None:
+    """The cheapest package whose runs integrate within ``months`` in at least 90% of cases."""
+    within = (runs["time_to_integration"].astype("Float64") <= months).fillna(False)
+    share = within.groupby(runs["point"]).mean().sort_index().to_numpy()
+    hits = table.assign(share_within=share)[share >= TARGET_SHARE]
+    return None if hits.empty else hits.sort_values(["cost", "package"]).iloc[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# The command
+
+
+@dataclass
+class FrontierResult:
+    out: Path
+    spec: FrontierSpec
+    table: pd.DataFrame
+    target: int | None
+    answer: pd.Series | None
+    written: list[Path]
+
+
+def run_frontier(path: str | Path, out: str | Path | None = None, target: int | None = None,
+                 **options: Any) -> FrontierResult:
+    """Run the spec's packages through the batch runner into ``out``; write the tables and figure."""
+    path = Path(path)
+    given, spec = validate_spec(FrontierSpec, path)
+    out = Path(out) if out else Path("results") / spec.name
+    points = packages(spec)
+    means = model_evaluator(path, spec, given, out, MEASURES, **options)(points)
+    runs = pd.read_parquet(out / RUNS)
+    table = package_table(means, runs, points)
+    answer = None if target is None else cheapest_within(runs, table, target)
+    front = table[table["on_frontier"]].sort_values(["cost", "package"])
+    written = [out / PACKAGES, out / FRONTIER]
+    for frame, file in ((table, written[0]), (front, written[1])):
+        with atomic_path(file) as tmp:
+            frame.to_csv(tmp, index=False)
+    written += figure(table, answer, out)
+    return FrontierResult(out, spec, table, target, answer, written)
+
+
+def figure(table: pd.DataFrame, answer: pd.Series | None, out: Path) -> list[Path]:
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    from simulation.report import RC, _save
+
+    with matplotlib.rc_context(RC):
+        fig = Figure(figsize=(10, 4.2), layout="constrained")
+        axes = fig.subplots(1, 2)
+        front = table[table["on_frontier"]].sort_values("cost")
+        for ax, (column, label) in zip(axes, (("persistence", "island persistence (months; never = horizon)"),
+                                               ("volume", "cumulative sharing volume"))):
+            ax.scatter(table["cost"], table[column], s=14, facecolors="none", edgecolors="0.6", linewidths=0.7,
+                       label="package")
+            ax.scatter(front["cost"], front[column], s=18, color="black", marker="s", label="on the frontier")
+            if answer is not None:
+                ax.scatter([answer["cost"]], [answer[column]], s=140, marker="*", facecolors="white",
+                           edgecolors="black", linewidths=1.0, label="cheapest meeting the target", zorder=3)
+            ax.set_xlabel("total countermeasure cost over the horizon")
+            ax.set_ylabel(label)
+        axes[0].legend(loc="best")
+        fig.suptitle("Countermeasure packages: mean over replications; frontier = non-dominated in cost, "
+                     "persistence and volume")
+        return _save(fig, out / "frontier")
+
+
+def describe(result: FrontierResult) -> str:
+    """The frontier table and the answer to the target question, for the terminal."""
+    table = result.table
+    front = table[table["on_frontier"]].sort_values(["cost", "package"])
+    lines = [f"{result.spec.name}: {len(table)} packages x {result.spec.replications} replications; "
+             f"{len(front)} on the frontier (cost min, persistence min, volume max)"]
+    lines += ["  " + line for line in front[["package", *OBJECTIVES, "integrated_share"]]
+              .to_string(index=False, float_format=lambda x: f"{x:.4g}").splitlines()]
+    if result.target is not None:
+        lines.append(target_text(result))
+    lines.append(f"wrote {', '.join(str(p) for p in result.written)}; runs in {result.out}/runs.parquet")
+    return "\n".join(lines)
+
+
+def target_text(result: FrontierResult) -> str:
+    goal = f"integrates the holders within {result.target} months in at least {TARGET_SHARE:.0%} of runs"
+    if result.answer is None:
+        return f"TARGET: no package {goal} (of {len(result.table)} drawn)"
+    a = result.answer
+    settings = [f"{short(k)}={_value(a[k])}" for k in settings_of(result.table) if _value(a[k]) is not None]
+    where = "on the frontier" if a["on_frontier"] else "not on the frontier"
+    return (f"TARGET: the cheapest package that {goal} is package {int(a['package'])} ({where}): "
+            f"cost {a['cost']:.4g}, persistence {a['persistence']:.3g} months, volume {a['volume']:.4g}, "
+            f"integrated within {result.target} months in {a['share_within']:.0%} of runs\n  settings: "
+            + ", ".join(settings))
+
+
+def _value(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return f"{value:.3g}" if isinstance(value, float) else value
