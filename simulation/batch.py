@@ -60,6 +60,9 @@ CONSOLIDATION_BLOCK = 5000  # runs sorted in memory at a time when writing times
 EXTRA_PACKAGES = ("dask", "distributed", "tqdm", "matplotlib")
 
 SUMMARY_COLUMNS = SUMMARY_EXTRAS + tuple(m for m in METRICS if m != "step")
+# Scenario keys the plan itself sets (seeds come from the root seed, the horizon from the
+# experiment, the name labels results), so they cannot be swept.
+PLAN_KEYS = ("name", "seed", "steps")
 # Whole numbers in metrics.summarise, possibly missing ("never", or a failed run).
 COUNT_COLUMNS = ("time_to_integration", "time_to_half_adoption", "islands", "incidents")
 
@@ -182,6 +185,8 @@ def load_experiment(path: str | Path) -> tuple[dict[str, Any], Experiment]:
         raise ConfigError(format_validation_error(exc, Experiment, str(path))) from None
     for key in experiment.sweep.parameters if experiment.sweep else ():
         check_dotted_key(Scenario, key, f"{path}: sweep.parameters")
+        if key in PLAN_KEYS:
+            raise ConfigError(f"{path}: sweep.parameters: '{key}' cannot be swept: the experiment sets it for every run")
     return data, experiment
 
 
@@ -192,8 +197,9 @@ def plan_experiment(path: str | Path) -> Plan:
     given, experiment = load_experiment(path)
     files = [_scenario_file(path, name) for name in experiment.scenarios]
     points = experiment.sweep.points(experiment.seed) if experiment.sweep else [{}]
+    bases = [load_scenario(file) for file in files]
     cells = [(k, _swept_scenario(path, file, k, point)) for file in files for k, point in enumerate(points)]
-    names = [load_scenario(file).name for file in files]
+    names = [base.name for base in bases]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise ConfigError(f"{path}: scenarios: two files share the scenario name {duplicates[0]!r}; names label results")
@@ -208,7 +214,7 @@ def plan_experiment(path: str | Path) -> Plan:
         runs.append(RunSpec(len(runs), scenario, seeds[len(runs)], steps, replication, k, values))
     resolved = {**experiment.model_dump(mode="json"), "scenarios": [str(f) for f in files], "baseline": baseline,
                 "points": [{key: _value_at(cells[k][1], key) for key in p} for k, p in enumerate(points)],
-                "configs": {names[i]: load_scenario(f).model_dump(mode="json") for i, f in enumerate(files)}}
+                "configs": {base.name: base.model_dump(mode="json") for base in bases}}
     return Plan(experiment.name, given, resolved, runs)
 
 

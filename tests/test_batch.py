@@ -96,6 +96,7 @@ def test_grid_list_and_latin_hypercube_points():
     ({"sweep": {"method": "grid", "parameters": {"parameters.trust_threshold": [0.4, 1.5]}}},
      "sweep point 1 {'parameters.trust_threshold': 1.5}"),
     ({"baseline": "nobody"}, "baseline: 'nobody' is not one of the scenarios"),
+    ({"sweep": {"method": "grid", "parameters": {"seed": [1, 2]}}}, "'seed' cannot be swept"),
 ])
 def test_bad_experiments_are_refused_before_any_run(tmp_path, root, change, message):
     path = write_experiment(tmp_path, root, **change)
