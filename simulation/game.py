@@ -183,7 +183,7 @@ class MeanFieldGame:
 
 
 def full_strength_step(scenario: Scenario) -> int:
-    """The first step at which every enabled countermeasure has ramped up fully."""
+    """A step at which every enabled countermeasure has ramped up fully (start + ramp)."""
     blocks = scenario.countermeasures
     return max(block.start + block.ramp for block in (blocks.ecosystem, blocks.mechanism, blocks.cognition, blocks.security))
 
