@@ -28,7 +28,7 @@ import numpy as np  # noqa: E402
 import solara  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.colors import to_rgba  # noqa: E402
 from pydantic.fields import FieldInfo  # noqa: E402
 from mesa.visualization import SolaraViz  # noqa: E402
 from mesa.visualization.utils import update_counter  # noqa: E402
@@ -266,55 +266,62 @@ def island_masks(model: DataSharingModel, u: np.ndarray, v: np.ndarray) -> tuple
     return isolated, apart
 
 
-def legend_handles() -> list[Line2D]:
-    def dot(label: str, face: str, ring: str = "none") -> Line2D:
-        return Line2D([], [], marker="o", linestyle="", markersize=7, markerfacecolor=face, markeredgecolor=ring, label=label)
+def legend_html() -> str:
+    """The network's legend as page text: drawn once by the browser instead of into every frame."""
+    def dot(face: str, ring: str = "transparent") -> str:
+        return (f'<span style="display:inline-block;width:11px;height:11px;border-radius:50%;background:{face};'
+                f'border:2px solid {ring};vertical-align:middle;margin:0 3px 0 10px"></span>')
 
-    handles = []
-    for r, name in ROLE_NAMES.items():
-        handles += [dot(f"{name}, sharing", ROLE_COLOURS[r][0]), dot(f"{name}, not sharing", ROLE_COLOURS[r][1])]
-    handles += [dot("holder with no recent flow", "white", ISOLATED_RING), dot("holder on a separate island", "white", ISLAND_RING)]
-    handles.append(Line2D([], [], color=LINK_COLOUR, label="data flow in the last months (width: volume)"))
-    return handles
+    items = [f"{dot(ROLE_COLOURS[r][0])}{dot(ROLE_COLOURS[r][1])}{name} (dark: sharing, light: not)" for r, name in ROLE_NAMES.items()]
+    items += [f"{dot('white', ISOLATED_RING)}holder with no data flow in the last months",
+              f"{dot('white', ISLAND_RING)}holder on an island apart from the largest group",
+              f'<span style="display:inline-block;width:22px;border-top:3px solid {LINK_COLOUR};vertical-align:middle;'
+              f'margin:0 3px 0 10px"></span>recent data flow, wider with more volume; size of a holder: its data volume']
+    return '<div style="font-size:0.85em;line-height:1.6">' + "<br>".join(items) + "</div>"
+
+
+LEGEND_HTML = legend_html()
+ROLE_RGBA = np.array([[to_rgba(ROLE_COLOURS[r][s]) for s in (0, 1)] for r in (GOV, ENT, PUB)])  # [role, not sharing]
+NO_RING = (0.0, 0.0, 0.0, 0.0)
 
 
 class NetworkFigure:
     """The network of one model.  Artists are made once and updated each step, because building a
-    figure from scratch costs several times more than redrawing it."""
+    figure from scratch costs several times more than redrawing it; it holds no text for the same
+    reason (the title and legend are page text)."""
 
     def __init__(self, model: BrowserModel) -> None:
         pos, h = model.positions, model.layout.holders
-        self.figure = Figure(figsize=(6.4, 6.8))
-        ax = self.figure.add_axes((0.02, 0.2, 0.96, 0.74))
+        self.figure = Figure(figsize=(5.6, 5.6))
+        ax = self.figure.add_axes((0.0, 0.0, 1.0, 1.0))
         ax.set_axis_off()
         ax.set_aspect("equal")
-        ax.set_xlim(-1.05, 1.05)
-        ax.set_ylim(-1.05, 1.05)
+        ax.set_xlim(-1.04, 1.04)
+        ax.set_ylim(-1.04, 1.04)
         self.links = LineCollection([], colors=LINK_COLOUR, alpha=0.5, zorder=1)
         ax.add_collection(self.links)
         sizes = np.full(model.layout.total, 6.0)
         sizes[:h] = 14 + 30 * np.sqrt(model.volume)  # area grows with data volume
         self.nodes = ax.scatter(pos[:, 0], pos[:, 1], s=sizes, linewidths=1.3, zorder=2)
-        self.title = ax.set_title("", fontsize=10)
-        self.figure.legend(handles=legend_handles(), loc="lower center", ncol=2, fontsize=7.5, frameon=False)
 
     def update(self, model: BrowserModel) -> None:
-        pos, role, h = model.positions, model.role, model.layout.holders
+        pos, h = model.positions, model.layout.holders
         u, v = model.recent_flow_links()
         carried = recent_link_volume(model, u, v)
         peak = carried.max() if len(carried) else 0.0
         self.links.set_segments(np.stack([pos[u], pos[v]], axis=1))
         self.links.set_linewidths(0.4 + (3.0 * np.sqrt(carried / peak) if peak > 0 else 0.0))
-        shade = np.where(model.strategy == 1, 0, 1)
-        self.nodes.set_facecolors([ROLE_COLOURS[r][s] for r, s in zip(role.tolist(), shade.tolist())])
+        self.nodes.set_facecolors(ROLE_RGBA[model.role, 1 - model.strategy])
         isolated, apart = island_masks(model, u, v)
-        rings = np.full(len(role), "none", dtype=object)
-        rings[:h][isolated], rings[:h][apart] = ISOLATED_RING, ISLAND_RING
-        self.nodes.set_edgecolors(rings.tolist())
-        m = model.metrics
-        self.title.set_text(
-            f"Month {model.steps}: {m['islands']} islands; the largest group holds {m['largest_component_share']:.0%} of holders"
-        )
+        rings = np.tile(NO_RING, (model.layout.total, 1))
+        rings[:h][isolated], rings[:h][apart] = to_rgba(ISOLATED_RING), to_rgba(ISLAND_RING)
+        self.nodes.set_edgecolors(rings)
+
+
+def network_caption(model: DataSharingModel) -> str:
+    m = model.metrics
+    return (f"Month {model.steps}: {m['islands']} islands; the largest connected group holds"
+            f" {m['largest_component_share']:.0%} of data holders")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -323,7 +330,6 @@ class NetworkFigure:
 SHARE = (0.0, 1.02)
 CHARTS = (  # title, {metric: (label, colour)}, fixed y range or None
     ("Sharing volume per month", {"sharing_volume": ("volume", "#333333")}, None),
-    ("Cumulative volume", {"cumulative_volume": ("volume", "#333333")}, None),
     ("Data islands", {"islands": ("islands", ISLAND_RING)}, None),
     ("Largest group's share of holders", {"largest_component_share": ("share", ISLAND_RING)}, SHARE),
     ("Adoption by role", {
@@ -331,7 +337,6 @@ CHARTS = (  # title, {metric: (label, colour)}, fixed y range or None
         "adoption_enterprise": ("enterprises", ROLE_COLOURS[ENT][0]),
         "adoption_public": ("public", ROLE_COLOURS[PUB][0]),
     }, SHARE),
-    ("Holders with no recent flow", {"isolated_share": ("share", ISOLATED_RING)}, SHARE),
     ("Mean trust", {"mean_trust": ("trust", "#1d4e89")}, SHARE),
     ("Countermeasure cost per month", {"countermeasure_cost": ("cost", "#333333")}, None),
 )
@@ -341,9 +346,10 @@ class ChartFigure:
     """The live charts of one model, drawn like :class:`NetworkFigure` (artists made once)."""
 
     def __init__(self) -> None:
-        self.figure = Figure(figsize=(7.0, 6.8))
-        self.figure.subplots_adjust(left=0.08, right=0.98, top=0.95, bottom=0.07, hspace=0.6, wspace=0.22)
-        self.axes = self.figure.subplots(4, 2, sharex=True).ravel()
+        self.figure = Figure(figsize=(7.0, 5.6))
+        self.figure.subplots_adjust(left=0.08, right=0.98, top=0.95, bottom=0.09, hspace=0.45, wspace=0.22)
+        self.figure.supxlabel("month", fontsize=8)  # one figure label: per-axes labels cost a layout pass
+        self.axes = self.figure.subplots(3, 2, sharex=True).ravel()
         self.lines = []
         for ax, (title, series, fixed) in zip(self.axes, CHARTS):
             for metric, (label, colour) in series.items():
@@ -351,13 +357,11 @@ class ChartFigure:
                 self.lines.append((metric, line))
             ax.set_title(title, fontsize=9)
             ax.tick_params(labelsize=7)
-            ax.locator_params(nbins=4)  # fewer ticks: drawing them is most of a redraw
+            ax.locator_params(nbins=4)  # fewer ticks: drawing them is much of the cost of a redraw
             if fixed:
                 ax.set_ylim(*fixed)
             if len(series) > 1:
                 ax.legend(fontsize=7, frameon=False, loc="upper left")
-        for ax in self.axes[-2:]:
-            ax.set_xlabel("month", fontsize=8)
 
     def update(self, model: DataSharingModel) -> None:
         frame = timeseries_of(model)
@@ -451,7 +455,10 @@ def NetworkView(model: BrowserModel):
     tick = update_counter.get()
     view = solara.use_memo(lambda: NetworkFigure(model), [model])
     view.update(model)
-    solara.FigureMatplotlib(view.figure, dependencies=[model, tick], format="png", dpi=90)
+    with solara.Column(gap="0px"):
+        solara.Text(network_caption(model), style={"font-weight": "bold"})
+        solara.FigureMatplotlib(view.figure, dependencies=[model, tick], format="png", dpi=80)
+        solara.HTML(unsafe_innerHTML=LEGEND_HTML)
 
 
 @solara.component

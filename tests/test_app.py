@@ -5,6 +5,7 @@ import ipyvuetify as v
 import numpy as np
 import pytest
 import solara
+from matplotlib.colors import to_rgba
 
 import app
 from simulation.config import Countermeasures, load_scenario
@@ -140,7 +141,13 @@ def test_network_and_charts_redraw_from_the_model(stepped):
     charts.update(stepped)
     u, _ = stepped.recent_flow_links()
     assert len(network.links.get_segments()) == len(u)
-    assert network.title.get_text().startswith(f"Month {stepped.steps}: {stepped.metrics['islands']} islands")
+    assert app.network_caption(stepped).startswith(f"Month {stepped.steps}: {stepped.metrics['islands']} islands")
+    isolated, _ = app.island_masks(stepped, u, stepped.recent_flow_links()[1])
+    ringed = network.nodes.get_edgecolors()[: stepped.layout.holders]
+    assert np.allclose(ringed[isolated], to_rgba(app.ISOLATED_RING))
+    faces = network.nodes.get_facecolors()
+    sharing_department = np.flatnonzero((stepped.role == app.GOV) & (stepped.strategy == 1))[0]
+    assert np.allclose(faces[sharing_department], to_rgba(app.ROLE_COLOURS[app.GOV][0]))
     for metric, line in charts.lines:
         assert len(line.get_xdata()) == stepped.steps + 1
         assert line.get_ydata()[-1] == pytest.approx(stepped.metrics[metric])

@@ -1,0 +1,133 @@
+"""End to end: ``make viz`` on a free port, driven by Debian's chromium through playwright, offline.
+
+Saves a screenshot and the measured timings to results/app_browser/ (timings are recorded, never
+asserted: speed belongs to benchmarks)."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+SERVER_START_LIMIT = 150  # seconds; includes fetching the front-end with npm on a fresh clone
+RENDER_LIMIT = 60_000  # milliseconds
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+
+
+def leaves_the_machine(url: str) -> bool:
+    """A request over the network to another host (blob: and data: URLs stay in the page)."""
+    parsed = urlparse(url)
+    return parsed.scheme in ("http", "https", "ws", "wss") and parsed.hostname not in LOCAL_HOSTS
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_serving(url: str, proc: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + SERVER_START_LIMIT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"make viz exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.5)
+    pytest.fail(f"make viz did not serve {url} within {SERVER_START_LIMIT} s:\n{log.read_text()[-3000:]}")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Stop make and the server it started: they share the process group make leads."""
+    for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(proc.pid, sig)
+            proc.wait(timeout=wait)
+            return
+        except ProcessLookupError:
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+@pytest.fixture(scope="module")
+def server(root, tmp_path_factory):
+    if not CHROMIUM.is_file():
+        pytest.fail(f"the browser test needs Debian's chromium at {CHROMIUM}: apt-get install chromium (.ci/run does)")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    log = tmp_path_factory.mktemp("viz") / "server.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(["make", "--no-print-directory", "viz", f"PORT={port}"], cwd=root,
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_until_serving(url, proc, log)
+        yield url, log
+    finally:
+        stop(proc)
+
+
+@pytest.mark.timeout(300)
+def test_policymaker_steps_resets_and_moves_a_lever_offline(server, root):
+    url, log = server
+    out = root / "results" / "app_browser"
+    out.mkdir(parents=True, exist_ok=True)
+    errors, failed, foreign = [], [], []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.on("requestfailed", lambda req: failed.append(f"{req.url} ({req.failure})"))
+            page.on("response", lambda resp: resp.status >= 400 and failed.append(f"{resp.url} ({resp.status})"))
+            page.on("request", lambda req: leaves_the_machine(req.url) and foreign.append(req.url))
+
+            started = time.monotonic()
+            page.goto(url)
+            expect(page.get_by_text("Step: 0", exact=True)).to_be_visible(timeout=RENDER_LIMIT)
+            expect(page.locator("img")).to_have_count(2, timeout=RENDER_LIMIT)  # the network and the charts
+            first_render = time.monotonic() - started
+
+            public = page.get_by_role("slider", name="Members of the public")
+            public.focus()
+            public.press("ArrowRight")
+
+            figures_before = [page.locator("img").nth(i).get_attribute("src") for i in range(2)]
+            step_times = []
+            for step in (1, 2, 3):
+                clicked = time.monotonic()
+                page.get_by_role("button", name="Step").click()
+                expect(page.get_by_text(f"Step: {step}", exact=True)).to_be_visible(timeout=RENDER_LIMIT)
+                step_times.append(time.monotonic() - clicked)
+            for i, before in enumerate(figures_before):  # the network and the charts were redrawn
+                expect(page.locator("img").nth(i)).not_to_have_attribute("src", before)
+            page.wait_for_timeout(500)  # let the browser paint the new figures before the picture
+            page.screenshot(path=str(out / "screenshot.png"))
+
+            page.get_by_role("button", name="Reset").click()
+            expect(page.get_by_text("Step: 0", exact=True)).to_be_visible(timeout=RENDER_LIMIT)
+            expect(page.get_by_text("301 members of the public", exact=False)).to_be_visible(timeout=RENDER_LIMIT)
+        finally:
+            browser.close()
+
+    assert errors == [], f"errors on the page: {errors}\nserver log:\n{log.read_text()[-3000:]}"
+    assert failed == [], f"requests that failed (front-end assets missing offline?): {failed}"
+    assert foreign == [], f"the page called hosts other than this machine: {foreign}"
+    timings = {"first_render_s": round(first_render, 2), "step_click_to_update_s": [round(t, 3) for t in step_times]}
+    (out / "timings.json").write_text(json.dumps(timings, indent=2) + "\n")
+    print(f"\nbrowser app: {timings}; screenshot {out / 'screenshot.png'}")
