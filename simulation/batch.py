@@ -337,13 +337,15 @@ def execute(plan: Plan, out: str | Path, *, workers: int | None = None, schedule
     another plan's or another code version's results is refused unless ``restart`` discards them."""
     out = Path(out)
     with _locked(out):
-        manifest = _begin(out, plan, restart)
+        manifest, resuming = _begin(out, plan, restart)
         store = ChunkStore(out / CHUNKS)
         done = store.completed()
         pending = [spec for spec in plan.runs if spec.run_id not in done]
         if not pending and manifest.get("finished") and (out / RUNS).exists():
             failed = int((pd.read_parquet(out / RUNS, columns=["status"])["status"] != "ok").sum())
             return BatchOutcome(out, len(plan.runs), failed, len(done))
+        if resuming:
+            manifest["resumed"].append(_now())
         manifest["finished"] = None
         write_json(out / MANIFEST, manifest)
         if pending:
@@ -442,8 +444,8 @@ def _locked(out: Path) -> Iterator[None]:
         yield
 
 
-def _begin(out: Path, plan: Plan, restart: bool) -> dict[str, Any]:
-    """The manifest to continue, or a new one; refuses to mix plans or code versions."""
+def _begin(out: Path, plan: Plan, restart: bool) -> tuple[dict[str, Any], bool]:
+    """The folder's manifest to continue (and True), or a new one; refuses to mix plans or code versions."""
     digest, code = plan.digest(), code_version()
     previous = read_manifest(out)
     if previous and not restart:
@@ -455,15 +457,14 @@ def _begin(out: Path, plan: Plan, restart: bool) -> dict[str, Any]:
         if changes:
             raise ConfigError(f"{out}: holds results of another batch: {'; '.join(changes)}; "
                               "pass --restart to discard them, or choose another --out")
-        manifest = {**previous, "resumed": [*previous.get("resumed", []), _now()]}
-    else:
-        _clear(out)
-        manifest = {"name": plan.name, "hash": digest, "seed": plan.resolved.get("seed"), "runs": len(plan.runs),
-                    "value_columns": sorted({k for r in plan.runs for k in r.values}),
-                    "given": plan.given, "resolved": plan.resolved, "code_version": code,
-                    "packages": versions(), "started": _now(), "resumed": [], "finished": None}
+        return previous, True
+    _clear(out)
+    manifest = {"name": plan.name, "hash": digest, "seed": plan.resolved.get("seed"), "runs": len(plan.runs),
+                "value_columns": sorted({k for r in plan.runs for k in r.values}),
+                "given": plan.given, "resolved": plan.resolved, "code_version": code,
+                "packages": versions(), "started": _now(), "resumed": [], "finished": None}
     write_json(out / MANIFEST, manifest)
-    return manifest
+    return manifest, False
 
 
 def _clear(out: Path) -> None:

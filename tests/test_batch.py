@@ -131,6 +131,9 @@ def test_two_workers_and_other_chunks_give_identical_results(tmp_path, root, ref
     assert proc.returncode == 0, proc.stderr
     assert len(list((tmp_path / "out" / "chunks").glob("runs-*.parquet"))) == 12
     assert_same_results(expected, tmp_path / "out")
+    again = cli(root, "batch", str(experiment), "--out", str(tmp_path / "out"), "--quiet")
+    assert again.returncode == 0 and "(12 finished before)" in again.stdout
+    assert read_manifest(tmp_path / "out")["resumed"] == []  # nothing was run again
 
 
 def free_port():
