@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import mesa
 import networkx as nx
 import numpy as np
+from scipy import sparse
 
 from agents import EnterpriseAgent, GovernmentAgent, PublicAgent
 from simulation import payoffs
@@ -35,6 +36,19 @@ class Flows:
     backward: np.ndarray  # link_v -> link_u
     sent: np.ndarray  # per holder, total sent
     shared_fraction: np.ndarray  # per holder, largest share of its data sent on any link
+
+
+@dataclass
+class PublicTies:
+    """The links with the public, which never change, prepared once.  Their adjacency is split into
+    one column block per role (a role's node ids are contiguous), so one sparse product per role
+    counts every agent's active neighbours of that role; ``present`` counts its neighbours over
+    these links by role; the public-public pairs are the only same-role ones among them."""
+
+    blocks: tuple[sparse.csr_matrix, sparse.csr_matrix, sparse.csr_matrix]
+    present: tuple[np.ndarray, np.ndarray, np.ndarray]  # per role: each agent's neighbours of it over these links
+    same_role_u: np.ndarray
+    same_role_v: np.ndarray
 
 
 class DataSharingModel(mesa.Model):
@@ -78,6 +92,19 @@ class DataSharingModel(mesa.Model):
         is_holder_link = edges[:, 1] < lay.holders
         self.link_u, self.link_v = edges[is_holder_link, 0].copy(), edges[is_holder_link, 1].copy()
         self.public_u, self.public_v = edges[~is_holder_link, 0].copy(), edges[~is_holder_link, 1].copy()
+        self._public_ties = self._prepare_public_ties()
+
+    def _role_bounds(self) -> tuple[tuple[int, int], ...]:
+        lay = self.layout
+        return (0, lay.government), (lay.government, lay.holders), (lay.holders, lay.total)
+
+    def _prepare_public_ties(self) -> PublicTies:
+        n, u, v = self.layout.total, self.public_u, self.public_v
+        adjacency = sparse.csr_matrix((np.ones(2 * len(u)), (np.concatenate([u, v]), np.concatenate([v, u]))), shape=(n, n))
+        blocks = tuple(adjacency[:, start:stop].tocsr() for start, stop in self._role_bounds())
+        present = tuple(np.asarray(block.sum(axis=1)).ravel() for block in blocks)
+        both_public = u >= self.layout.holders
+        return PublicTies(blocks, present, u[both_public], v[both_public])
 
     def _init_state(self) -> None:
         p, lay, rng = self.params, self.layout, self.rng
@@ -186,26 +213,26 @@ class DataSharingModel(mesa.Model):
         self.last_flow = np.concatenate([self.last_flow, np.full(len(new), NEVER)])
         self.last_active = np.concatenate([self.last_active, np.full(len(new), t)])
 
-    def _all_links(self) -> tuple[np.ndarray, np.ndarray]:
-        """Endpoints of every link, holder links first, then links with the public."""
-        return np.concatenate([self.link_u, self.public_u]), np.concatenate([self.link_v, self.public_v])
-
     def _refresh_neighbourhoods(self) -> None:
         """Local fractions g, e, p, h of every agent; forgets the holders' mean trust (links changed)."""
-        n = self.layout.total
-        u, v = self._all_links()
-        # Count each agent's neighbours by (role, strategy) class in one bincount over both link
-        # directions: integer counts, so the fractions equal those of a sparse product exactly.
-        kind = 2 * self.role.astype(np.int64) + self.strategy
-        counts = np.bincount(np.concatenate([6 * u + kind[v], 6 * v + kind[u]]), minlength=6 * n).reshape(n, 6)
+        h, ties = self.layout.holders, self._public_ties
+        strategy = self.strategy.astype(np.float64)
+        active = [block @ strategy[start:stop] for block, (start, stop) in zip(ties.blocks, self._role_bounds())]
+        present = [count.copy() for count in ties.present]
+        # Holder links change every step: count them by (role, strategy) class of the neighbour in one
+        # bincount over both directions.  Every count is a whole number, exact in floating point, so
+        # no order of summation can change a fraction.
+        kind = 2 * self.role[:h].astype(np.int64) + self.strategy[:h]
+        u, v = self.link_u, self.link_v
+        counts = np.bincount(np.concatenate([6 * u + kind[v], 6 * v + kind[u]]), minlength=6 * h).reshape(h, 6)
+        for role in (GOV, ENT, PUB):
+            active[role][:h] += counts[:, 2 * role + 1]
+            present[role][:h] += counts[:, 2 * role] + counts[:, 2 * role + 1]
         self._mean_trust = None
-        active = counts[:, 1::2]
-        present = counts[:, 0::2] + active
-        with np.errstate(invalid="ignore", divide="ignore"):
-            self.frac_g = np.nan_to_num(active[:, GOV] / present[:, GOV])
-            self.frac_e = np.nan_to_num(active[:, ENT] / present[:, ENT])
-            self.frac_p = np.nan_to_num(active[:, PUB] / present[:, PUB])
-            self.frac_h = np.nan_to_num((active[:, GOV] + active[:, ENT]) / (present[:, GOV] + present[:, ENT]))
+        self.frac_g = _share_of(active[GOV], present[GOV])
+        self.frac_e = _share_of(active[ENT], present[ENT])
+        self.frac_p = _share_of(active[PUB], present[PUB])
+        self.frac_h = _share_of(active[GOV] + active[ENT], present[GOV] + present[ENT])
 
     def holder_mean_trust(self) -> np.ndarray:
         if self._mean_trust is None:
@@ -321,10 +348,12 @@ class DataSharingModel(mesa.Model):
     def _imitation_partners(self) -> np.ndarray:
         """A random same-role neighbour for every agent, or a random same-role agent when it has none."""
         n, rng = self.layout.total, self.rng
-        u, v = self._all_links()
-        same = self.role[u] == self.role[v]
+        ties = self._public_ties
+        same = self.role[self.link_u] == self.role[self.link_v]
+        u = np.concatenate([self.link_u[same], ties.same_role_u])
+        v = np.concatenate([self.link_v[same], ties.same_role_v])
         # Same-role neighbour lists in CSR order (by agent, then neighbour id): one sort of integer keys.
-        keys = np.sort(np.concatenate([u[same] * n + v[same], v[same] * n + u[same]]))
+        keys = np.sort(np.concatenate([u * n + v, v * n + u]))
         neighbours = keys % n
         degree = np.bincount(keys // n, minlength=n)
         first = np.cumsum(degree) - degree
@@ -382,6 +411,11 @@ class DataSharingModel(mesa.Model):
         """Holder links that carried data within the flow window (the islands graph)."""
         recent = (self.steps - self.last_flow) < self.params.flow_window
         return self.link_u[recent], self.link_v[recent]
+
+
+def _share_of(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
+    """``part / whole``, and 0 where ``whole`` is 0 (an agent with no neighbours of a role)."""
+    return np.divide(part, whole, out=np.zeros_like(part), where=whole > 0)
 
 
 def _clip01(x: np.ndarray) -> np.ndarray:
