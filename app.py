@@ -123,7 +123,7 @@ def build_controls() -> dict[str, dict[str, Any]]:
     controls: dict[str, dict[str, Any]] = {
         "preset": {"type": "Select", "label": "Scenario", "value": DEFAULT_PRESET, "values": list(PRESETS)},
         # Mesa 3.5 hands a text box's string to the model (mesa#3516); BrowserModel parses it.
-        "seed": {"type": "InputText", "label": "Seed (whole number; blank: the scenario's)", "value": ""},
+        "seed": {"type": "InputText", "label": "Seed (blank: the scenario's)", "value": ""},
     }
     controls |= {key: control_for(key, field, label) for key, field, label in lever_fields()}
     return controls
@@ -383,16 +383,20 @@ def countermeasure_status(model: DataSharingModel) -> list[str]:
     """One line per countermeasure: off, or when it starts and how strong it is now."""
     cm, strengths = model.config.countermeasures, strengths_at(model.config, model.steps)
     lines = []
-    for block, (title, _) in GROUPS.items():
+    for block, (_, short) in GROUPS.items():
         settings = getattr(cm, block)
         if settings.enabled:
             lines.append(
-                f"{title}: on from month {settings.start}, full strength from month"
-                f" {settings.start + settings.ramp}; now {getattr(strengths, block):.0%}"
+                f"{short}: on from month {settings.start}, full from month {settings.start + settings.ramp},"
+                f" now {getattr(strengths, block):.0%}"
             )
         else:
-            lines.append(f"{title}: off")
+            lines.append(f"{short}: off")
     return lines
+
+
+def number(x: float) -> str:
+    return f"{x:,}" if isinstance(x, int) else f"{x:g}"
 
 
 def value_in_effect(model: DataSharingModel, key: str) -> Any:
@@ -430,8 +434,8 @@ def Indicators(model: BrowserModel):
         for line in countermeasure_status(model):
             solara.Text(line, style={"font-size": "0.9em"})
         solara.Text(
-            "Move the controls on the left, then press Reset to apply them; a control left where it"
-            " started keeps the scenario's value. Page 1 lists every lever with its value in effect.",
+            "Controls take effect on Reset; one left where it started keeps the scenario's value."
+            " Page 1 lists every lever in effect.",
             style={"color": "#666666", "font-size": "0.9em"},
         )
 
@@ -444,9 +448,9 @@ def LeverGuide(model: BrowserModel):
         for key, field, label in lever_fields():
             low, high = field_bounds(field)
             unit = field_unit(field)
-            extent = "" if low is None else f" (range {low:g} to {high:g}" + ("" if unit == "-" else f" {unit}") + ")"
+            extent = "" if low is None else f" (range {number(low)} to {number(high)}" + ("" if unit == "-" else f" {unit}") + ")"
             value = value_in_effect(model, key)
-            shown = ("on" if value else "off") if isinstance(value, bool) else f"{value:g}"
+            shown = ("on" if value else "off") if isinstance(value, bool) else number(value)
             solara.Text(f"{label}: {shown}. {field.description.capitalize()}{extent}.", style={"font-size": "0.9em"})
 
 

@@ -119,6 +119,16 @@ def test_policymaker_steps_resets_and_moves_a_lever_offline(server, root):
             page.wait_for_timeout(500)  # let the browser paint the new figures before the picture
             page.screenshot(path=str(out / "screenshot.png"))
 
+            other = browser.new_context().new_page()  # a second visitor gets a model of their own
+            other.goto(url)
+            expect(other.get_by_text("Step: 0", exact=True)).to_be_visible(timeout=RENDER_LIMIT)
+            other.close()
+            expect(page.get_by_text("Step: 3", exact=True)).to_be_visible()
+
+            page.get_by_role("tab", name="Page 1").click()
+            expect(page.get_by_text("Levers in effect since the last Reset")).to_be_visible(timeout=RENDER_LIMIT)
+            page.get_by_role("tab", name="Page 0").click()
+
             page.get_by_role("button", name="Reset").click()
             expect(page.get_by_text("Step: 0", exact=True)).to_be_visible(timeout=RENDER_LIMIT)
             expect(page.get_by_text("301 members of the public", exact=False)).to_be_visible(timeout=RENDER_LIMIT)
