@@ -293,10 +293,11 @@ class ChunkStore:
         return int(path.stem.split("-")[1])
 
     def runs_files(self) -> list[Path]:
-        return sorted(self.folder.glob("runs-*.parquet"))
+        """In the order the chunks were written (a retried run's last record wins)."""
+        return sorted(self.folder.glob("runs-*.parquet"), key=self._number)
 
     def timeseries_files(self) -> list[Path]:
-        return sorted(self.folder.glob("timeseries-*.parquet"))
+        return sorted(self.folder.glob("timeseries-*.parquet"), key=self._number)
 
     def completed(self) -> set[int]:
         """Run ids finished with status ok; failed runs are tried again on a re-run."""
