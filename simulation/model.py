@@ -21,7 +21,7 @@ from simulation import payoffs
 from simulation.config import Scenario
 from simulation.countermeasures import budget_at, levers_at, strengths_at
 from simulation.metrics import METRICS, island_metrics
-from simulation.network import Layout, build_network, layout_of, read_network_file
+from simulation.network import Layout, build_network, layout_of, read_network_file, sorted_unique
 
 GOV, ENT, PUB = 0, 1, 2
 NEVER = -(10**9)
@@ -195,19 +195,19 @@ class DataSharingModel(mesa.Model):
         weight = 1.0 + self.isolation_spell[lay.government:].astype(float)
         ent = lay.government + self.rng.choice(lay.enterprise, size=count, p=weight / weight.sum())
         gov = self.rng.integers(0, lay.government, size=count)
-        new = np.unique(np.column_stack([gov, ent]), axis=0)
-        # Compare integer keys, and only with the links of the drawn enterprises: a set of Python
-        # tuples, or a search over every link, would dominate the step at a million links.
+        # Pairs as integer keys, compared only with the links of the drawn enterprises: a set of
+        # Python tuples, or a search over every link, would dominate the step at a million links.
         h = lay.holders
+        pairs = sorted_unique(gov * h + ent)
         drawn = np.zeros(h, dtype=bool)
-        drawn[new[:, 1]] = True
+        drawn[pairs % h] = True
         nearby = drawn[self.link_v]
-        existing = self.link_u[nearby] * h + self.link_v[nearby]
-        new = new[~np.isin(new[:, 0] * h + new[:, 1], existing)]
+        existing = np.sort(self.link_u[nearby] * h + self.link_v[nearby])
+        new = pairs[~_in_sorted(pairs, existing)]
         if len(new) == 0:
             return
-        self.link_u = np.concatenate([self.link_u, new[:, 0]])
-        self.link_v = np.concatenate([self.link_v, new[:, 1]])
+        self.link_u = np.concatenate([self.link_u, new // h])
+        self.link_v = np.concatenate([self.link_v, new % h])
         brokered_trust = max(self.params.trust_threshold, self.params.trust_initial)  # the coordinator vouches
         self.trust = np.concatenate([self.trust, np.full(len(new), brokered_trust)])
         self.last_flow = np.concatenate([self.last_flow, np.full(len(new), NEVER)])
@@ -381,8 +381,9 @@ class DataSharingModel(mesa.Model):
         isolated = degree == 0
         self.isolation_spell = np.where(isolated, self.isolation_spell + 1, 0)
         remediation, incidents, loss, cost = costs
-        adoption = [float(self.strategy[self.role == r].mean()) if (self.role == r).any() else 0.0 for r in (GOV, ENT, PUB)]
-        payoff = [float(self.payoff[self.role == r].mean()) if (self.role == r).any() else 0.0 for r in (GOV, ENT, PUB)]
+        roles = [slice(start, stop) for start, stop in self._role_bounds()]
+        adoption = [float(self.strategy[r].mean()) if r.stop > r.start else 0.0 for r in roles]
+        payoff = [float(self.payoff[r].mean()) if r.stop > r.start else 0.0 for r in roles]
         self.metrics = {
             "step": int(t),
             "sharing_volume": volume,
@@ -411,6 +412,14 @@ class DataSharingModel(mesa.Model):
         """Holder links that carried data within the flow window (the islands graph)."""
         recent = (self.steps - self.last_flow) < self.params.flow_window
         return self.link_u[recent], self.link_v[recent]
+
+
+def _in_sorted(values: np.ndarray, sorted_values: np.ndarray) -> np.ndarray:
+    """Whether each of ``values`` occurs in the ascending array ``sorted_values``."""
+    if len(sorted_values) == 0:
+        return np.zeros(len(values), dtype=bool)
+    found = np.minimum(np.searchsorted(sorted_values, values), len(sorted_values) - 1)
+    return sorted_values[found] == values
 
 
 def _share_of(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
