@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from scipy.stats import ks_2samp, mannwhitneyu
 
+from benchmarks.phases import DATA_COLLECTION, PHASES, instrument
 from benchmarks.reference import ReferenceModel
 from simulation import load_scenario, run
 from simulation.model import DataSharingModel
@@ -72,6 +73,18 @@ def test_same_seed_same_network(scenarios):
     reference_links = sorted(tuple(sorted(end.index for end in link.ends)) for link in reference.links)
     assert fast_links == reference_links
     assert sum(len(agent.neighbours) for agent in reference.people) == 2 * (len(fast.link_u) + len(fast.public_u))
+
+
+def test_phase_timers_leave_the_run_unchanged(scenarios):
+    scenario = scenarios["all_countermeasures"]
+    plain, timed = DataSharingModel(scenario, seed=4), DataSharingModel(scenario, seed=4)
+    clock = instrument(timed)
+    for _ in range(5):
+        plain.step()
+        timed.step()
+    pd.testing.assert_frame_equal(timeseries_of(plain), timeseries_of(timed))
+    assert set(clock.wall) == {*PHASES, DATA_COLLECTION}
+    assert all(seconds > 0 for seconds in clock.wall.values())  # every phase was called and timed
 
 
 @pytest.mark.slow
