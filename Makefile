@@ -36,6 +36,12 @@ validate: setup
 params: setup
 	$(PY) -m simulation params
 
+# Speed and scale (benchmarks/): 500 to 1,000,000 agents, the plain-Mesa reference, batch
+# throughput; prints the report and writes benchmarks/results.json (a few minutes).
+.PHONY: bench
+bench: setup
+	$(PY) -m benchmarks
+
 # The browser app (app.py), served on 127.0.0.1 only.  Offline: Solara's front-end comes from the
 # npm registry at setup time into $(VIZ_ASSETS)/, laid out like the /_solara/cdn/ URLs the page
 # requests (the packages and versions that solara 1.64 with ipywidgets 8 asks for), less source
