@@ -19,25 +19,21 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import networkx as nx
+import numpy as np
+import solara
+from matplotlib.collections import LineCollection
+from matplotlib.colors import to_rgba
+from matplotlib.figure import Figure
+from mesa.visualization import SolaraViz
+from mesa.visualization.utils import update_counter
+from pydantic.fields import FieldInfo
 
-matplotlib.use("Agg")  # a server: draw into PNGs, never open a window
-
-import networkx as nx  # noqa: E402
-import numpy as np  # noqa: E402
-import solara  # noqa: E402
-from matplotlib.collections import LineCollection  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.colors import to_rgba  # noqa: E402
-from pydantic.fields import FieldInfo  # noqa: E402
-from mesa.visualization import SolaraViz  # noqa: E402
-from mesa.visualization.utils import update_counter  # noqa: E402
-
-from simulation.config import ConfigError, Countermeasures, Population, Scenario, load_scenario  # noqa: E402
-from simulation.countermeasures import strengths_at  # noqa: E402
-from simulation.metrics import components  # noqa: E402
-from simulation.model import ENT, GOV, PUB, DataSharingModel, Flows  # noqa: E402
-from simulation.runner import timeseries_of  # noqa: E402
+from simulation.config import ConfigError, Countermeasures, Population, Scenario, load_scenario
+from simulation.countermeasures import strengths_at
+from simulation.metrics import components
+from simulation.model import ENT, GOV, PUB, DataSharingModel, Flows
+from simulation.runner import timeseries_of
 
 SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
 PRESETS = tuple(sorted(path.stem for path in SCENARIO_DIR.glob("*.yaml")))
@@ -222,12 +218,12 @@ ISOLATED_RING, ISLAND_RING, LINK_COLOUR = "#d62728", "#7b2cbf", "#555555"
 
 def role_layout(model: DataSharingModel) -> np.ndarray:
     """Concentric rings: the coordinator at the centre, departments, enterprises, then the public;
-    each ring ordered by the mean angle of its inner neighbours so that ties stay short."""
+    each ring ordered by the mean angle of its neighbours on the inner rings so that ties stay short."""
     n, role = model.layout.total, model.role
     adjacency = nx.to_scipy_sparse_array(model.graph, nodelist=range(n), format="csr")
-    angle = np.full(n, np.nan)
-    departments = np.flatnonzero(role == GOV)
-    angle[departments] = evenly_spaced(len(departments) - 1, start=-1)
+    angle = np.full(n, np.nan)  # NaN: not placed yet (the coordinator, at the centre, never is)
+    departments = np.flatnonzero(role == GOV)[1:]
+    angle[departments] = evenly_spaced(len(departments))
     for ring in (ENT, PUB):
         members = np.flatnonzero(role == ring)
         placed = ~np.isnan(angle)
@@ -236,13 +232,13 @@ def role_layout(model: DataSharingModel) -> np.ndarray:
         target = np.where((sin == 0) & (cos == 0), evenly_spaced(len(members)), np.arctan2(sin, cos))
         angle[members[np.argsort(target, kind="stable")]] = evenly_spaced(len(members))
     radius = np.array([RING_RADIUS[r] for r in (GOV, ENT, PUB)])[role]
-    radius[departments[:1]] = 0.0  # the coordinator
+    radius[0], angle[0] = 0.0, 0.0  # the coordinator
     return np.column_stack([radius * np.cos(angle), radius * np.sin(angle)])
 
 
-def evenly_spaced(count: int, start: int = 0) -> np.ndarray:
-    """Angles of ``count`` points evenly around a circle, for positions ``start .. count - 1``."""
-    return 2 * np.pi * np.arange(start, count) / max(count, 1)
+def evenly_spaced(count: int) -> np.ndarray:
+    """Angles of ``count`` points evenly around a circle."""
+    return 2 * np.pi * np.arange(count) / max(count, 1)
 
 
 def recent_link_volume(model: BrowserModel, u: np.ndarray, v: np.ndarray) -> np.ndarray:

@@ -10,6 +10,7 @@ from matplotlib.colors import to_rgba
 import app
 from simulation.config import Countermeasures, load_scenario
 from simulation.metrics import components
+from simulation.model import DataSharingModel
 
 
 def page():
@@ -118,6 +119,16 @@ def test_layout_is_computed_once_per_model(stepped):
     assert np.allclose(positions[0], 0.0)  # the coordinator at the centre
     stepped.step()
     assert stepped.positions is positions
+
+
+@pytest.mark.parametrize("kind", ["small_world", "scale_free"])
+def test_layout_places_every_node_on_networks_that_mix_roles(kind):
+    model = DataSharingModel(load_scenario(app.SCENARIO_DIR / "baseline.yaml", overrides={"network.kind": kind}), seed=2)
+    positions = app.role_layout(model)
+    radius = np.hypot(positions[:, 0], positions[:, 1])
+    assert np.isfinite(positions).all()
+    assert np.allclose(radius[model.role == app.PUB], app.RING_RADIUS[app.PUB])
+    assert len(np.unique(positions.round(9), axis=0)) == model.layout.total  # no two nodes on one spot
 
 
 def test_drawn_link_volumes_add_up_to_the_sharing_volume(stepped):

@@ -132,6 +132,11 @@ def test_policymaker_steps_resets_and_moves_a_lever_offline(server, root):
             page.get_by_role("button", name="Reset").click()
             expect(page.get_by_text("Step: 0", exact=True)).to_be_visible(timeout=RENDER_LIMIT)
             expect(page.get_by_text("301 members of the public", exact=False)).to_be_visible(timeout=RENDER_LIMIT)
+
+            page.get_by_role("button", name="▶").click()  # Play until month 2, then Pause
+            expect(page.get_by_text("Step: 2", exact=True)).to_be_visible(timeout=RENDER_LIMIT)
+            page.get_by_role("button", name="❚❚").click()
+            expect(page.get_by_role("button", name="▶")).to_be_visible(timeout=RENDER_LIMIT)
         finally:
             browser.close()
 
