@@ -337,7 +337,9 @@ def execute(plan: Plan, out: str | Path, *, workers: int | None = None, schedule
     runs per task (default: sized from measured run times so a task lasts seconds).  A folder holding
     another plan's or another code version's results is refused unless ``restart`` discards them."""
     out = Path(out)
-    with _locked(out):
+    # The executor first, so that an unreachable scheduler fails before --restart discards anything
+    # (local processes start only when the first chunk is submitted).
+    with _locked(out), open_executor(workers, scheduler) as (executor, slots, description):
         manifest, resuming = _begin(out, plan, restart)
         store = ChunkStore(out / CHUNKS)
         done = store.completed()
@@ -350,10 +352,9 @@ def execute(plan: Plan, out: str | Path, *, workers: int | None = None, schedule
         manifest["finished"] = None
         write_json(out / MANIFEST, manifest)
         if pending:
-            with open_executor(workers, scheduler) as (executor, slots, description):
-                manifest["executors"] = [*manifest.get("executors", []), description]
-                write_json(out / MANIFEST, manifest)
-                _drive(pending, executor, slots, chunk_size, store, _progress_bar(plan, len(done), progress))
+            manifest["executors"] = [*manifest.get("executors", []), description]
+            write_json(out / MANIFEST, manifest)
+            _drive(pending, executor, slots, chunk_size, store, _progress_bar(plan, len(done), progress))
         runs = consolidate(out, store)
         failed = int((runs["status"] != "ok").sum())
         manifest.update(finished=_now(), failed_runs=failed)
@@ -370,7 +371,7 @@ def open_executor(workers: int | None, scheduler: str | None) -> Iterator[tuple[
 
         try:
             client = Client(address, timeout="20s")
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, ValueError) as exc:
             raise ConfigError(f"--scheduler {address}: cannot reach the Dask scheduler: {exc}") from None
         try:
             slots = max(1, sum(client.nthreads().values()))

@@ -260,6 +260,9 @@ def test_a_changed_experiment_is_refused_unless_restarted(tmp_path, root):
     refused = cli(root, "batch", str(experiment), "--out", str(out), "--workers", "1", "--quiet")
     assert refused.returncode == 2 and "the plan changed" in refused.stderr and "--restart" in refused.stderr
     assert len(pd.read_parquet(out / "runs.parquet")) == 2
+    unreachable = cli(root, "batch", str(experiment), "--out", str(out), "--scheduler", "nowhere", "--restart", "--quiet")
+    assert unreachable.returncode == 2 and "cannot reach the Dask scheduler" in unreachable.stderr
+    assert len(pd.read_parquet(out / "runs.parquet")) == 2  # nothing discarded before the executor was there
     again = cli(root, "batch", str(experiment), "--out", str(out), "--workers", "1", "--quiet", "--restart")
     assert again.returncode == 0, again.stderr
     assert len(pd.read_parquet(out / "runs.parquet")) == 4 and read_manifest(out)["resumed"] == []
