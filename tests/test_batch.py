@@ -250,6 +250,9 @@ def test_manifest_records_what_was_run(reference):
     runs, _ = results(out)
     assert list(runs["population.public"]) == [40] * 3 + [60] * 3 + [40] * 3 + [60] * 3
     assert list(runs["seed"]) == child_seeds(11, 12)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (out / "runs.parquet").stat().st_mode & 0o777 == 0o666 & ~umask  # shareable, not private temp files
 
 
 def test_a_changed_experiment_is_refused_unless_restarted(tmp_path, root):
