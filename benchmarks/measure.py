@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import multiprocessing
+import os
 import resource
 import tempfile
 import time
@@ -109,12 +110,16 @@ def batch_throughput(workers: int, runs: int, steps: int) -> dict[str, Any]:
     scenario = load_scenario(SCENARIO)
     plan = Plan("benchmark", {"scenario": str(SCENARIO)}, {"runs": runs, "steps": steps},
                 [RunSpec(run_id=i, scenario=scenario, seed=SEED + i, steps=steps) for i in range(runs)])
+    load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as out:
-        watch = Stopwatch()
+        before, watch = os.times(), Stopwatch()
         outcome = execute(plan, out, workers=workers, progress=False)
-        wall, _ = watch.read()
+        wall, parent_cpu = watch.read()
+        after = os.times()
+    workers_cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
     return {"workers": workers, "runs": runs, "steps": steps, "agents": _sizes(scenario)["agents"],
-            "seconds": wall, "runs_per_minute": 60 * runs / wall, "failed": outcome.failed}
+            "seconds": wall, "runs_per_minute": 60 * runs / wall, "failed": outcome.failed,
+            "workers_cpu_seconds": workers_cpu, "parent_cpu_seconds": parent_cpu, "load_average_before": load}
 
 
 def in_fresh_process(function: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
