@@ -154,7 +154,7 @@ def figure(table: pd.DataFrame, answer: pd.Series | None, out: Path) -> list[Pat
                        label="package")
             ax.scatter(front["cost"], front[column], s=18, color="black", marker="s", label="on the frontier")
             if answer is not None:
-                ax.scatter([answer["cost"]], [answer[column]], s=140, marker="*", facecolors="white",
+                ax.scatter([answer["cost"]], [answer[column]], s=160, marker="*", facecolors="none",
                            edgecolors="black", linewidths=1.0, label="cheapest meeting the target", zorder=3)
             ax.set_xlabel("total countermeasure cost over the horizon")
             ax.set_ylabel(label)

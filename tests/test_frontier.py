@@ -1,8 +1,5 @@
 """Policy frontier: non-domination, seeded packages, the target question, a tiny spec end to end."""
 
-import subprocess
-import sys
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from simulation.cli import main
 from simulation.config import ConfigError
 from simulation.frontier import FrontierSpec, cheapest_within, non_dominated, packages, switch_key
 from simulation.sensitivity import validate_spec
@@ -73,16 +71,14 @@ def test_the_cheapest_package_meeting_the_target():
     assert cheapest_within(runs, table, 11) is None
 
 
-def test_a_tiny_frontier_end_to_end_is_reproducible(tmp_path, root):
+def test_a_tiny_frontier_end_to_end_is_reproducible(tmp_path, root, capsys):
     path = spec(root, tmp_path)
     outs = [tmp_path / "a", tmp_path / "b"]
     texts = []
-    for out in outs:
-        done = subprocess.run([sys.executable, "-m", "simulation", "frontier", str(path), "--out", str(out),
-                               "--target-integration", "3", "--workers", "1", "--quiet"],
-                              cwd=root, capture_output=True, text=True, timeout=300)
-        assert done.returncode == 0, done.stderr
-        texts.append(done.stdout.split("wrote")[0])
+    for out, workers in zip(outs, ("1", "2")):
+        assert main(["frontier", str(path), "--out", str(out), "--target-integration", "3", "--workers", workers,
+                     "--quiet"]) == 0
+        texts.append(capsys.readouterr().out.split("wrote")[0])
     assert texts[0] == texts[1] and "TARGET:" in texts[0]
     frames = [pd.read_csv(out / "frontier.csv") for out in outs]
     pd.testing.assert_frame_equal(*frames)

@@ -1,15 +1,13 @@
 """Sensitivity analysis: the shared design-evaluate-analyse path recovers known rankings on analytic
 functions; spec validation; typing and averaging of model outputs; a tiny spec end to end."""
 
-import subprocess
-import sys
-
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
 from simulation.batch import read_manifest
+from simulation.cli import main
 from simulation.config import ConfigError
 from simulation.sensitivity import INDEX_COLUMNS, indices, load_sensitivity, point_means, typed
 
@@ -115,11 +113,10 @@ def test_bad_specs_are_refused_with_a_clear_message(tmp_path, root, changes, mes
     assert str(path) in str(caught.value) and message in str(caught.value)
 
 
-def test_the_cli_exits_2_on_a_bad_spec(tmp_path, root):
+def test_the_cli_exits_2_on_a_bad_spec(tmp_path, root, capsys):
     path = write_spec(tmp_path, root, outputs=["nonsense"])
-    done = subprocess.run([sys.executable, "-m", "simulation", "sensitivity", str(path), "--out", str(tmp_path / "o")],
-                          cwd=root, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 2 and "unknown output 'nonsense'" in done.stderr
+    assert main(["sensitivity", str(path), "--out", str(tmp_path / "o")]) == 2
+    assert "unknown output 'nonsense'" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
 
 
@@ -133,12 +130,12 @@ def test_the_shipped_specs_validate(root):
 
 
 @pytest.mark.parametrize("method, samples, points", [("morris", 2, 2 * 3), ("sobol", 4, 4 * (2 + 2))])
-def test_a_tiny_spec_end_to_end(tmp_path, root, method, samples, points):
+def test_a_tiny_spec_end_to_end(tmp_path, root, capsys, method, samples, points):
     path = write_spec(tmp_path, root, method=method, samples=samples)
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "simulation", "sensitivity", str(path), "--out", str(out), "--workers", "1", "--quiet"]
-    done = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
+    command = ["sensitivity", str(path), "--out", str(out), "--workers", "1", "--quiet"]
+    assert main(command) == 0
+    assert "ranked by" in capsys.readouterr().out
     table = pd.read_csv(out / "indices.csv")
     assert list(table.columns) == ["output", "parameter", *INDEX_COLUMNS[method]]
     assert len(table) == 2 * 2
@@ -148,6 +145,5 @@ def test_a_tiny_spec_end_to_end(tmp_path, root, method, samples, points):
     assert read_manifest(out)["resolved"]["method"] == method
     stem = "morris" if method == "morris" else "sobol"
     assert (out / f"{stem}.pdf").stat().st_size > 0 and (out / f"{stem}.png").stat().st_size > 0
-    again = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=300)  # resumes: no new runs
-    assert again.returncode == 0, again.stderr
+    assert main(command) == 0  # resumes: every run is found finished
     pd.testing.assert_frame_equal(pd.read_csv(out / "indices.csv"), table)
