@@ -6,12 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from scipy import stats
 
 from simulation.config import load_scenario
 from simulation.runner import run
+from simulation.statistics import describe, effect
 
 SCENARIOS = ("baseline", "ecosystem", "mechanism", "cognition", "security", "all_countermeasures")
 COUNTERMEASURES = SCENARIOS[1:-1]
@@ -85,31 +85,17 @@ def better(frame: pd.DataFrame, treated: str, control: str, indicator: str) -> f
     return float(stats.mannwhitneyu(a, b, alternative=alternative).pvalue)
 
 
-def mean_interval(values: pd.Series) -> tuple[float, float, float]:
-    """Mean and 95% interval: Wilson's for a share of runs (0/1 values), Student's t otherwise."""
-    values = values.astype(float).to_numpy()
-    mean = float(values.mean())
-    if np.isin(values, (0.0, 1.0)).all():
-        low, high = stats.binomtest(int(values.sum()), len(values)).proportion_ci(0.95, method="wilson")
-        return mean, float(low), float(high)
-    if len(values) < 2 or np.all(values == values[0]):
-        return mean, mean, mean
-    half = float(stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values)))
-    return mean, mean - half, mean + half
+def mean_interval(values: pd.Series, binary: bool = False) -> tuple[float, float, float]:
+    """Mean and its 95% interval (Wilson's for a share of runs)."""
+    d = describe(values.to_numpy(dtype=float), binary)
+    return d["mean"], d["ci_low"], d["ci_high"]
 
 
 def effect_interval(frame: pd.DataFrame, treated: str, indicator: str) -> tuple[float, float, float]:
     """Difference in means over the baseline with a 95% Welch interval."""
-    a = frame.loc[frame.scenario == treated, indicator].astype(float).to_numpy()
-    b = frame.loc[frame.scenario == "baseline", indicator].astype(float).to_numpy()
-    diff = float(a.mean() - b.mean())
-    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
-    se = np.sqrt(va + vb)
-    if se == 0:
-        return diff, diff, diff
-    dof = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
-    half = float(stats.t.ppf(0.975, dof) * se)
-    return diff, diff - half, diff + half
+    of = lambda name: frame.loc[frame.scenario == name, indicator].to_numpy(dtype=float)  # noqa: E731
+    d = effect(of(treated), of("baseline"))
+    return d["effect"], d["effect_low"], d["effect_high"]
 
 
 def _fmt(value: float) -> str:
@@ -124,8 +110,9 @@ def effect_table(frame: pd.DataFrame) -> str:
     for name in (*COUNTERMEASURES, "all_countermeasures"):
         own = MECHANISM_INDICATOR.get(name)
         for indicator in [i for i in (own, "final_volume", "cumulative_volume", "final_component_share", "integrated") if i]:
-            base = mean_interval(frame.loc[frame.scenario == "baseline", indicator])
-            treated = mean_interval(frame.loc[frame.scenario == name, indicator])
+            binary = indicator == "integrated"
+            base = mean_interval(frame.loc[frame.scenario == "baseline", indicator], binary)
+            treated = mean_interval(frame.loc[frame.scenario == name, indicator], binary)
             effect = effect_interval(frame, name, indicator)
             label = f"**{indicator}**" if indicator == own else indicator
             lines.append(

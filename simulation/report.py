@@ -5,7 +5,8 @@ Writes ``DIR/report/``: ``summary.csv`` (every run-level metric), ``summary.md``
 island persistence as a survival curve.
 
 Statistics, per group (a scenario, and its sweep point when the experiment sweeps):
-- mean, sample sd and the t-based 95% confidence interval of the mean over the group's runs that
+- mean, sample sd and the 95% confidence interval of the mean (Student's t; Wilson's for shares of
+  runs such as ``integrated_share``) over the group's runs that
   finished (failed runs are left out and counted in ``failed``);
 - the effect over the baseline (the baseline scenario at the same sweep point): difference in means
   with Welch's t 95% interval (runs of different scenarios have independent seeds);
@@ -16,7 +17,6 @@ Statistics, per group (a scenario, and its sweep point when the experiment sweep
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from scipy import stats
 
 from simulation.batch import RUNS, SUMMARY_COLUMNS, TIMESERIES, read_manifest
 from simulation.config import ConfigError
+from simulation.statistics import LEVEL, describe, effect
 from simulation.store import atomic_path, write_text
 
 CENSORED = ("time_to_integration", "time_to_half_adoption")
@@ -38,7 +39,6 @@ SERIES = (("sharing_volume", "sharing volume (units / month)"),
           ("adoption_holders", "adoption (share of holders sharing)"))
 FINAL = (("cumulative_volume", "cumulative sharing volume"), ("largest_component_share", "largest component share"),
          ("adoption_holders", "adoption (share of holders)"), ("islands", "islands"))
-LEVEL = 0.95
 
 # Greyscale-safe styles: each group differs by line style and marker as well as grey level.
 LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)), (0, (1, 3)), (0, (8, 3)))
@@ -92,28 +92,6 @@ def outcomes(runs: pd.DataFrame) -> pd.DataFrame:
     return table[list(OUTCOMES)]
 
 
-def describe(values: np.ndarray) -> dict[str, float]:
-    """n, mean, sample sd and the t-based confidence interval of the mean."""
-    n = len(values)
-    mean = float(np.mean(values)) if n else np.nan
-    sd = float(np.std(values, ddof=1)) if n > 1 else np.nan
-    half = stats.t.ppf(0.5 + LEVEL / 2, n - 1) * sd / np.sqrt(n) if n > 1 else np.nan
-    return {"n": n, "mean": mean, "sd": sd, "ci_low": mean - half, "ci_high": mean + half}
-
-
-def effect(values: np.ndarray, base: np.ndarray) -> dict[str, float]:
-    """Difference in means over the baseline with Welch's t interval (exact when both spreads are 0)."""
-    if len(values) < 2 or len(base) < 2:
-        return {"effect": np.nan, "effect_low": np.nan, "effect_high": np.nan}
-    diff = float(np.mean(values) - np.mean(base))
-    if np.ptp(values) == 0 and np.ptp(base) == 0:
-        return {"effect": diff, "effect_low": diff, "effect_high": diff}
-    with warnings.catch_warnings():  # one nearly constant group is fine for Welch's interval
-        warnings.simplefilter("ignore", RuntimeWarning)
-        interval = stats.ttest_ind(values, base, equal_var=False).confidence_interval(LEVEL)
-    return {"effect": diff, "effect_low": float(interval.low), "effect_high": float(interval.high)}
-
-
 def summary_table(runs: pd.DataFrame, keys: list[str], baseline: str | None) -> pd.DataFrame:
     """One row per group and outcome: n, failed, mean, sd, CI, and the effect over the baseline."""
     table = outcomes(runs)
@@ -131,7 +109,7 @@ def summary_table(runs: pd.DataFrame, keys: list[str], baseline: str | None) -> 
         for outcome in OUTCOMES:
             values = mine[outcome].to_numpy()
             row = {"group": group, **{k: first[k] for k in keys}, "metric": outcome, "failed": failed,
-                   **describe(values)}
+                   **describe(values, binary=outcome == "integrated_share")}
             is_base = first["scenario"] == baseline
             row.update(effect(values, base[outcome].to_numpy()) if baseline and not is_base and len(base)
                        else {"effect": np.nan, "effect_low": np.nan, "effect_high": np.nan})
@@ -167,7 +145,7 @@ def write_tables(summary: pd.DataFrame, folder: Path, baseline: str | None) -> l
 
 def _notes(summary: pd.DataFrame, baseline: str | None) -> str:
     failed = int(summary.drop_duplicates("group")["failed"].sum())
-    return (f"Mean, sample sd and t-based {LEVEL:.0%} confidence interval over the replications of each scenario"
+    return (f"Mean, sample sd and t-based (Wilson for integrated_share) {LEVEL:.0%} confidence interval over the replications of each scenario"
             f" (n finished runs; {failed} failed runs left out). Effect: difference in means over {baseline}"
             f" with Welch's t {LEVEL:.0%} interval. time_to_integration and time_to_half_adoption count a run"
             " that never gets there as the horizon (restricted mean, in months); integrated_share is the share"
