@@ -469,6 +469,12 @@ def Charts(model: BrowserModel):
     solara.FigureMatplotlib(view.figure, dependencies=[model, tick], format="png", dpi=90)
 
 
+# Play's pause between steps (Mesa's default is 100 ms).  Mesa's Play loop does not wait for the page:
+# once, on a machine loaded by other jobs, Pause pressed during Play at 100 ms ended in Solara's
+# "Too many renders" error.  A redraw takes a few tenths of a second, so 500 ms leaves it room.
+PLAY_INTERVAL_MS = 500
+
+
 @solara.component
 def Page():
     model = solara.use_memo(BrowserModel, dependencies=[])  # one model per browser session
@@ -477,4 +483,5 @@ def Page():
         components=[(Indicators, 0), (NetworkView, 0), (Charts, 0), (LeverGuide, 1)],
         model_params=CONTROLS,
         name="Government–enterprise–public data sharing",
+        play_interval=PLAY_INTERVAL_MS,
     )
