@@ -469,9 +469,10 @@ def Charts(model: BrowserModel):
     solara.FigureMatplotlib(view.figure, dependencies=[model, tick], format="png", dpi=90)
 
 
-# Play's pause between steps (Mesa's default is 100 ms).  Mesa's Play loop does not wait for the page:
-# once, on a machine loaded by other jobs, Pause pressed during Play at 100 ms ended in Solara's
-# "Too many renders" error.  A redraw takes a few tenths of a second, so 500 ms leaves it room.
+# Play's pause between steps (Mesa's default is 100 ms).  Once, on a machine loaded by other jobs,
+# pressing Play or Pause at 100 ms ended in Solara's "Too many renders" error (Play's steps changed
+# the state during every pass of the click's redraw, which takes a few tenths of a second); a longer
+# pause leaves the redraw room.  The Play Interval slider still goes down to 1 ms.
 PLAY_INTERVAL_MS = 500
 
 
