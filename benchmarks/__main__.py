@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         "meta": {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "code_version": code_version(),
                  "packages": package_versions(), "cpus": os.cpu_count(), "quick": quick,
                  "load_average_start": load_start, "load_average_end": os.getloadavg(),
-                 "scenario": "scenarios/all_countermeasures.yaml", "command": "python -m benchmarks " + " ".join(argv or sys.argv[1:])},
+                 "scenario": "scenarios/all_countermeasures.yaml", "command": " ".join(["python -m benchmarks", *(argv or sys.argv[1:])])},
         "sizes": [_summary(row) for row in detailed],
         "reference": _versus_reference(reference, next(r for r in detailed if r["agents"] == REFERENCE_AGENTS)),
         "scaling": _scaling([*detailed, *extra, *([million] if million else [])]),
