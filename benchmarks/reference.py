@@ -148,6 +148,8 @@ class Holder(Person):
             untiered = float(self.restricted <= p.restricted_tolerance and trusted)
             tiered = self.open + self.conditional * trusted
             fraction = self.strategy * ((1 - lv.tiering) * untiered + lv.tiering * tiered)
+            if self.volume * fraction < p.min_flow:
+                fraction = 0.0
             link.sent[self] = self.volume * fraction
             self.sent += link.sent[self]
             self.shared_fraction = max(self.shared_fraction, fraction)
@@ -287,9 +289,11 @@ class ReferenceModel(mesa.Model):
         enterprises, departments = self.by_role["enterprise"], self.by_role["government"]
         chosen = self.random.choices(enterprises, weights=[1 + e.isolation_spell for e in enterprises], k=count)
         trust = max(self.params.trust_threshold, self.params.trust_initial)
+        self.brokered = 0
         for enterprise in chosen:
             department = self.random.choice(departments)
             if not any(link.other(department) is enterprise for link in department.links):
+                self.brokered += 1
                 self.add_link(department, enterprise, trust, t)
                 department.neighbours.append(enterprise)
                 enterprise.neighbours.append(department)
@@ -298,7 +302,8 @@ class ReferenceModel(mesa.Model):
         lv, lay = self.levers, self.layout
         paid = sum((lv.enterprise_subsidy + lv.evaluation_reward) * e.g for e in self.by_role["enterprise"] if e.strategy == 1)
         participants = sum(c.strategy for c in self.by_role["public"])
-        return budget_at(self.config, t, lay.holders, lay.public) + paid + lv.public_reward * participants
+        brokering = self.config.countermeasures.ecosystem.link_cost * self.brokered
+        return budget_at(self.config, t, lay.holders, lay.public) + paid + lv.public_reward * participants + brokering
 
     def update_trust(self) -> None:
         p, lv = self.params, self.levers

@@ -100,6 +100,7 @@ class Parameters(Block):
     trust_gain: float = param(0.08, 0, 1, "1/month", "share of the gap to full trust closed by a two-way exchange")
     trust_loss: float = param(0.02, 0, 1, "1/month", "share of trust lost by the sender after one-sided sharing")
     incident_trust_loss: float = param(0.2, 0, 1, "share", "share of trust lost on a holder's links after an incident")
+    min_flow: float = param(0.05, 0, 1000, "units/month", "smallest transfer on a link that counts as sharing (less is not sent)")
     flow_window: int = param(3, 1, 120, "months", "a link counts toward islands if data flowed on it within this window")
     decay_after: int = param(6, 1, 600, "months", "a holder link unused this long may decay")
     decay_probability: float = param(0.02, 0, 1, "1/month", "chance per month that an unused link decays")
@@ -167,7 +168,8 @@ class Ecosystem(Countermeasure):
     link_rate: float = param(0.05, 0, 10, "links/holder/month", "new cross-sector links the coordinator brokers at full strength")
     enterprise_subsidy: float = param(0.6, 0, 100, "payoff/month", "subsidy to a sharing enterprise whose departments are all active")
     public_reward: float = param(0.3, 0, 100, "payoff/month", "reward to a participating member of the public")
-    coordinator_budget: float = param(2.0, 0, 10_000, "payoff/month", "running cost of the coordination office")
+    coordinator_budget: float = param(2.0, 0, 10_000, "payoff/month", "running cost of the coordination office at full coordinator strength")
+    link_cost: float = param(0.5, 0, 10_000, "payoff/link", "cost of brokering one department-enterprise agreement")
 
 
 class Mechanism(Countermeasure):
@@ -183,12 +185,13 @@ class Cognition(Countermeasure):
     training_rate: float = param(0.06, 0, 1, "1/month", "share of a holder's cognition gap closed by training each month")
     publicity_rate: float = param(0.06, 0, 1, "1/month", "share of the public's cognition gap closed by publicity each month")
     participation_cost_cut: float = param(0.5, 0, 1, "share", "share of the public's participation cost removed by publicity")
-    training_cost: float = param(0.02, 0, 100, "payoff/holder/month", "cost of training one holder for a month")
-    publicity_cost: float = param(0.002, 0, 100, "payoff/person/month", "cost of publicity per member of the public")
+    training_cost: float = param(0.33, 0, 1000, "payoff/holder/month per unit rate", "cost of training one holder a month, per unit of training rate")
+    publicity_cost: float = param(0.005, 0, 1000, "payoff/person/month per unit", "cost of publicity per citizen a month, per unit of publicity rate plus cost cut")
 
 
 class Security(Countermeasure):
     tiering: float = param(1.0, 0, 1, "share", "how fully graded (open / conditional / restricted) sharing is used")
+    tiering_cost: float = param(0.02, 0, 100, "payoff/holder/month", "cost of grading and running graded catalogues per holder at full tiering")
     transparency: float = param(1.0, 0, 10, "x", "extra speed of trust gain from transparent use of shared data")
     technology_investment: float = param(0.05, 0, 1, "payoff/holder/month", "technology investment per holder")
     security_investment: float = param(0.05, 0, 1, "payoff/holder/month", "security investment per holder")

@@ -60,12 +60,17 @@ def _paid_from_start(block, step: int) -> float:
 
 
 def budget_at(scenario: Scenario, step: int, holders: int, public: int) -> float:
-    """Fixed running cost this step: coordination office, evaluation, training, publicity, investment."""
+    """Running cost this step: coordination office, evaluation, training, publicity, investment and
+    graded catalogues, each growing with its lever (brokered links, subsidies and rewards are paid
+    by the model as they happen)."""
     cm = scenario.countermeasures
+    eco, mech, cog, sec = cm.ecosystem, cm.mechanism, cm.cognition, cm.security
     return (
-        _paid_from_start(cm.ecosystem, step) * cm.ecosystem.coordinator_budget
-        + _paid_from_start(cm.mechanism, step) * cm.mechanism.evaluation_budget
-        + _paid_from_start(cm.cognition, step) * (cm.cognition.training_cost * holders + cm.cognition.publicity_cost * public)
-        + _paid_from_start(cm.security, step)
-        * (cm.security.technology_investment + cm.security.security_investment) * holders
+        _paid_from_start(eco, step) * eco.coordinator_budget * eco.coordinator_strength
+        + _paid_from_start(mech, step) * mech.evaluation_budget
+        + _paid_from_start(cog, step) * (
+            cog.training_cost * cog.training_rate * holders
+            + cog.publicity_cost * (cog.publicity_rate + cog.participation_cost_cut) * public)
+        + _paid_from_start(sec, step)
+        * (sec.technology_investment + sec.security_investment + sec.tiering_cost * sec.tiering) * holders
     )

@@ -188,6 +188,7 @@ class DataSharingModel(mesa.Model):
     def _broker_links(self, t: int) -> None:
         """The coordinator proposes department-enterprise links, favouring isolated holders."""
         cm, lay = self.config.countermeasures.ecosystem, self.layout
+        self._brokered = 0
         expected = cm.link_rate * self.strengths.ecosystem * lay.holders
         count = self.rng.poisson(expected) if expected > 0 else 0
         if count == 0 or lay.enterprise == 0:
@@ -206,6 +207,7 @@ class DataSharingModel(mesa.Model):
         new = pairs[~_in_sorted(pairs, existing)]
         if len(new) == 0:
             return
+        self._brokered = len(new)
         self.link_u = np.concatenate([self.link_u, new // h])
         self.link_v = np.concatenate([self.link_v, new % h])
         brokered_trust = max(self.params.trust_threshold, self.params.trust_initial)  # the coordinator vouches
@@ -250,9 +252,13 @@ class DataSharingModel(mesa.Model):
         def fraction(sender: np.ndarray) -> np.ndarray:
             untiered = (self.restricted[sender] <= p.restricted_tolerance) * trusted
             tiered = self.open[sender] + self.conditional[sender] * trusted
-            return self.strategy[sender] * ((1 - lv.tiering) * untiered + lv.tiering * tiered)
+            return self.strategy[sender] * ((1 - lv.tiering) * untiered + lv.tiering * tiered)  # a new array
 
         f_forward, f_backward = fraction(self.link_u), fraction(self.link_v)
+        # A trickle below min_flow is no transfer: without the floor, the first sliver of tiering
+        # would join every link of every sharing holder at once.
+        f_forward[self.volume[self.link_u] * f_forward < p.min_flow] = 0.0
+        f_backward[self.volume[self.link_v] * f_backward < p.min_flow] = 0.0
         forward = self.volume[self.link_u] * f_forward
         backward = self.volume[self.link_v] * f_backward
         flowed = (forward > 0) | (backward > 0)
@@ -291,7 +297,8 @@ class DataSharingModel(mesa.Model):
         sharing_ent = (self.role[:h] == ENT) & (self.strategy[:h] == 1)
         paid = (lv.enterprise_subsidy + lv.evaluation_reward) * float(self.frac_g[:h][sharing_ent].sum())
         participants = int(self.strategy[h:].sum())
-        cost = budget_at(self.config, t, h, lay.public) + paid + lv.public_reward * participants
+        brokering = self.config.countermeasures.ecosystem.link_cost * self._brokered
+        cost = budget_at(self.config, t, h, lay.public) + paid + lv.public_reward * participants + brokering
         self._exposure = exposure
         return remediation, incidents, incidents * p.incident_loss, cost
 
