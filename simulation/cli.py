@@ -167,14 +167,14 @@ def cmd_game(args: argparse.Namespace) -> int:
 
     if (args.file is None) == (args.scenario is None):
         raise ConfigError("game: give either a game FILE.yaml or --scenario SCENARIO.yaml")
-    if args.file and args.set:
-        raise ConfigError("game: --set overrides a scenario; it needs --scenario")
+    if args.file and (args.set or args.long_run):
+        raise ConfigError("game: --set and --long-run apply to a scenario; they need --scenario")
     if args.file:
         payoff_function = game.load_game(args.file)
         start = payoff_function.start
     else:
         scenario = load_scenario(args.scenario, _overrides(args.set))
-        payoff_function, start = game.scenario_game(scenario), game.scenario_start(scenario)
+        payoff_function, start = game.scenario_game(scenario, args.long_run), game.scenario_start(scenario)
     analysis = game.analyse(payoff_function, args.start or start, args.t_end, args.abm_agents, args.seed)
     print(json.dumps(analysis.as_json()) if args.json else game.describe(analysis))
     if args.plot:
@@ -266,6 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", nargs="?", help="a game file (scenarios/games/*.yaml)")
     p.add_argument("--scenario", help="analyse the mean field of this scenario instead of a game file")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a scenario field (with --scenario)")
+    p.add_argument("--long-run", action="store_true",
+                   help="with --scenario: capabilities at the levels the countermeasures drive them to, not the initial ones")
     p.add_argument("--start", nargs=3, type=float, metavar=("X", "Y", "Z"), help="initial shares (default: the file's)")
     p.add_argument("--t-end", type=float, default=200.0, help="ODE horizon (default 200)")
     p.add_argument("--abm-agents", type=int, default=1000, help="agents per role in the agent-based run; 0 skips it")

@@ -29,7 +29,7 @@ from scipy.optimize import root
 
 from simulation import payoffs
 from simulation.config import ConfigError, Scenario, format_validation_error, read_yaml
-from simulation.countermeasures import levers_at
+from simulation.countermeasures import levers_at, strengths_at
 
 PROFILES = tuple("".join(bits) for bits in itertools.product("01", repeat=3))
 CORNERS = np.array([[int(b) for b in key] for key in PROFILES], dtype=float)
@@ -143,42 +143,72 @@ class MeanFieldGame:
     """The data-sharing model with representative homogeneous agents on a complete graph.
 
     At shares (x, y, z) every agent sees g = x, e = y, p = z and h = (G x + E y) / (G + E).  State is
-    frozen at the scenario's population means (an ordinary holder: volume 1, no grid, water or telecom
-    heterogeneity); levers are those of ``step``; perception is each role's mean cognition.
+    frozen (an ordinary holder: volume 1, no grid, water or telecom heterogeneity): with
+    ``long_run=False`` at the scenario's initial population means, with ``long_run=True`` at the
+    fixed points the countermeasures drive the capabilities to (cognition, technology and security 1
+    where training or investment goes on; quality where technology's gain balances ageing), so that
+    countermeasures acting through state show in the game.  Levers are those of ``step``; perception
+    is each role's cognition.
     """
 
     scenario: Scenario
     step: int
+    long_run: bool = False
     roles: tuple[str, str, str] = ("government", "enterprise", "public")
     name: str = field(init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "name", f"mean field of {self.scenario.name}")
+        horizon = ", long run" if self.long_run else ""
+        object.__setattr__(self, "name", f"mean field of {self.scenario.name}{horizon}")
 
     @cached_property
     def levers(self) -> payoffs.Levers:
         return levers_at(self.scenario, self.step)
 
     @cached_property
+    def capabilities(self) -> dict[str, float]:
+        """Cognition per role, technology, security and quality of the representative agents."""
+        p, cm = self.scenario.parameters, self.scenario.countermeasures
+        s = strengths_at(self.scenario, self.step)
+        state = {"cognition_government": p.cognition_government, "cognition_enterprise": p.cognition_enterprise,
+                 "cognition_public": p.cognition_public, "technology": p.technology_initial,
+                 "security": p.security_initial, "quality": p.quality_enterprise}
+        if not self.long_run:
+            return state
+        invest = cm.security.investment_efficiency * s.security
+        if cm.cognition.training_rate * s.cognition > 0:
+            state["cognition_government"] = state["cognition_enterprise"] = 1.0
+        if cm.cognition.publicity_rate * s.cognition > 0:
+            state["cognition_public"] = 1.0
+        if invest * cm.security.technology_investment > 0:
+            state["technology"] = 1.0
+        if invest * cm.security.security_investment > 0:
+            state["security"] = 1.0
+        gain = p.technology_quality_gain * state["technology"]
+        if gain + p.quality_decay > 0:
+            state["quality"] = gain / (gain + p.quality_decay)
+        return state
+
+    @cached_property
     def holder_state(self) -> payoffs.HolderState:
-        p = self.scenario.parameters
+        p, c = self.scenario.parameters, self.capabilities
         conditional = np.array(1.0 - p.open_share - p.restricted_share)
         exposure = payoffs.exposure(p, self.levers, conditional, np.array(p.restricted_share))
         return payoffs.HolderState(
-            volume=np.array(1.0), quality=np.array(p.quality_enterprise), technology=np.array(p.technology_initial),
-            security=np.array(p.security_initial), mean_trust=np.array(p.trust_initial), exposure=exposure,
+            volume=np.array(1.0), quality=np.array(c["quality"]), technology=np.array(c["technology"]),
+            security=np.array(c["security"]), mean_trust=np.array(p.trust_initial), exposure=exposure,
         )
 
     def advantage(self, shares: np.ndarray) -> np.ndarray:
-        p, lv, pop = self.scenario.parameters, self.levers, self.scenario.population
+        p, lv, pop, c = self.scenario.parameters, self.levers, self.scenario.population, self.capabilities
         shares = np.asarray(shares, dtype=float)
         x, y, z = shares[..., 0], shares[..., 1], shares[..., 2]
         h = (pop.government * x + pop.enterprise * y) / (pop.government + pop.enterprise)
         st = self.holder_state
-        active, passive = payoffs.government(p, lv, x, y, z, h, p.cognition_government)
-        share, hoard = payoffs.enterprise(p, lv, st, x, y, z, h, p.cognition_enterprise)
+        active, passive = payoffs.government(p, lv, x, y, z, h, c["cognition_government"])
+        share, hoard = payoffs.enterprise(p, lv, st, x, y, z, h, c["cognition_enterprise"])
         incident_rate = h * payoffs.incident_probability(p, st.security, st.exposure)
-        participate, bystand = payoffs.public(p, lv, x, p.privacy_concern, incident_rate, p.cognition_public)
+        participate, bystand = payoffs.public(p, lv, x, p.privacy_concern, incident_rate, c["cognition_public"])
         return np.stack(np.broadcast_arrays(active - passive, share - hoard, participate - bystand), axis=-1)
 
 
@@ -188,8 +218,8 @@ def full_strength_step(scenario: Scenario) -> int:
     return max(block.start + block.ramp for block in (blocks.ecosystem, blocks.mechanism, blocks.cognition, blocks.security))
 
 
-def scenario_game(scenario: Scenario) -> MeanFieldGame:
-    return MeanFieldGame(scenario, full_strength_step(scenario))
+def scenario_game(scenario: Scenario, long_run: bool = False) -> MeanFieldGame:
+    return MeanFieldGame(scenario, full_strength_step(scenario), long_run)
 
 
 def scenario_start(scenario: Scenario) -> tuple[float, float, float]:

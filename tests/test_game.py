@@ -277,3 +277,16 @@ def test_bad_game_file_via_cli(root, tmp_path):
     path.write_text(GOOD.replace('  "111": [1, 1, 1]\n', ""))
     proc = cli(root, str(path))
     assert proc.returncode == 2 and "missing 111" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_long_run_mean_field_shows_countermeasures_that_act_through_state(root):
+    """Cognition and security change capabilities, not payoff levers: only the long-run mean field
+    (capabilities at the levels the countermeasures drive them to) sees them."""
+    from simulation import load_scenario
+
+    for name, new_ess in (("cognition", (1, 1, 1)), ("security", (1, 1, 0))):
+        scenario = load_scenario(root / "scenarios" / f"{name}.yaml")
+        assert new_ess not in ess(scenario_game(scenario))
+        assert new_ess in ess(scenario_game(scenario, long_run=True))
+    baseline = load_scenario(root / "scenarios" / "baseline.yaml")
+    assert ess(scenario_game(baseline, long_run=True)) == ess(scenario_game(baseline))
