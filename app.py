@@ -29,10 +29,10 @@ from mesa.visualization import SolaraViz
 from mesa.visualization.utils import update_counter
 from pydantic.fields import FieldInfo
 
-from simulation.config import ConfigError, Countermeasures, Population, Scenario, load_scenario
+from simulation.config import ConfigError, Countermeasures, Population, Scenario, field_bounds, load_scenario
 from simulation.countermeasures import strengths_at
 from simulation.metrics import components
-from simulation.model import ENT, GOV, PUB, DataSharingModel, Flows
+from simulation.model import ENT, GOV, PUB, DataSharingModel
 from simulation.runner import timeseries_of
 
 SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
@@ -63,13 +63,6 @@ SWITCH = {AS_IN_SCENARIO: None, "on": True, "off": False}
 HORIZON = Scenario.model_fields["steps"].default  # start and ramp sliders span the default horizon
 SPAN_OVER_DEFAULT = 10  # open-ended ranges are cut at ten times the default, to stay draggable
 SLIDER_POSITIONS = 100
-
-
-def field_bounds(field: FieldInfo) -> tuple[float | None, float | None]:
-    """The ``ge`` and ``le`` bounds a pydantic field declares."""
-    low = next((m.ge for m in field.metadata if getattr(m, "ge", None) is not None), None)
-    high = next((m.le for m in field.metadata if getattr(m, "le", None) is not None), None)
-    return low, high
 
 
 def field_unit(field: FieldInfo) -> str:
@@ -195,11 +188,7 @@ class BrowserModel(DataSharingModel):
         super().__init__(config, seed=seed)
         self.seed = seed
         self.problems = problems
-        self.last_flows = self._no_flows()
 
-    def _share(self, t: int) -> Flows:
-        self.last_flows = super()._share(t)  # kept so that links are drawn thicker with volume
-        return self.last_flows
 
     @cached_property
     def positions(self) -> np.ndarray:
@@ -241,16 +230,11 @@ def evenly_spaced(count: int) -> np.ndarray:
     return 2 * np.pi * np.arange(count) / max(count, 1)
 
 
-def recent_link_volume(model: BrowserModel, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Data carried this step on each recent-flow link (u, v)."""
-    flows = model.last_flows
-    if len(flows.forward) != len(model.link_u) or len(u) == 0:
-        return np.zeros(len(u))
-    n = model.layout.total
-    keys = model.link_u * n + model.link_v
-    order = np.argsort(keys)
-    where = order[np.searchsorted(keys[order], u * n + v)]
-    return (flows.forward + flows.backward)[where]
+def recent_links(model: DataSharingModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Holder links with a flow within the window, and the data each carried this step."""
+    recent = model.recent_flow_mask()
+    carried = (model.flows.forward + model.flows.backward)[recent]
+    return model.link_u[recent], model.link_v[recent], carried
 
 
 def island_masks(model: DataSharingModel, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -302,8 +286,7 @@ class NetworkFigure:
 
     def update(self, model: BrowserModel) -> None:
         pos, h = model.positions, model.layout.holders
-        u, v = model.recent_flow_links()
-        carried = recent_link_volume(model, u, v)
+        u, v, carried = recent_links(model)
         peak = carried.max() if len(carried) else 0.0
         self.links.set_segments(np.stack([pos[u], pos[v]], axis=1))
         self.links.set_linewidths(0.4 + (3.0 * np.sqrt(carried / peak) if peak > 0 else 0.0))

@@ -168,7 +168,7 @@ def cmd_game(args: argparse.Namespace) -> int:
     if (args.file is None) == (args.scenario is None):
         raise ConfigError("game: give either a game FILE.yaml or --scenario SCENARIO.yaml")
     if args.file and (args.set or args.long_run):
-        raise ConfigError("game: --set and --long-run apply to a scenario; they need --scenario")
+        raise ConfigError("game: --set and --long-run apply to a scenario: each needs --scenario")
     if args.file:
         payoff_function = game.load_game(args.file)
         start = payoff_function.start

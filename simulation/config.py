@@ -30,6 +30,22 @@ def param(default: Any, low: float | None, high: float | None, unit: str, meanin
     return Field(default, ge=low, le=high, description=meaning, json_schema_extra={"unit": unit})
 
 
+def field_bounds(field: Any) -> tuple[float | None, float | None]:
+    """The ``ge`` and ``le`` bounds a declared field carries (None where open)."""
+    low = next((m.ge for m in field.metadata if getattr(m, "ge", None) is not None), None)
+    high = next((m.le for m in field.metadata if getattr(m, "le", None) is not None), None)
+    return low, high
+
+
+def field_of(dotted: str) -> Any:
+    """The declared field of a dotted scenario key such as ``parameters.trust_gain`` (KeyError if none)."""
+    model: Any = Scenario
+    for part in dotted.split("."):
+        field = model.model_fields[part]
+        model = field.annotation
+    return field
+
+
 class Block(BaseModel):
     # strict: a quoted "0.5" or "yes" in a file is a wrong type, not a number or a switch.
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, validate_assignment=True, strict=True)
@@ -377,9 +393,7 @@ def _allowed(model: type[BaseModel], loc: list[str], err: dict) -> str:
         message = "NaN and infinite numbers are not allowed"
     if field is None:
         return message.removeprefix("Value error, ")
-    bounds = [m for m in field.metadata if hasattr(m, "ge") or hasattr(m, "le")]
-    low = next((m.ge for m in bounds if getattr(m, "ge", None) is not None), None)
-    high = next((m.le for m in bounds if getattr(m, "le", None) is not None), None)
+    low, high = field_bounds(field)
     kind = getattr(field.annotation, "__name__", str(field.annotation))
     unit = (field.json_schema_extra or {}).get("unit", "") if isinstance(field.json_schema_extra, dict) else ""
     unit_text = f" {unit}" if unit and unit != "-" else ""
@@ -451,9 +465,7 @@ def parameter_table() -> list[dict[str, str]]:
                 continue
             if prefix == "" and name in ("name", "description"):
                 continue
-            bounds = [m for m in field.metadata]
-            low = next((m.ge for m in bounds if getattr(m, "ge", None) is not None), None)
-            high = next((m.le for m in bounds if getattr(m, "le", None) is not None), None)
+            low, high = field_bounds(field)
             extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
             args = getattr(ann, "__args__", None)
             if low is None and high is None and args and all(isinstance(a, str) for a in args):

@@ -71,7 +71,8 @@ class DataSharingModel(mesa.Model):
         self.metrics: dict[str, float] = {}
         self._cumulative_volume = 0.0
         self._refresh_neighbourhoods()
-        self._measure(self._no_flows(), costs=(0.0, 0, 0.0, 0.0))
+        self.flows = self._no_flows()  # this step's data per holder link, both directions
+        self._measure(self.flows, costs=(0.0, 0, 0.0, 0.0))
         self.datacollector = mesa.DataCollector(
             model_reporters={name: (lambda m, key=name: m.metrics[key]) for name in METRICS}
         )
@@ -154,7 +155,7 @@ class DataSharingModel(mesa.Model):
         self._change_capabilities()
         self._update_links(t)
         self._refresh_neighbourhoods()
-        flows = self._share(t)
+        self.flows = flows = self._share(t)
         costs = self._outcomes(flows, t)
         self._update_trust(flows)
         self._learn()
@@ -415,9 +416,12 @@ class DataSharingModel(mesa.Model):
             "payoff_public": payoff[2],
         }
 
+    def recent_flow_mask(self) -> np.ndarray:
+        """Which holder links carried data within the flow window (the islands graph)."""
+        return (self.steps - self.last_flow) < self.params.flow_window
+
     def recent_flow_links(self) -> tuple[np.ndarray, np.ndarray]:
-        """Holder links that carried data within the flow window (the islands graph)."""
-        recent = (self.steps - self.last_flow) < self.params.flow_window
+        recent = self.recent_flow_mask()
         return self.link_u[recent], self.link_v[recent]
 
 

@@ -31,8 +31,8 @@ import pandas as pd
 from pydantic import Field, ValidationError, model_validator
 
 from simulation.batch import RUNS, SUMMARY_COLUMNS, BatchOutcome, Plan, RunSpec, child_seeds, execute
-from simulation.config import (Block, ConfigError, Scenario, apply_overrides, check_dotted_key,
-                               format_validation_error, load_scenario, read_yaml, validate_data)
+from simulation.config import (Block, ConfigError, Scenario, apply_overrides, check_dotted_key, field_bounds,
+                               field_of, format_validation_error, load_scenario, read_yaml, validate_data)
 from simulation.store import atomic_path
 
 OUTPUTS = SUMMARY_COLUMNS
@@ -98,14 +98,6 @@ def load_sensitivity(path: str | Path) -> tuple[dict[str, Any], SensitivitySpec]
     return validate_spec(SensitivitySpec, Path(path))
 
 
-def field_of(dotted: str) -> Any:
-    """The pydantic field of a dotted scenario key (the key is checked first)."""
-    model: Any = Scenario
-    for part in dotted.split("."):
-        field = model.model_fields[part]
-        model = field.annotation
-    return field
-
 
 def check_range(key: str, bounds: list[float], source: str) -> None:
     """A numeric scenario key, with low < high inside the range its field declares."""
@@ -115,8 +107,8 @@ def check_range(key: str, bounds: list[float], source: str) -> None:
         raise ConfigError(f"{source}.{key}: not a numeric parameter (it is {getattr(field.annotation, '__name__', field.annotation)})")
     if len(bounds) != 2 or not bounds[0] < bounds[1]:
         raise ConfigError(f"{source}.{key}: {bounds} is not allowed: needs [low, high] with low < high")
-    low = next((m.ge for m in field.metadata if getattr(m, "ge", None) is not None), -math.inf)
-    high = next((m.le for m in field.metadata if getattr(m, "le", None) is not None), math.inf)
+    low, high = field_bounds(field)
+    low, high = -math.inf if low is None else low, math.inf if high is None else high
     if bounds[0] < low or bounds[1] > high:
         raise ConfigError(f"{source}.{key}: {bounds} is not allowed: outside the declared range "
                           f"[{low:g}, {high:g}] ({field.description})")

@@ -8,7 +8,7 @@ import solara
 from matplotlib.colors import to_rgba
 
 import app
-from simulation.config import Countermeasures, load_scenario
+from simulation.config import Countermeasures, field_bounds, load_scenario
 from simulation.metrics import components
 from simulation.model import DataSharingModel
 
@@ -37,7 +37,7 @@ def test_every_countermeasure_lever_has_a_control_within_its_declared_range():
             if name == "enabled":
                 assert control["type"] == "Select" and control["value"] == app.AS_IN_SCENARIO
                 continue
-            low, high = app.field_bounds(field)
+            low, high = field_bounds(field)
             assert control["value"] == field.default
             assert low == control["min"] <= control["value"] <= control["max"] <= high
 
@@ -132,8 +132,7 @@ def test_layout_places_every_node_on_networks_that_mix_roles(kind):
 
 
 def test_drawn_link_volumes_add_up_to_the_sharing_volume(stepped):
-    u, v = stepped.recent_flow_links()
-    carried = app.recent_link_volume(stepped, u, v)
+    _, _, carried = app.recent_links(stepped)
     assert carried.sum() == pytest.approx(stepped.metrics["sharing_volume"])
 
 
