@@ -69,4 +69,4 @@ viz: setup viz-assets
 		$(VENV)/bin/solara run app.py --host 127.0.0.1 --port $(PORT) --production --no-open
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis $(VIZ_ASSETS)

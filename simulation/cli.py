@@ -57,9 +57,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for scenario in scenarios:
         summary = run(scenario, seed=args.seed, steps=args.steps).summary
         rows.append({"scenario": scenario.name, **{k: summary[k] for k in SHOWN}})
-    table = pd.DataFrame(rows).set_index("scenario").T
-    with pd.option_context("display.width", 200, "display.max_columns", 20, "display.float_format", "{:.3f}".format):
-        print(table)
+    table = pd.DataFrame(rows).set_index("scenario").T.astype(object)
+    print(table.map(lambda v: "never" if v is None or v != v else (f"{v:.3f}" if isinstance(v, float) else v)).to_string())
     return 0
 
 
