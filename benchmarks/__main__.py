@@ -13,7 +13,6 @@ processes stretch wall-clock time, and the load average is recorded with the res
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys

@@ -37,9 +37,9 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
-from simulation.config import Block, ConfigError, Scenario, check_dotted_key, format_validation_error, load_scenario, read_yaml
+from simulation.config import Block, ConfigError, Scenario, check_dotted_key, load_scenario, read_validated
 from simulation.metrics import METRICS, SUMMARY_EXTRAS
 from simulation.provenance import code_version, package_versions
 from simulation.runner import run
@@ -178,11 +178,7 @@ def child_seeds(root: int, n: int) -> list[int]:
 def load_experiment(path: str | Path) -> tuple[dict[str, Any], Experiment]:
     """The experiment file as written and validated; sweep keys must be scenario keys."""
     path = Path(path)
-    data = read_yaml(path)
-    try:
-        experiment = Experiment.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, Experiment, str(path))) from None
+    data, experiment = read_validated(path, Experiment)
     for key in experiment.sweep.parameters if experiment.sweep else ():
         check_dotted_key(Scenario, key, f"{path}: sweep.parameters")
         if key in PLAN_KEYS:

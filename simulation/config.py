@@ -410,6 +410,19 @@ def _num(x: float | None) -> str:
     return f"{x:g}" if isinstance(x, float) else str(x)
 
 
+def read_validated(path: str | Path, model: type[BaseModel]) -> tuple[dict, Any]:
+    """A YAML file as written and validated against ``model`` (experiments, games, study specs)."""
+    path = Path(path)
+    data = read_yaml(path)
+    bad = _non_finite(data)
+    if bad:
+        raise ConfigError(f"{path}: {bad}: NaN and infinite numbers are not allowed")
+    try:
+        return data, model.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, model, str(path))) from None
+
+
 def validate_data(data: dict, source: str) -> Scenario:
     bad = _non_finite(data)
     if bad:
@@ -430,7 +443,7 @@ def _non_finite(data: Any, path: str = "") -> str | None:
                 return found
     if isinstance(data, list):
         for i, value in enumerate(data):
-            found = _non_finite(value, f"{path}[{i}]")
+            found = _non_finite(value, f"{path}.{i}")
             if found:
                 return found
     return None

@@ -22,13 +22,13 @@ from pathlib import Path
 from typing import Annotated, Protocol
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 from scipy.integrate import solve_ivp
 from scipy.optimize import root
 
 from simulation import payoffs
-from simulation.config import ConfigError, Scenario, format_validation_error, read_yaml
+from simulation.config import ConfigError, Scenario, read_validated
 from simulation.countermeasures import levers_at, strengths_at
 
 PROFILES = tuple("".join(bits) for bits in itertools.product("01", repeat=3))
@@ -123,12 +123,7 @@ class TableGame:
 
 def load_game(path: str | Path) -> TableGame:
     """Read and validate a game file; every problem is a :class:`ConfigError` naming file and field."""
-    path = Path(path)
-    data = read_yaml(path)
-    try:
-        spec = GameFile.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, GameFile, str(path))) from None
+    _, spec = read_validated(path, GameFile)
     table = np.array([spec.payoffs[key] for key in PROFILES], dtype=float).reshape(2, 2, 2, 3)
     strategies = {role: tuple(names) for role, names in spec.strategies.items()}
     return TableGame(spec.name, tuple(spec.roles), strategies, table, tuple(spec.start))

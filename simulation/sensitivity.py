@@ -28,11 +28,11 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
 from simulation.batch import RUNS, SUMMARY_COLUMNS, BatchOutcome, Plan, RunSpec, child_seeds, execute
 from simulation.config import (Block, ConfigError, Scenario, apply_overrides, check_dotted_key, field_bounds,
-                               field_of, format_validation_error, load_scenario, read_yaml, validate_data)
+                               field_of, load_scenario, read_validated, validate_data)
 from simulation.store import atomic_path
 
 OUTPUTS = SUMMARY_COLUMNS
@@ -78,11 +78,7 @@ class SensitivitySpec(Study):
 
 def validate_spec(model: type[Study], path: Path) -> tuple[dict[str, Any], Any]:
     """The spec as written and validated: known keys, ranges inside the declared ones, known outputs."""
-    data = read_yaml(path)
-    try:
-        spec = model.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, model, str(path))) from None
+    data, spec = read_validated(path, model)
     for key, bounds in spec.parameters.items():
         check_range(key, bounds, f"{path}: parameters")
     for output in getattr(spec, "outputs", ()):

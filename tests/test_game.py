@@ -11,7 +11,7 @@ from simulation import DataSharingModel, load_scenario
 from simulation.cli import main
 from simulation.config import ConfigError
 from simulation.game import (
-    CORNERS, MeanFieldGame, analyse, ess, interior_equilibria, load_game, max_advantage, pure_equilibria,
+    CORNERS, MeanFieldGame, ess, interior_equilibria, load_game, max_advantage, pure_equilibria,
     run_abm, scenario_game, solve,
 )
 from simulation.model import ENT, GOV, PUB
