@@ -155,7 +155,9 @@ def _notes(summary: pd.DataFrame, baseline: str | None) -> str:
 def _number(x: float) -> str:
     if pd.isna(x):
         return ""
-    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.3f}"
+    if abs(x) >= 100:
+        return f"{x:,.0f}"  # volumes and costs: whole units
+    return f"{x:.3f}" if abs(x) < 10 else f"{x:.1f}"
 
 
 def _interval(low: float, high: float) -> str:
