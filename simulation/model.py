@@ -275,8 +275,11 @@ class DataSharingModel(mesa.Model):
         zeros = np.zeros(len(self.link_u))
         return Flows(zeros, zeros, np.zeros(self.layout.holders), np.zeros(self.layout.holders))
 
-    def _holder_state(self, exposure: np.ndarray) -> payoffs.HolderState:
-        return payoffs.HolderState(self.volume, self.quality, self.technology, self.security, self.holder_mean_trust(), exposure)
+    def _holder_state(self, rows: slice) -> payoffs.HolderState:
+        """What the payoffs need of the holders in ``rows``."""
+        exposure = payoffs.exposure(self.params, self.levers, self.conditional[rows], self.restricted[rows])
+        return payoffs.HolderState(self.volume[rows], self.quality[rows], self.technology[rows], self.security[rows],
+                                   self.holder_mean_trust()[rows], exposure)
 
     def _outcomes(self, flows: Flows, t: int) -> tuple[float, int, float, float]:
         """Remediation, payments, incidents; returns (remediation, incidents, loss, countermeasure cost)."""
@@ -300,7 +303,6 @@ class DataSharingModel(mesa.Model):
         participants = int(self.strategy[h:].sum())
         brokering = self.config.countermeasures.ecosystem.link_cost * self._brokered
         cost = budget_at(self.config, t, h, lay.public) + paid + lv.public_reward * participants + brokering
-        self._exposure = exposure
         return remediation, incidents, incidents * p.incident_loss, cost
 
     def _update_trust(self, flows: Flows) -> None:
@@ -324,10 +326,7 @@ class DataSharingModel(mesa.Model):
         ent = slice(lay.government, lay.holders)
         pubs = slice(lay.holders, lay.total)
         one[gov], zero[gov] = payoffs.government(p, lv, g[gov], e[gov], pub[gov], hh[gov], perception[gov])
-        exposure = payoffs.exposure(p, lv, self.conditional, self.restricted)
-        st = self._holder_state(exposure)
-        ent_state = payoffs.HolderState(*(getattr(st, f)[ent] for f in st.__dataclass_fields__))
-        one[ent], zero[ent] = payoffs.enterprise(p, lv, ent_state, g[ent], e[ent], pub[ent], hh[ent], perception[ent])
+        one[ent], zero[ent] = payoffs.enterprise(p, lv, self._holder_state(ent), g[ent], e[ent], pub[ent], hh[ent], perception[ent])
         one[pubs], zero[pubs] = payoffs.public(
             p, lv, g[pubs], self.privacy_concern, self.recent_incident_rate, perception[pubs]
         )
