@@ -62,12 +62,44 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def validate_file(path: Path, overrides: dict) -> str:
+    """Check any of the project's YAML files, told apart by their keys; returns what it was."""
+    from simulation.config import read_yaml
+
+    keys = set(read_yaml(path))
+    if overrides and keys & {"payoffs", "replications", "method", "packages"}:
+        raise ConfigError(f"{path}: --set overrides scenario fields; this is not a scenario file")
+    if "payoffs" in keys:
+        from simulation.game import load_game
+
+        load_game(path)
+        return "game"
+    if {"scenarios", "replications"} <= keys:
+        from simulation.batch import plan_experiment
+
+        plan_experiment(path)
+        return "experiment"
+    if "packages" in keys:
+        from simulation.frontier import FrontierSpec
+        from simulation.sensitivity import validate_spec
+
+        validate_spec(FrontierSpec, path)
+        return "frontier spec"
+    if "method" in keys:
+        from simulation.sensitivity import load_sensitivity
+
+        load_sensitivity(path)
+        return "sensitivity spec"
+    load_scenario(path, overrides)
+    return "scenario"
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     failures = 0
     for name in args.files:
         try:
-            load_scenario(name, _overrides(args.set))
-            print(f"{name}: ok")
+            kind = validate_file(Path(name), _overrides(args.set))
+            print(f"{name}: ok ({kind})")
         except ConfigError as exc:
             print(f"error: {exc}", file=sys.stderr)
             failures += 1
@@ -214,7 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int)
     p.set_defaults(func=cmd_compare)
 
-    p = sub.add_parser("validate", help="check scenario files without running them")
+    p = sub.add_parser("validate", help="check scenario, experiment, game and study files without running them")
     p.add_argument("files", nargs="+")
     p.add_argument("--set", action="append", metavar="KEY=VALUE")
     p.set_defaults(func=cmd_validate)

@@ -123,3 +123,17 @@ def test_phased_package_in_one_file(root, tmp_path):
     assert strengths_at(scenario, 1).mechanism == pytest.approx(0.5)
     assert strengths_at(scenario, 11).cognition == 0 and strengths_at(scenario, 12).cognition == 1
     assert budget_at(scenario, 12, 120, 300) > budget_at(scenario, 11, 120, 300) > 0
+
+
+def test_every_shipped_yaml_file_validates_as_its_kind(root):
+    files = sorted(str(p.relative_to(root)) for p in (root / "scenarios").rglob("*.yaml"))
+    proc = cli(root, "validate", *files)
+    assert proc.returncode == 0, proc.stderr
+    for kind in ("(scenario)", "(experiment)", "(game)", "(sensitivity spec)", "(frontier spec)"):
+        assert kind in proc.stdout
+
+
+def test_validate_names_the_problem_in_an_experiment_file(root, tmp_path):
+    path = tmp_path / "exp.yaml"
+    path.write_text(f"name: x\nscenarios: [{root / 'scenarios' / 'baseline.yaml'}]\nreplications: 0\nseed: 1\n")
+    assert_clean_error(cli(root, "validate", str(path)), ["replications", "out of range"])
