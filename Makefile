@@ -18,10 +18,10 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 # The main job: every countermeasure scenario, 30 replications each, and the report for papers
 # (results/countermeasures/report/).  WORKERS=N sets the local processes (default: every CPU);
-# re-running resumes an interrupted batch; RESTART=1 discards results of older code or experiment.
+# re-running resumes an interrupted batch, and starts over when the code or the experiment changed.
 run: setup
 	$(PY) -m simulation batch scenarios/experiments/countermeasures.yaml --out results/countermeasures \
-		$(if $(WORKERS),--workers $(WORKERS)) $(if $(RESTART),--restart)
+		--replace-stale $(if $(WORKERS),--workers $(WORKERS)) $(if $(RESTART),--restart)
 	$(PY) -m simulation report results/countermeasures
 
 test: setup

@@ -24,6 +24,7 @@ import math
 import multiprocessing
 import os
 import shutil
+import sys
 import time
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
@@ -325,18 +326,20 @@ class BatchOutcome:
 
 
 def execute(plan: Plan, out: str | Path, *, workers: int | None = None, scheduler: str | None = None,
-            chunk_size: int | None = None, restart: bool = False, progress: bool = True) -> BatchOutcome:
+            chunk_size: int | None = None, restart: bool = False, replace_stale: bool = False,
+            progress: bool = True) -> BatchOutcome:
     """Run every run of ``plan`` not yet finished in ``out`` and consolidate the results.
 
     Local processes (spawn) by default, ``workers`` of them (default: the number of CPUs); with
     ``scheduler`` (or ``DASK_SCHEDULER_ADDRESS``) an existing Dask cluster.  ``chunk_size`` fixes the
     runs per task (default: sized from measured run times so a task lasts seconds).  A folder holding
-    another plan's or another code version's results is refused unless ``restart`` discards them."""
+    another plan's or another code version's results is refused unless ``restart`` discards them
+    (``replace_stale``: discard them only then, and resume the folder's own unfinished batch)."""
     out = Path(out)
     # The executor first, so that an unreachable scheduler fails before --restart discards anything
     # (local processes start only when the first chunk is submitted).
     with _locked(out), open_executor(workers, scheduler) as (executor, slots, description):
-        manifest, resuming = _begin(out, plan, restart)
+        manifest, resuming = _begin(out, plan, restart, replace_stale)
         store = ChunkStore(out / CHUNKS)
         done = store.completed()
         pending = [spec for spec in plan.runs if spec.run_id not in done]
@@ -442,7 +445,7 @@ def _locked(out: Path) -> Iterator[None]:
         yield
 
 
-def _begin(out: Path, plan: Plan, restart: bool) -> tuple[dict[str, Any], bool]:
+def _begin(out: Path, plan: Plan, restart: bool, replace_stale: bool = False) -> tuple[dict[str, Any], bool]:
     """The folder's manifest to continue (and True), or a new one; refuses to mix plans or code versions."""
     digest, code = plan.digest(), code_version()
     previous = read_manifest(out)
@@ -452,10 +455,12 @@ def _begin(out: Path, plan: Plan, restart: bool) -> tuple[dict[str, Any], bool]:
             changes.append(f"the plan changed (hash {previous.get('hash')} -> {digest})")
         if previous.get("code_version") != code:
             changes.append(f"the code changed ({previous.get('code_version')} -> {code})")
-        if changes:
+        if not changes:
+            return previous, True
+        if not replace_stale:
             raise ConfigError(f"{out}: holds results of another batch: {'; '.join(changes)}; "
                               "pass --restart to discard them, or choose another --out")
-        return previous, True
+        print(f"{out}: {'; '.join(changes)}: starting over", file=sys.stderr)
     _clear(out)
     manifest = {"name": plan.name, "hash": digest, "seed": plan.resolved.get("seed"), "runs": len(plan.runs),
                 "value_columns": sorted({k for r in plan.runs for k in r.values}),

@@ -118,7 +118,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     plan = plan_experiment(args.experiment)
     out = Path(args.out) if args.out else RESULTS / plan.name
     outcome = execute(plan, out, workers=args.workers, scheduler=args.scheduler, chunk_size=args.chunk_size,
-                      restart=args.restart, progress=not args.quiet)
+                      restart=args.restart, replace_stale=args.replace_stale, progress=not args.quiet)
     print(f"{out}: {outcome.total} runs ({outcome.skipped} finished before), runs.parquet and timeseries.parquet written")
     if outcome.failed:
         print(f"error: {outcome.failed} of {outcome.total} runs failed; see the error column of {out}/runs.parquet;"
@@ -269,6 +269,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run on this Dask scheduler instead (default: $DASK_SCHEDULER_ADDRESS if set)")
     p.add_argument("--chunk-size", type=_positive, help="runs per task (default: sized so a task lasts seconds)")
     p.add_argument("--restart", action="store_true", help="discard the folder's results of an older plan or code and start over")
+    p.add_argument("--replace-stale", action="store_true",
+                   help="resume the folder's batch if it is this plan and code, otherwise discard it and start over")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_batch)
 

@@ -271,6 +271,20 @@ def test_a_changed_experiment_is_refused_unless_restarted(tmp_path, root):
     assert len(pd.read_parquet(out / "runs.parquet")) == 4 and read_manifest(out)["resumed"] == []
 
 
+def test_replace_stale_resumes_its_own_batch_and_replaces_another(tmp_path, root):
+    experiment = write_experiment(tmp_path, root, sweep=None, replications=1, steps=3)
+    out = tmp_path / "out"
+    args = ["batch", str(experiment), "--out", str(out), "--workers", "1", "--quiet", "--replace-stale"]
+    assert cli(root, *args).returncode == 0
+    same = cli(root, *args)
+    assert same.returncode == 0 and "(2 finished before)" in same.stdout
+    write_experiment(tmp_path, root, sweep=None, replications=2, steps=3)
+    changed = cli(root, *args)
+    assert changed.returncode == 0, changed.stderr
+    assert "the plan changed" in changed.stderr and "starting over" in changed.stderr
+    assert "(0 finished before)" in changed.stdout and len(pd.read_parquet(out / "runs.parquet")) == 4
+
+
 def test_export_writes_the_same_tables_as_csv(tmp_path, root, reference):
     _, out = reference
     proc = cli(root, "export", str(out), "--format", "csv")
