@@ -39,11 +39,11 @@ def field_bounds(field: Any) -> tuple[float | None, float | None]:
 
 def field_of(dotted: str) -> Any:
     """The declared field of a dotted scenario key such as ``parameters.trust_gain`` (KeyError if none)."""
-    model: Any = Scenario
-    for part in dotted.split("."):
-        field = model.model_fields[part]
-        model = field.annotation
-    return field
+    *blocks, name = dotted.split(".")
+    parent = _model_at(Scenario, blocks)
+    if parent is None:
+        raise KeyError(dotted)
+    return parent.model_fields[name]
 
 
 class Block(BaseModel):
