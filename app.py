@@ -30,10 +30,10 @@ from mesa.visualization.utils import update_counter
 from pydantic.fields import FieldInfo
 
 from simulation.config import ConfigError, Countermeasures, Population, Scenario, field_bounds, load_scenario
-from simulation.countermeasures import strengths_at
-from simulation.metrics import components
-from simulation.model import ENT, GOV, PUB, DataSharingModel
-from simulation.runner import timeseries_of
+from simulation.core.countermeasures import strengths_at
+from simulation.core.metrics import components
+from simulation.core.model import ENT, GOV, PUB, DataSharingModel
+from simulation.core.runner import timeseries_of
 
 SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
 PRESETS = tuple(sorted(path.stem for path in SCENARIO_DIR.glob("*.yaml")))

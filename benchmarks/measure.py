@@ -59,7 +59,7 @@ def _sizes(scenario: Scenario) -> dict[str, int]:
 
 def measure_fast(total: int, steps: int) -> dict[str, Any]:
     """Build the fast model at ``total`` agents and time ``steps`` steps, phase by phase."""
-    from simulation.model import DataSharingModel
+    from simulation.core.model import DataSharingModel
 
     scenario = scenario_at(total)
     rss_before = peak_rss_bytes()
@@ -105,7 +105,7 @@ def measure_reference(total: int, steps: int) -> dict[str, Any]:
 def batch_throughput(workers: int, runs: int, steps: int) -> dict[str, Any]:
     """Runs per minute of the batch runner on ``workers`` local processes (all_countermeasures as
     written, ``runs`` seeds); process start-up is part of the time, as it is for users."""
-    from simulation.batch import Plan, RunSpec, execute
+    from simulation.experiments.batch import Plan, RunSpec, execute
 
     scenario = load_scenario(SCENARIO)
     plan = Plan("benchmark", {"scenario": str(SCENARIO)}, {"runs": runs, "steps": steps},

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-# Phase name -> the model methods ``step`` calls for it, in MODEL.md section 3 order.
+# Phase name -> the model methods ``step`` calls for it, in docs/ODD.md section 3 order.
 PHASES: dict[str, tuple[str, ...]] = {
     "countermeasures": ("_apply_countermeasures", "_change_capabilities"),
     "links": ("_update_links", "_refresh_neighbourhoods"),  # decay, brokering, then neighbour fractions

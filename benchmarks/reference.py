@@ -16,12 +16,12 @@ import math
 import mesa
 import networkx as nx
 
-from simulation import payoffs
+from agents import incentives as payoffs
 from simulation.config import Scenario
-from simulation.countermeasures import budget_at, levers_at, strengths_at
-from simulation.metrics import METRICS
-from simulation.model import INCIDENT_MEMORY, NEVER
-from simulation.network import build_network, layout_of
+from simulation.core.countermeasures import budget_at, levers_at, strengths_at
+from simulation.core.metrics import METRICS
+from simulation.core.model import INCIDENT_MEMORY, NEVER
+from simulation.core.network import build_network, layout_of
 
 ROLES = ("government", "enterprise", "public")
 

@@ -8,7 +8,7 @@ from importlib import import_module
 
 from simulation.config import ConfigError, Scenario, load_scenario
 
-_LAZY = {"DataSharingModel": "simulation.model", "RunResult": "simulation.runner", "run": "simulation.runner"}
+_LAZY = {"DataSharingModel": "simulation.core.model", "RunResult": "simulation.core.runner", "run": "simulation.core.runner"}
 
 __all__ = ["ConfigError", "DataSharingModel", "RunResult", "Scenario", "load_scenario", "run"]
 

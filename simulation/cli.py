@@ -17,8 +17,8 @@ def _overrides(pairs: list[str] | None) -> dict:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from simulation.runner import run
-    from simulation.store import write_json, write_parquet
+    from simulation.core.runner import run
+    from simulation.experiments.store import write_json, write_parquet
 
     scenario = load_scenario(args.scenario, _overrides(args.set))
     seed = scenario.seed if args.seed is None else args.seed
@@ -49,7 +49,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     """Every scenario once: a table of final metrics."""
     import pandas as pd
 
-    from simulation.runner import run
+    from simulation.core.runner import run
 
     files = [Path(f) for f in args.scenarios] or sorted(Path("scenarios").glob("*.yaml"))
     scenarios = [load_scenario(f) for f in files]
@@ -70,23 +70,23 @@ def validate_file(path: Path, overrides: dict) -> str:
     if overrides and keys & {"payoffs", "replications", "method", "packages"}:
         raise ConfigError(f"{path}: --set overrides scenario fields; this is not a scenario file")
     if "payoffs" in keys:
-        from simulation.game import load_game
+        from simulation.analyses.game import load_game
 
         load_game(path)
         return "game"
     if {"scenarios", "replications"} <= keys:
-        from simulation.batch import plan_experiment
+        from simulation.experiments.batch import plan_experiment
 
         plan_experiment(path)
         return "experiment"
     if "packages" in keys:
-        from simulation.frontier import FrontierSpec
-        from simulation.sensitivity import validate_spec
+        from simulation.analyses.frontier import FrontierSpec
+        from simulation.analyses.sensitivity import validate_spec
 
         validate_spec(FrontierSpec, path)
         return "frontier spec"
     if "method" in keys:
-        from simulation.sensitivity import load_sensitivity
+        from simulation.analyses.sensitivity import load_sensitivity
 
         load_sensitivity(path)
         return "sensitivity spec"
@@ -113,7 +113,7 @@ def cmd_params(args: argparse.Namespace) -> int:
 
 def cmd_batch(args: argparse.Namespace) -> int:
     """Run an experiment file in parallel into a resumable folder; exit 1 if any run failed."""
-    from simulation.batch import execute, plan_experiment
+    from simulation.experiments.batch import execute, plan_experiment
 
     plan = plan_experiment(args.experiment)
     out = Path(args.out) if args.out else RESULTS / plan.name
@@ -128,7 +128,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from simulation.batch import export_csv
+    from simulation.experiments.batch import export_csv
 
     for path in export_csv(args.dir):
         print(f"wrote {path}")
@@ -136,7 +136,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from simulation.report import write_report
+    from simulation.experiments.report import write_report
 
     for path in write_report(args.dir):
         print(f"wrote {path}")
@@ -145,7 +145,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     """Morris or Sobol indices of a spec's parameters (docs: README, Sensitivity and policy frontier)."""
-    from simulation import sensitivity
+    from simulation.analyses import sensitivity
 
     try:
         result = sensitivity.run_sensitivity(args.spec, args.out, **_runner_options(args))
@@ -159,7 +159,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
 def cmd_frontier(args: argparse.Namespace) -> int:
     """Pareto frontier of countermeasure packages: cost, island persistence, sharing volume."""
-    from simulation import frontier, sensitivity
+    from simulation.analyses import frontier, sensitivity
 
     try:
         result = frontier.run_frontier(args.spec, args.out, args.target_integration, **_runner_options(args))
@@ -194,7 +194,7 @@ def cmd_game(args: argparse.Namespace) -> int:
     """Evolutionary-game analysis of a game file or of a scenario's mean field (docs/game.md)."""
     import json
 
-    from simulation import game
+    from simulation.analyses import game
 
     if (args.file is None) == (args.scenario is None):
         raise ConfigError("game: give either a game FILE.yaml or --scenario SCENARIO.yaml")
@@ -216,7 +216,7 @@ def cmd_game(args: argparse.Namespace) -> int:
 
 def cmd_effects(args: argparse.Namespace) -> int:
     """The countermeasure effect table over seeds; with --doc, written into that Markdown file."""
-    from simulation import evidence
+    from simulation.analyses import evidence
 
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     table = evidence.effect_table(evidence.collect(args.scenarios, seeds))

@@ -9,8 +9,8 @@ from matplotlib.colors import to_rgba
 
 import app
 from simulation.config import Countermeasures, field_bounds, load_scenario
-from simulation.metrics import components
-from simulation.model import DataSharingModel
+from simulation.core.metrics import components
+from simulation.core.model import DataSharingModel
 
 
 def page():

@@ -15,10 +15,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from simulation.batch import (Sweep, child_seeds, execute, load_experiment, plan_experiment, read_manifest,
+from simulation.experiments.batch import (Sweep, child_seeds, execute, load_experiment, plan_experiment, read_manifest,
                               versions)
 from simulation.config import ConfigError
-from simulation.provenance import code_version
+from simulation.core.provenance import code_version
 
 
 def cli(root, *args, env=None):

@@ -6,7 +6,7 @@ import sys
 
 import pandas as pd
 
-from simulation.metrics import METRICS
+from simulation.core.metrics import METRICS
 
 
 def cli(root, *args):

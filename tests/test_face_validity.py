@@ -1,10 +1,10 @@
-"""Face validity over 30 seeds per scenario (MODEL.md sections 1 and 4): the baseline shows the
+"""Face validity over 30 seeds per scenario (docs/ODD.md sections 1 and 4): the baseline shows the
 four problems, and each countermeasure improves volume and islands through its own mechanism.
 Comparisons are one-sided Mann-Whitney tests at the 1% level."""
 
 import pytest
 
-from simulation import evidence as ev
+from simulation.analyses import evidence as ev
 
 pytestmark = pytest.mark.slow
 SEEDS = range(30)

@@ -10,8 +10,8 @@ from hypothesis.extra.numpy import arrays
 
 from simulation.cli import main
 from simulation.config import ConfigError
-from simulation.frontier import FrontierSpec, cheapest_within, non_dominated, packages, switch_key
-from simulation.sensitivity import validate_spec
+from simulation.analyses.frontier import FrontierSpec, cheapest_within, non_dominated, packages, switch_key
+from simulation.analyses.sensitivity import validate_spec
 
 from test_sensitivity import tiny_scenario
 

@@ -10,11 +10,11 @@ import pytest
 from simulation import DataSharingModel, load_scenario
 from simulation.cli import main
 from simulation.config import ConfigError
-from simulation.game import (
+from simulation.analyses.game import (
     CORNERS, MeanFieldGame, ess, interior_equilibria, load_game, max_advantage, pure_equilibria,
     run_abm, scenario_game, solve,
 )
-from simulation.model import ENT, GOV, PUB
+from simulation.core.model import ENT, GOV, PUB
 
 
 @pytest.fixture(scope="module")

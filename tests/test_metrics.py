@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulation.metrics import island_metrics, summarise, METRICS
+from simulation.core.metrics import island_metrics, summarise, METRICS
 
 
 def metrics_of(graph: nx.Graph):

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from agents import EnterpriseAgent, GovernmentAgent, PublicAgent
 from simulation import DataSharingModel, load_scenario, run
-from simulation.metrics import CHANNELS, METRICS
+from simulation.core.metrics import CHANNELS, METRICS
 
 SMALL = {"population.government": 8, "population.enterprise": 20, "population.public": 40,
          "population.water_companies": 5, "population.telecom_operators": 1}

@@ -1,13 +1,13 @@
-"""Each lever moves the payoff difference the way MODEL.md section 4 says."""
+"""Each lever moves the payoff difference the way docs/ODD.md section 4 says."""
 
 from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from simulation import payoffs
+from agents import incentives as payoffs
 from simulation.config import Parameters
-from simulation.payoffs import HolderState, Levers
+from agents.incentives import HolderState, Levers
 
 P = Parameters()
 ONE = np.array([1.0])

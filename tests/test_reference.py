@@ -14,8 +14,8 @@ from scipy.stats import ks_2samp, mannwhitneyu
 from benchmarks.phases import DATA_COLLECTION, PHASES, instrument
 from benchmarks.reference import ReferenceModel
 from simulation import load_scenario, run
-from simulation.model import DataSharingModel
-from simulation.runner import timeseries_of
+from simulation.core.model import DataSharingModel
+from simulation.core.runner import timeseries_of
 
 KEYS = ("adoption_holders", "adoption_public", "sharing_volume", "largest_component_share", "islands",
         "mean_trust", "mean_quality")

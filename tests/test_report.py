@@ -10,9 +10,9 @@ import pytest
 import yaml
 from scipy import stats
 
-from simulation.batch import execute, plan_experiment
+from simulation.experiments.batch import execute, plan_experiment
 from simulation.config import ConfigError
-from simulation.report import survival, write_report
+from simulation.experiments.report import survival, write_report
 
 FIGURES = ("timeseries", "final_state", "island_persistence")
 

@@ -6,10 +6,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from simulation.batch import read_manifest
+from simulation.experiments.batch import read_manifest
 from simulation.cli import main
 from simulation.config import ConfigError
-from simulation.sensitivity import INDEX_COLUMNS, indices, load_sensitivity, point_means, typed
+from simulation.analyses.sensitivity import INDEX_COLUMNS, indices, load_sensitivity, point_means, typed
 
 PI = float(np.pi)
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from simulation.statistics import describe, effect
+from simulation.experiments.statistics import describe, effect
 
 
 def test_t_interval_for_continuous_values():

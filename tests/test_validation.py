@@ -114,7 +114,7 @@ def test_scenarios_change_only_their_own_block(root):
 
 
 def test_phased_package_in_one_file(root, tmp_path):
-    from simulation.countermeasures import budget_at, strengths_at
+    from simulation.core.countermeasures import budget_at, strengths_at
 
     (tmp_path / "phased.yaml").write_text(
         f"extends: {root / 'scenarios' / 'baseline.yaml'}\nname: phased\ncountermeasures:\n"

@@ -30,10 +30,10 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from simulation.batch import RUNS, SUMMARY_COLUMNS, BatchOutcome, Plan, RunSpec, child_seeds, execute
+from simulation.experiments.batch import RUNS, SUMMARY_COLUMNS, BatchOutcome, Plan, RunSpec, child_seeds, execute
 from simulation.config import (Block, ConfigError, Scenario, apply_overrides, check_dotted_key, field_bounds,
                                field_of, load_scenario, read_validated, validate_data)
-from simulation.store import atomic_path
+from simulation.experiments.store import atomic_path
 
 OUTPUTS = SUMMARY_COLUMNS
 CENSORED = ("time_to_integration", "time_to_half_adoption")  # never reached: counted as the horizon
@@ -264,7 +264,7 @@ def run_sensitivity(path: str | Path, out: str | Path | None = None, **options: 
 def figures(table: pd.DataFrame, method: str, out: Path) -> list[Path]:
     import matplotlib
 
-    from simulation.report import RC, _save
+    from simulation.experiments.report import RC, _save
 
     with matplotlib.rc_context(RC):
         if method == "morris":

@@ -1,4 +1,4 @@
-"""Countermeasures as interventions: each has a start, a ramp and levers (MODEL.md sections 1 and 7).
+"""Countermeasures as interventions: each has a start, a ramp and levers (docs/ODD.md sections 1 and 7).
 
 ``levers_at`` turns a scenario and a step into the effective :class:`Levers` the payoffs and the
 model read; ``budget_at`` gives the fixed running budgets paid from the start step.  Payments that
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from simulation.config import Scenario
-from simulation.payoffs import Levers
+from agents.incentives import Levers
 
 
 @dataclass(frozen=True)

@@ -41,10 +41,10 @@ import pandas as pd
 from pydantic import Field, model_validator
 
 from simulation.config import Block, ConfigError, Scenario, check_dotted_key, load_scenario, read_validated
-from simulation.metrics import METRICS, SUMMARY_EXTRAS
-from simulation.provenance import code_version, package_versions
-from simulation.runner import run
-from simulation.store import atomic_path, write_json, write_parquet
+from simulation.core.metrics import METRICS, SUMMARY_EXTRAS
+from simulation.core.provenance import code_version, package_versions
+from simulation.core.runner import run
+from simulation.experiments.store import atomic_path, write_json, write_parquet
 
 MANIFEST = "_manifest.json"
 CHUNKS = "chunks"

@@ -9,7 +9,7 @@ from importlib import metadata
 from pathlib import Path
 
 PACKAGES = ("mesa", "numpy", "scipy", "pandas", "networkx", "pydantic", "pyyaml", "pyarrow")
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @lru_cache(maxsize=1)

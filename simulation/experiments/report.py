@@ -24,10 +24,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from simulation.batch import RUNS, SUMMARY_COLUMNS, TIMESERIES, read_manifest
+from simulation.experiments.batch import RUNS, SUMMARY_COLUMNS, TIMESERIES, read_manifest
 from simulation.config import ConfigError
-from simulation.statistics import LEVEL, describe, effect
-from simulation.store import atomic_path, write_text
+from simulation.experiments.statistics import LEVEL, describe, effect
+from simulation.experiments.store import atomic_path, write_text
 
 CENSORED = ("time_to_integration", "time_to_half_adoption")
 OUTCOMES = ("integrated_share", *CENSORED, *(c for c in SUMMARY_COLUMNS if c not in CENSORED))

@@ -10,8 +10,8 @@ import pandas as pd
 from scipy import stats
 
 from simulation.config import load_scenario
-from simulation.runner import run
-from simulation.statistics import describe, effect
+from simulation.core.runner import run
+from simulation.experiments.statistics import describe, effect
 
 SCENARIOS = ("baseline", "ecosystem", "mechanism", "cognition", "security", "all_countermeasures")
 COUNTERMEASURES = SCENARIOS[1:-1]
@@ -39,7 +39,7 @@ INDICATORS = {
     "total_countermeasure_cost": Indicator("total_countermeasure_cost", "countermeasure cost over the horizon", False),
 }
 
-# The indicator of the mechanism each countermeasure targets (MODEL.md section 1).
+# The indicator of the mechanism each countermeasure targets (docs/ODD.md section 1).
 MECHANISM_INDICATOR = {
     "ecosystem": "volume_gov_ent",
     "mechanism": "adoption_enterprise",
@@ -128,7 +128,7 @@ BEGIN, END = "<!-- effect-table:begin -->", "<!-- effect-table:end -->"
 
 def update_docs(doc: Path, table: str, seeds: range) -> None:
     """Replace the generated block of ``doc`` with ``table``."""
-    from simulation.store import write_text
+    from simulation.experiments.store import write_text
 
     text = doc.read_text(encoding="utf-8")
     head, rest = text.split(BEGIN, 1)

@@ -1,4 +1,4 @@
-"""Metrics, defined once (MODEL.md section 5).  ``METRICS`` is the column order of every
+"""Metrics, defined once (docs/ODD.md section 5).  ``METRICS`` is the column order of every
 timeseries; ``SUMMARY_EXTRAS`` are the run-level figures derived from a timeseries."""
 
 from __future__ import annotations

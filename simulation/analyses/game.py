@@ -1,4 +1,4 @@
-"""Tripartite evolutionary games and the mean field of the data-sharing model (MODEL.md section 6).
+"""Tripartite evolutionary games and the mean field of the data-sharing model (docs/ODD.md section 6).
 
 Three roles, two strategies each; ``x = (x_0, x_1, x_2)`` is the share of each role playing strategy 1.
 A *payoff function* is anything with ``roles`` and ``advantage(shares) -> Δ``, the payoff of strategy 1
@@ -27,9 +27,9 @@ from pydantic_core import PydanticCustomError
 from scipy.integrate import solve_ivp
 from scipy.optimize import root
 
-from simulation import payoffs
+from agents import incentives as payoffs
 from simulation.config import ConfigError, Scenario, read_validated
-from simulation.countermeasures import levers_at, strengths_at
+from simulation.core.countermeasures import levers_at, strengths_at
 
 PROFILES = tuple("".join(bits) for bits in itertools.product("01", repeat=3))
 CORNERS = np.array([[int(b) for b in key] for key in PROFILES], dtype=float)

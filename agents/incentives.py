@@ -1,4 +1,4 @@
-"""The one place where incentives are computed (MODEL.md section 4).
+"""The one place where incentives are computed (docs/ODD.md section 4).
 
 Every function is vectorised over agents and returns the payoff of each strategy, so the
 agent-based run (heterogeneous agents, local neighbour fractions) and the mean-field analysis

@@ -26,9 +26,9 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from simulation.batch import RUNS
-from simulation.sensitivity import Study, model_evaluator, short, typed, validate_spec
-from simulation.store import atomic_path
+from simulation.experiments.batch import RUNS
+from simulation.analyses.sensitivity import Study, model_evaluator, short, typed, validate_spec
+from simulation.experiments.store import atomic_path
 
 BLOCKS = ("ecosystem", "mechanism", "cognition", "security")
 OBJECTIVES = {"cost": "min", "persistence": "min", "volume": "max"}
@@ -142,7 +142,7 @@ def figure(table: pd.DataFrame, answer: pd.Series | None, out: Path) -> list[Pat
     import matplotlib
     from matplotlib.figure import Figure
 
-    from simulation.report import RC, _save
+    from simulation.experiments.report import RC, _save
 
     with matplotlib.rc_context(RC):
         fig = Figure(figsize=(10, 4.2), layout="constrained")

@@ -8,9 +8,9 @@ from typing import Any
 import pandas as pd
 
 from simulation.config import Scenario
-from simulation.metrics import METRICS, summarise
-from simulation.model import DataSharingModel
-from simulation.provenance import code_version, package_versions
+from simulation.core.metrics import METRICS, summarise
+from simulation.core.model import DataSharingModel
+from simulation.core.provenance import code_version, package_versions
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The government-enterprise-public data-sharing model (MODEL.md sections 2 and 3).
+"""The government-enterprise-public data-sharing model (docs/ODD.md sections 2 and 3).
 
 State lives in NumPy arrays owned by the model: per agent (role, strategy, cognition, payoff),
 per holder (volume, quality, technology, security, tier mix, isolation spell), per public agent
@@ -17,11 +17,11 @@ import numpy as np
 from scipy import sparse
 
 from agents import EnterpriseAgent, GovernmentAgent, PublicAgent
-from simulation import payoffs
+from agents import incentives as payoffs
 from simulation.config import Scenario
-from simulation.countermeasures import budget_at, levers_at, strengths_at
-from simulation.metrics import METRICS, island_metrics
-from simulation.network import Layout, build_network, layout_of, read_network_file, sorted_unique
+from simulation.core.countermeasures import budget_at, levers_at, strengths_at
+from simulation.core.metrics import METRICS, island_metrics
+from simulation.core.network import Layout, build_network, layout_of, read_network_file, sorted_unique
 
 GOV, ENT, PUB = 0, 1, 2
 NEVER = -(10**9)
@@ -246,7 +246,7 @@ class DataSharingModel(mesa.Model):
         return self._mean_trust
 
     def _share(self, t: int) -> Flows:
-        """Tiered sharing over holder links (MODEL.md 3.4)."""
+        """Tiered sharing over holder links (docs/ODD.md 3.4)."""
         p, lv, h = self.params, self.levers, self.layout.holders
         trusted = self.trust >= p.trust_threshold
 

@@ -1,0 +1,1 @@
+"""Analyses built on runs: the evolutionary game, sensitivity, the cost frontier, evidence."""

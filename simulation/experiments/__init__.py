@@ -1,0 +1,1 @@
+"""Experiments: plan, execute and store batches of runs; tables and figures for papers."""
