@@ -9,11 +9,12 @@ STAMP := $(VENV)/.installed
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@if [ -z "$(PYTHON_FOR_VENV)" ]; then echo "error: Python 3.12 or newer is needed (Mesa 3.5); none found" >&2; exit 2; fi
 	@test -x $(PY) || $(PYTHON_FOR_VENV) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 
 # The main job: every countermeasure scenario, 30 replications each, and the report for papers
@@ -24,7 +25,9 @@ run: setup
 		--replace-stale $(if $(WORKERS),--workers $(WORKERS)) $(if $(RESTART),--restart)
 	$(PY) -m simulation report results/countermeasures
 
+# The import layering (pyproject.toml [tool.importlinter]) first, then the suite.
 test: setup
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q
 
 compare: setup
@@ -69,4 +72,4 @@ viz: setup viz-assets
 		$(VENV)/bin/solara run app.py --host 127.0.0.1 --port $(PORT) --production --no-open
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis $(VIZ_ASSETS)
+	rm -rf $(VENV) .pytest_cache .hypothesis $(VIZ_ASSETS) build *.egg-info

@@ -31,7 +31,7 @@ CASES = {
 
 def cli(root, *args, cwd=None):
     return subprocess.run([sys.executable, "-m", "simulation", *args], cwd=cwd or root, capture_output=True,
-                          text=True, timeout=120, env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"})
+                          text=True, timeout=120, env={"PATH": "/usr/bin:/bin"})
 
 
 def assert_clean_error(proc, needles):
