@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import mesa
 
+from agents.roles import Role
+
 
 def array_view(array_name: str, doc: str, offset_attr: str = "index") -> property:
     """A property backed by ``model.<array_name>[self.<offset_attr>]``."""
@@ -20,7 +22,7 @@ def array_view(array_name: str, doc: str, offset_attr: str = "index") -> propert
 class ArrayAgent(mesa.Agent):
     """An agent whose state lives in the model's arrays; ``index`` is its row (and graph node)."""
 
-    role: str = ""
+    role: Role
 
     def __init__(self, model: mesa.Model, index: int) -> None:
         super().__init__(model)

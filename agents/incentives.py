@@ -1,10 +1,11 @@
-"""The one place where incentives are computed (docs/ODD.md section 4).
+"""Payoff terms the three roles share (docs/ODD.md section 4); each role's own decision rule is in
+``agents/government.py``, ``agents/enterprise.py`` and ``agents/public.py``.
 
-Every function is vectorised over agents and returns the payoff of each strategy, so the
-agent-based run (heterogeneous agents, local neighbour fractions) and the mean-field analysis
-(representative agents at population shares) use the same code.  ``perception`` scales the
-value of sharing itself (reciprocal value, public value, approval, responsiveness): learning uses
-the agent's cognition, so low cognition under-perceives what sharing yields, while money
+Every function is vectorised over agents, so the agent-based run (heterogeneous agents, local
+neighbour fractions), the mean-field game (representative agents at population shares) and the
+plain-Mesa reference (one agent at a time, plain floats) use the same code.  ``perception`` scales
+the value of sharing itself (reciprocal value, public value, approval, responsiveness): learning
+uses the agent's cognition, so low cognition under-perceives what sharing yields, while money
 (prices, subsidies, rewards, penalties) is understood whatever the cognition; welfare uses 1.
 """
 
@@ -19,7 +20,7 @@ from simulation.config import Parameters
 
 @dataclass(frozen=True)
 class Levers:
-    """Effective policy levels at one step, after each countermeasure's start and ramp."""
+    """Effective policy levels at one step, as the countermeasures in force set them."""
 
     coordination: float = 0.2
     ownership_clarity: float = 0.2
@@ -35,9 +36,22 @@ class Levers:
     transparency: float = 0.0
 
 
+@dataclass(frozen=True)
+class Neighbourhood:
+    """What an agent sees around it: the share of its neighbours of each kind playing strategy 1."""
+
+    government: np.ndarray  # active departments
+    enterprise: np.ndarray  # sharing enterprises
+    public: np.ndarray  # participating public
+    holders: np.ndarray  # sharing holders (departments and enterprises)
+
+    def rows(self, rows: slice) -> "Neighbourhood":
+        return Neighbourhood(self.government[rows], self.enterprise[rows], self.public[rows], self.holders[rows])
+
+
 @dataclass
 class HolderState:
-    """Per-holder arrays the payoffs need (all the same length)."""
+    """Per-holder arrays the enterprise rule needs (all the same length)."""
 
     volume: np.ndarray  # data units per month, median holder = 1
     quality: np.ndarray
@@ -69,40 +83,6 @@ def exposure(p: Parameters, lv: Levers, conditional: np.ndarray, restricted: np.
     return (1.0 - lv.tiering) * untiered + lv.tiering * conditional * 0.5
 
 
-def enterprise(p: Parameters, lv: Levers, st: HolderState, g, e, pub, h, perception):
-    """(payoff if sharing, payoff if hoarding) per enterprise."""
-    del e  # enterprises react to holders in general (h), departments (g) and the public
-    price = data_price(p, lv, st.quality, st.technology)
-    value = p.reciprocal_value * st.quality * h
-    payments = price * st.volume + (lv.enterprise_subsidy + lv.evaluation_reward) * g
-    cost = (
-        remediation_unit_cost(p, st.quality, st.technology) * st.volume
-        + p.handling_cost * st.volume
-        + p.coordination_cost * (1.0 - lv.coordination)
-        + p.risk_premium * (1.0 - st.mean_trust) * (1.0 - lv.ownership_clarity)
-        + p.incident_loss * incident_probability(p, st.security, st.exposure)
-    )
-    share = perception * value + payments - cost
-    hoard = -lv.evaluation_penalty * g * (p.detection_base + p.detection_public * pub) - p.reputation * pub
-    return share, hoard
-
-
-def government(p: Parameters, lv: Levers, g, e, pub, h, perception):
-    """(payoff if active, payoff if passive) per department."""
-    del g
-    penalties = lv.evaluation_penalty * (1.0 - e) * (p.detection_base + p.detection_public * pub)
-    paid = (lv.enterprise_subsidy + lv.evaluation_reward) * e
-    active = (
-        perception * (p.public_value * h + p.public_approval * pub)
-        + p.department_budget_share * (penalties - paid)
-        - p.supervision_cost * (1.0 - 0.5 * lv.coordination)
-    )
-    passive = -p.accountability_loss * pub
-    return active, passive
-
-
-def public(p: Parameters, lv: Levers, g, privacy_concern, incident_rate, perception):
-    """(payoff if participating, payoff if bystanding) per member of the public."""
-    cost = p.participation_cost * (1.0 - lv.participation_cost_cut) + p.privacy_sensitivity * privacy_concern * incident_rate
-    participate = perception * p.responsiveness * g + lv.public_reward - cost
-    return participate, np.zeros_like(participate)
+def hoarding_pressure(p: Parameters, lv: Levers, share_watching: np.ndarray, public: np.ndarray) -> np.ndarray:
+    """Expected evaluation penalty on a hoarder: detected by evaluation, more often with public help."""
+    return lv.evaluation_penalty * share_watching * (p.detection_base + p.detection_public * public)

@@ -1,10 +1,27 @@
+"""The public: the decision rule (participate or stand by) and the Mesa agent view."""
+
+from __future__ import annotations
+
+import numpy as np
+
 from agents.base import ArrayAgent, array_view
+from agents.incentives import Levers, Neighbourhood
+from agents.roles import Role
+from simulation.config import Parameters
+
+
+def payoffs(p: Parameters, lv: Levers, near: Neighbourhood, privacy_concern, incident_rate, perception) -> tuple[np.ndarray, np.ndarray]:
+    """(payoff if participating, payoff if standing by) per member of the public: services from
+    active departments and rewards against effort and the privacy cost of recent incidents."""
+    cost = p.participation_cost * (1.0 - lv.participation_cost_cut) + p.privacy_sensitivity * privacy_concern * incident_rate
+    participate = perception * p.responsiveness * near.government + lv.public_reward - cost
+    return participate, np.zeros_like(participate)
 
 
 class PublicAgent(ArrayAgent):
     """A member of the public; strategy 1 = participate (uses services, gives feedback, supervises)."""
 
-    role = "public"
+    role = Role.PUBLIC
     privacy_concern = array_view("privacy_concern", "privacy concern in [0, 1]", offset_attr="public_index")
 
     @property

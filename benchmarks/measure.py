@@ -74,9 +74,9 @@ def measure_fast(total: int, steps: int) -> dict[str, Any]:
         wall, cpu = watch.read()
         step_wall.append(wall)
         step_cpu.append(cpu)
-        links.append(len(model.link_u) + len(model.public_u))
+        links.append(len(model.links) + len(model.public_u))
     return {
-        **_sizes(scenario), "steps": steps, "links": sum(links) / len(links), "holder_links": len(model.link_u),
+        **_sizes(scenario), "steps": steps, "links": sum(links) / len(links), "holder_links": len(model.links),
         "build_seconds": build_wall, "build_cpu_seconds": build_cpu,
         "step_seconds": step_wall, "step_cpu_seconds": step_cpu,
         "phase_seconds": {phase: clock.wall[phase] / steps for phase in (*PHASES, DATA_COLLECTION)},

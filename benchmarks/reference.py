@@ -4,8 +4,8 @@ obvious way, one agent and one link at a time in Python, with agent state in age
 It exists to be checked against, not used: ``tests/test_reference.py`` checks that the fast model
 and this one agree in distribution, and the benchmark measures how much faster the fast one is.
 It shares with the fast model only what is not the step itself: the scenario, the network
-generator (so one seed gives both models the same graph), the countermeasure schedule and the
-payoff module, called here once per agent with plain numbers.  Its random draws are its own, so it
+generator (so one seed gives both models the same graph), the countermeasure objects and the
+roles' decision rules, called here once per agent with plain numbers.  Its random draws are its own, so it
 matches the fast model in distribution, not run for run.
 """
 
@@ -16,11 +16,14 @@ import math
 import mesa
 import networkx as nx
 
+from agents import enterprise, government, public
 from agents import incentives as payoffs
+from agents.incentives import Neighbourhood
 from simulation.config import Scenario
-from simulation.core.countermeasures import budget_at, levers_at, strengths_at
+from simulation.core.countermeasures import Package
+from simulation.core.links import NEVER
 from simulation.core.metrics import METRICS
-from simulation.core.model import INCIDENT_MEMORY, NEVER
+from simulation.core.model import INCIDENT_MEMORY
 from simulation.core.network import build_network, layout_of
 
 ROLES = ("government", "enterprise", "public")
@@ -62,9 +65,13 @@ class Person(mesa.Agent):
         self.g = self.e = self.p = self.h = 0.0
 
     def learn_capabilities(self) -> None:
-        cm, s = self.model.config.countermeasures, self.model.strengths
-        rate = (cm.cognition.publicity_rate if self.role == "public" else cm.cognition.training_rate) * s.cognition
+        rates = self.model.rates
+        rate = rates.publicity if self.role == "public" else rates.training
         self.cognition += rate * (1.0 - self.cognition)
+
+    @property
+    def near(self) -> Neighbourhood:
+        return Neighbourhood(self.g, self.e, self.p, self.h)
 
     def look_around(self) -> None:
         """Shares of active departments, sharing enterprises, participating public and sharing holders."""
@@ -132,10 +139,9 @@ class Holder(Person):
 
     def learn_capabilities(self) -> None:
         super().learn_capabilities()
-        p, cm, s = self.model.params, self.model.config.countermeasures, self.model.strengths
-        invest = cm.security.investment_efficiency * s.security
-        self.technology += invest * cm.security.technology_investment * (1.0 - self.technology)
-        self.security += invest * cm.security.security_investment * (1.0 - self.security)
+        p, rates = self.model.params, self.model.rates
+        self.technology += rates.technology * (1.0 - self.technology)
+        self.security += rates.security * (1.0 - self.security)
         self.quality += p.technology_quality_gain * self.technology * (1.0 - self.quality) - p.quality_decay * self.quality
 
     def share(self) -> None:
@@ -178,7 +184,7 @@ class Department(Holder):
 
     def payoffs(self, perception: float) -> tuple[float, float]:
         m = self.model
-        return payoffs.government(m.params, m.levers, self.g, self.e, self.p, self.h, perception)
+        return government.payoffs(m.params, m.levers, self.near, perception)
 
 
 class Enterprise(Holder):
@@ -187,7 +193,7 @@ class Enterprise(Holder):
     def payoffs(self, perception: float) -> tuple[float, float]:
         m = self.model
         state = payoffs.HolderState(self.volume, self.quality, self.technology, self.security, self.mean_trust(), self.exposure())
-        return payoffs.enterprise(m.params, m.levers, state, self.g, self.e, self.p, self.h, perception)
+        return enterprise.payoffs(m.params, m.levers, state, self.near, perception)
 
 
 class Citizen(Person):
@@ -199,7 +205,7 @@ class Citizen(Person):
 
     def payoffs(self, perception: float) -> tuple[float, float]:
         m = self.model
-        return payoffs.public(m.params, m.levers, self.g, self.privacy_concern, m.recent_incident_rate, perception)
+        return public.payoffs(m.params, m.levers, self.near, self.privacy_concern, m.recent_incident_rate, perception)
 
 
 class ReferenceModel(mesa.Model):
@@ -229,8 +235,8 @@ class ReferenceModel(mesa.Model):
             if isinstance(a, Holder) and isinstance(b, Holder):
                 self.add_link(a, b, self.initial_trust(a, b), 0)
         self.recent_incident_rate, self.cumulative_volume = 0.0, 0.0
-        self.levers = levers_at(config, 0)
-        self.strengths = strengths_at(config, 0)
+        self.package = Package.of(config)
+        self.levers = self.package.levers_at(0)
         self.agents.do("look_around")
         self.measure(remediation=0.0, cost=0.0)
         self.datacollector = mesa.DataCollector(model_reporters={name: (lambda m, key=name: m.metrics[key]) for name in METRICS})
@@ -249,7 +255,7 @@ class ReferenceModel(mesa.Model):
 
     def step(self) -> None:
         t = self.steps
-        self.levers, self.strengths = levers_at(self.config, t), strengths_at(self.config, t)
+        self.levers, self.rates = self.package.levers_at(t), self.package.capability_rates_at(t)
         self.agents.do("learn_capabilities")
         self.decay_links(t)
         self.broker_links(t)
@@ -284,26 +290,31 @@ class ReferenceModel(mesa.Model):
 
     def broker_links(self, t: int) -> None:
         """The coordinator ties random departments to enterprises, isolated ones more often."""
-        expected = self.config.countermeasures.ecosystem.link_rate * self.strengths.ecosystem * len(self.holders)
+        self.brokered = 0
+        for brokering in self.package.brokering_at(t):
+            self.broker(brokering, t)
+
+    def broker(self, brokering, t: int) -> None:
+        expected = brokering.links_per_holder * len(self.holders)
         count = int(self.rng.poisson(expected)) if expected > 0 else 0
         enterprises, departments = self.by_role["enterprise"], self.by_role["government"]
         chosen = self.random.choices(enterprises, weights=[1 + e.isolation_spell for e in enterprises], k=count)
-        trust = max(self.params.trust_threshold, self.params.trust_initial)
-        self.brokered = 0
-        for enterprise in chosen:
+        trust = brokering.trust
+        for firm in chosen:
             department = self.random.choice(departments)
-            if not any(link.other(department) is enterprise for link in department.links):
+            if not any(link.other(department) is firm for link in department.links):
                 self.brokered += 1
-                self.add_link(department, enterprise, trust, t)
-                department.neighbours.append(enterprise)
-                enterprise.neighbours.append(department)
+                self.add_link(department, firm, trust, t)
+                department.neighbours.append(firm)
+                firm.neighbours.append(department)
 
     def countermeasure_cost(self, t: int) -> float:
-        lv, lay = self.levers, self.layout
-        paid = sum((lv.enterprise_subsidy + lv.evaluation_reward) * e.g for e in self.by_role["enterprise"] if e.strategy == 1)
+        lay = self.layout
+        outlays = self.package.outlays_at(t, lay.holders, lay.public)
+        paid = sum(outlays.per_rated_enterprise * e.g for e in self.by_role["enterprise"] if e.strategy == 1)
         participants = sum(c.strategy for c in self.by_role["public"])
-        brokering = self.config.countermeasures.ecosystem.link_cost * self.brokered
-        return budget_at(self.config, t, lay.holders, lay.public) + paid + lv.public_reward * participants + brokering
+        brokering = sum(b.cost_per_link for b in self.package.brokering_at(t)) * self.brokered
+        return outlays.budget + paid + outlays.per_participant * participants + brokering
 
     def update_trust(self) -> None:
         p, lv = self.params, self.levers

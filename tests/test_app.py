@@ -8,6 +8,7 @@ import solara
 from matplotlib.colors import to_rgba
 
 import app
+from agents import Role
 from simulation.config import Countermeasures, field_bounds, load_scenario
 from simulation.core.metrics import components
 from simulation.core.model import DataSharingModel
@@ -127,7 +128,7 @@ def test_layout_places_every_node_on_networks_that_mix_roles(kind):
     positions = app.role_layout(model)
     radius = np.hypot(positions[:, 0], positions[:, 1])
     assert np.isfinite(positions).all()
-    assert np.allclose(radius[model.role == app.PUB], app.RING_RADIUS[app.PUB])
+    assert np.allclose(radius[model.role == Role.PUBLIC], app.RING_RADIUS[Role.PUBLIC])
     assert len(np.unique(positions.round(9), axis=0)) == model.layout.total  # no two nodes on one spot
 
 
@@ -156,8 +157,8 @@ def test_network_and_charts_redraw_from_the_model(stepped):
     ringed = network.nodes.get_edgecolors()[: stepped.layout.holders]
     assert np.allclose(ringed[isolated], to_rgba(app.ISOLATED_RING))
     faces = network.nodes.get_facecolors()
-    sharing_department = np.flatnonzero((stepped.role == app.GOV) & (stepped.strategy == 1))[0]
-    assert np.allclose(faces[sharing_department], to_rgba(app.ROLE_COLOURS[app.GOV][0]))
+    sharing_department = np.flatnonzero((stepped.role == Role.GOVERNMENT) & (stepped.strategy == 1))[0]
+    assert np.allclose(faces[sharing_department], to_rgba(app.ROLE_COLOURS[Role.GOVERNMENT][0]))
     for metric, line in charts.lines:
         assert len(line.get_xdata()) == stepped.steps + 1
         assert line.get_ydata()[-1] == pytest.approx(stepped.metrics[metric])

@@ -14,7 +14,7 @@ from simulation.analyses.game import (
     CORNERS, MeanFieldGame, ess, interior_equilibria, load_game, max_advantage, pure_equilibria,
     run_abm, scenario_game, solve,
 )
-from simulation.core.model import ENT, GOV, PUB
+from agents import Role
 
 
 @pytest.fixture(scope="module")
@@ -130,13 +130,13 @@ def frozen_model(scenario, seed: int) -> DataSharingModel:
     model.conditional[:] = 1.0 - p.open_share - p.restricted_share
     model.cognition[:] = np.array([p.cognition_government, p.cognition_enterprise, p.cognition_public])[model.role]
     model.privacy_concern[:] = p.privacy_concern
-    model.trust[:] = p.trust_initial
+    model.links.trust[:] = p.trust_initial
     model._mean_trust = None
     return model
 
 
 def role_shares(model) -> np.ndarray:
-    return np.array([model.strategy[model.role == r].mean() for r in (GOV, ENT, PUB)])
+    return np.array([model.strategy[model.role == r].mean() for r in Role])
 
 
 def docking_paths(scenario, game, seeds, steps):

@@ -99,7 +99,7 @@ def _check_invariants(frame: pd.DataFrame, model: DataSharingModel) -> None:
         assert (frame[col] >= 0).all(), col
     assert np.allclose(frame[list(CHANNELS)].sum(axis=1), frame["sharing_volume"])
     assert np.allclose(frame["sharing_volume"].cumsum(), frame["cumulative_volume"])
-    for arr in (model.trust, model.cognition, model.quality, model.technology, model.security, model.privacy_concern):
+    for arr in (model.links.trust, model.cognition, model.quality, model.technology, model.security, model.privacy_concern):
         assert np.all((arr >= 0) & (arr <= 1))
 
 

@@ -5,29 +5,34 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from agents import enterprise, government, public
 from agents import incentives as payoffs
 from simulation.config import Parameters
-from agents.incentives import HolderState, Levers
+from agents.incentives import HolderState, Levers, Neighbourhood
 
 P = Parameters()
 ONE = np.array([1.0])
+
+
+def near(g=0.5, e=0.5, pub=0.5, h=0.5) -> Neighbourhood:
+    return Neighbourhood(g * ONE, e * ONE, pub * ONE, h * ONE)
 
 
 def enterprise_gain(lv=Levers(), perception=0.5, g=0.5, pub=0.5, h=0.5, **state):
     st = dict(volume=1.0, quality=0.5, technology=0.3, security=0.3, mean_trust=0.4, exposure=0.6)
     st.update(state)
     hs = HolderState(**{k: np.array([v]) for k, v in st.items()})
-    share, hoard = payoffs.enterprise(P, lv, hs, g * ONE, 0.5 * ONE, pub * ONE, h * ONE, perception * ONE)
+    share, hoard = enterprise.payoffs(P, lv, hs, near(g=g, pub=pub, h=h), perception * ONE)
     return float((share - hoard)[0])
 
 
 def government_gain(lv=Levers(), perception=0.5, e=0.5, pub=0.5, h=0.5):
-    active, passive = payoffs.government(P, lv, 0.5 * ONE, e * ONE, pub * ONE, h * ONE, perception * ONE)
+    active, passive = government.payoffs(P, lv, near(e=e, pub=pub, h=h), perception * ONE)
     return float((active - passive)[0])
 
 
 def public_gain(lv=Levers(), perception=0.5, g=0.5, incident_rate=0.0):
-    part, by = payoffs.public(P, lv, g * ONE, 0.5 * ONE, incident_rate, perception * ONE)
+    part, by = public.payoffs(P, lv, near(g=g), 0.5 * ONE, incident_rate, perception * ONE)
     return float((part - by)[0])
 
 

@@ -69,10 +69,10 @@ def reference_samples(scenarios):
 def test_same_seed_same_network(scenarios):
     scenario = scenarios["all_countermeasures"]
     fast, reference = DataSharingModel(scenario, seed=3), ReferenceModel(scenario, seed=3)
-    fast_links = sorted(zip(fast.link_u.tolist(), fast.link_v.tolist()))
+    fast_links = sorted(zip(fast.links.u.tolist(), fast.links.v.tolist()))
     reference_links = sorted(tuple(sorted(end.index for end in link.ends)) for link in reference.links)
     assert fast_links == reference_links
-    assert sum(len(agent.neighbours) for agent in reference.people) == 2 * (len(fast.link_u) + len(fast.public_u))
+    assert sum(len(agent.neighbours) for agent in reference.people) == 2 * (len(fast.links) + len(fast.public_u))
 
 
 def test_phase_timers_leave_the_run_unchanged(scenarios):

@@ -114,15 +114,17 @@ def test_scenarios_change_only_their_own_block(root):
 
 
 def test_phased_package_in_one_file(root, tmp_path):
-    from simulation.core.countermeasures import budget_at, strengths_at
+    from simulation.core.countermeasures import Package
 
     (tmp_path / "phased.yaml").write_text(
         f"extends: {root / 'scenarios' / 'baseline.yaml'}\nname: phased\ncountermeasures:\n"
         "  mechanism: {enabled: true, start: 0, ramp: 4}\n  cognition: {enabled: true, start: 12, ramp: 0}\n")
     scenario = load_scenario(tmp_path / "phased.yaml")
-    assert strengths_at(scenario, 1).mechanism == pytest.approx(0.5)
-    assert strengths_at(scenario, 11).cognition == 0 and strengths_at(scenario, 12).cognition == 1
-    assert budget_at(scenario, 12, 120, 300) > budget_at(scenario, 11, 120, 300) > 0
+    package = Package.of(scenario)
+    mechanism, cognition = (next(c for c in package if c.name == name) for name in ("mechanism", "cognition"))
+    assert mechanism.strength(1) == pytest.approx(0.5)
+    assert cognition.strength(11) == 0 and cognition.strength(12) == 1
+    assert package.outlays_at(12, 120, 300).budget > package.outlays_at(11, 120, 300).budget > 0
 
 
 def test_every_shipped_yaml_file_validates_as_its_kind(root):

@@ -6,7 +6,8 @@ minus strategy 0 for each role, vectorised over leading axes of ``shares``.  Two
 
 * :class:`TableGame`, a game from a payoff table (a ``scenarios/games/*.yaml`` file), multilinear in x;
 * :class:`MeanFieldGame`, the data-sharing model reduced to representative homogeneous agents on a
-  complete graph, whose Δ is computed by ``simulation/payoffs.py``, the code the agent-based run uses.
+  complete graph, whose Δ is computed by the roles' decision rules in ``agents/``, the code the
+  agent-based run uses, under the same countermeasure objects.
 
 Everything downstream (the replicator ODE, the 8 pure equilibria and their stability, interior
 equilibria, the agent-based run of the game, the phase portrait) takes a payoff function, so a game
@@ -27,9 +28,9 @@ from pydantic_core import PydanticCustomError
 from scipy.integrate import solve_ivp
 from scipy.optimize import root
 
-from agents import incentives as payoffs
+from agents import enterprise, government, incentives, public
 from simulation.config import ConfigError, Scenario, read_validated
-from simulation.core.countermeasures import levers_at, strengths_at
+from simulation.core.countermeasures import Countermeasure, Package
 
 PROFILES = tuple("".join(bits) for bits in itertools.product("01", repeat=3))
 CORNERS = np.array([[int(b) for b in key] for key in PROFILES], dtype=float)
@@ -142,13 +143,14 @@ class MeanFieldGame:
     ``long_run=False`` at the scenario's initial population means, with ``long_run=True`` at the
     fixed points the countermeasures drive the capabilities to (cognition, technology and security 1
     where training or investment goes on; quality where technology's gain balances ageing), so that
-    countermeasures acting through state show in the game.  Levers are those of ``step``; perception
-    is each role's cognition.
+    countermeasures acting through state show in the game.  Levers are those the scenario's
+    countermeasures (and any ``extra`` ones) set at ``step``; perception is each role's cognition.
     """
 
     scenario: Scenario
     step: int
     long_run: bool = False
+    extra: tuple[Countermeasure, ...] = ()
     roles: tuple[str, str, str] = ("government", "enterprise", "public")
     name: str = field(init=False)
 
@@ -157,27 +159,30 @@ class MeanFieldGame:
         object.__setattr__(self, "name", f"mean field of {self.scenario.name}{horizon}")
 
     @cached_property
-    def levers(self) -> payoffs.Levers:
-        return levers_at(self.scenario, self.step)
+    def package(self) -> Package:
+        return Package.of(self.scenario, self.extra)
+
+    @cached_property
+    def levers(self) -> incentives.Levers:
+        return self.package.levers_at(self.step)
 
     @cached_property
     def capabilities(self) -> dict[str, float]:
         """Cognition per role, technology, security and quality of the representative agents."""
-        p, cm = self.scenario.parameters, self.scenario.countermeasures
-        s = strengths_at(self.scenario, self.step)
+        p = self.scenario.parameters
         state = {"cognition_government": p.cognition_government, "cognition_enterprise": p.cognition_enterprise,
                  "cognition_public": p.cognition_public, "technology": p.technology_initial,
                  "security": p.security_initial, "quality": p.quality_enterprise}
         if not self.long_run:
             return state
-        invest = cm.security.investment_efficiency * s.security
-        if cm.cognition.training_rate * s.cognition > 0:
+        rates = self.package.capability_rates_at(self.step)
+        if rates.training > 0:
             state["cognition_government"] = state["cognition_enterprise"] = 1.0
-        if cm.cognition.publicity_rate * s.cognition > 0:
+        if rates.publicity > 0:
             state["cognition_public"] = 1.0
-        if invest * cm.security.technology_investment > 0:
+        if rates.technology > 0:
             state["technology"] = 1.0
-        if invest * cm.security.security_investment > 0:
+        if rates.security > 0:
             state["security"] = 1.0
         gain = p.technology_quality_gain * state["technology"]
         if gain + p.quality_decay > 0:
@@ -185,11 +190,11 @@ class MeanFieldGame:
         return state
 
     @cached_property
-    def holder_state(self) -> payoffs.HolderState:
+    def holder_state(self) -> incentives.HolderState:
         p, c = self.scenario.parameters, self.capabilities
         conditional = np.array(1.0 - p.open_share - p.restricted_share)
-        exposure = payoffs.exposure(p, self.levers, conditional, np.array(p.restricted_share))
-        return payoffs.HolderState(
+        exposure = incentives.exposure(p, self.levers, conditional, np.array(p.restricted_share))
+        return incentives.HolderState(
             volume=np.array(1.0), quality=np.array(c["quality"]), technology=np.array(c["technology"]),
             security=np.array(c["security"]), mean_trust=np.array(p.trust_initial), exposure=exposure,
         )
@@ -199,22 +204,17 @@ class MeanFieldGame:
         shares = np.asarray(shares, dtype=float)
         x, y, z = shares[..., 0], shares[..., 1], shares[..., 2]
         h = (pop.government * x + pop.enterprise * y) / (pop.government + pop.enterprise)
-        st = self.holder_state
-        active, passive = payoffs.government(p, lv, x, y, z, h, c["cognition_government"])
-        share, hoard = payoffs.enterprise(p, lv, st, x, y, z, h, c["cognition_enterprise"])
-        incident_rate = h * payoffs.incident_probability(p, st.security, st.exposure)
-        participate, bystand = payoffs.public(p, lv, x, p.privacy_concern, incident_rate, c["cognition_public"])
+        st, near = self.holder_state, incentives.Neighbourhood(x, y, z, h)
+        active, passive = government.payoffs(p, lv, near, c["cognition_government"])
+        share, hoard = enterprise.payoffs(p, lv, st, near, c["cognition_enterprise"])
+        incident_rate = h * incentives.incident_probability(p, st.security, st.exposure)
+        participate, bystand = public.payoffs(p, lv, near, p.privacy_concern, incident_rate, c["cognition_public"])
         return np.stack(np.broadcast_arrays(active - passive, share - hoard, participate - bystand), axis=-1)
 
 
-def full_strength_step(scenario: Scenario) -> int:
-    """A step at which every enabled countermeasure has ramped up fully (start + ramp)."""
-    blocks = scenario.countermeasures
-    return max(block.start + block.ramp for block in (blocks.ecosystem, blocks.mechanism, blocks.cognition, blocks.security))
-
-
-def scenario_game(scenario: Scenario, long_run: bool = False) -> MeanFieldGame:
-    return MeanFieldGame(scenario, full_strength_step(scenario), long_run)
+def scenario_game(scenario: Scenario, long_run: bool = False, extra: tuple[Countermeasure, ...] = ()) -> MeanFieldGame:
+    """The mean field at a month by which every countermeasure has ramped up fully."""
+    return MeanFieldGame(scenario, Package.of(scenario, extra).full_strength_step, long_run, extra)
 
 
 def scenario_start(scenario: Scenario) -> tuple[float, float, float]:

@@ -1,76 +1,224 @@
-"""Countermeasures as interventions: each has a start, a ramp and levers (docs/ODD.md sections 1 and 7).
+"""Countermeasures as interventions (docs/ODD.md sections 1 and 7), in the manner of Starsim's.
 
-``levers_at`` turns a scenario and a step into the effective :class:`Levers` the payoffs and the
-model read; ``budget_at`` gives the fixed running budgets paid from the start step.  Payments that
-depend on who shares (subsidies, rewards) are computed by the model from the same levers.
+Each countermeasure is one small object that owns its schedule (start and ramp, from its scenario
+block) and everything it does in a month: the payoff levers it moves, the capability rates it drives,
+the links it brokers, and what it costs.  Everything is a function of the month alone, so the model,
+the mean-field game and the plain-Mesa reference read the same objects, and a new countermeasure is
+a new subclass: nothing else needs to know about it.
+
+A :class:`Package` is the countermeasures in force in one scenario; it folds them into one value per
+month for the model to act on.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Iterable
 
-from simulation.config import Scenario
 from agents.incentives import Levers
+from simulation.config import Parameters, Scenario
 
 
 @dataclass(frozen=True)
-class Strengths:
-    ecosystem: float
-    mechanism: float
-    cognition: float
-    security: float
+class CapabilityRates:
+    """Share of each capability's gap to 1 closed this month."""
+
+    training: float = 0.0  # cognition of departments and enterprises
+    publicity: float = 0.0  # cognition of the public
+    technology: float = 0.0
+    security: float = 0.0
+
+    def __add__(self, other: "CapabilityRates") -> "CapabilityRates":
+        return CapabilityRates(self.training + other.training, self.publicity + other.publicity,
+                               self.technology + other.technology, self.security + other.security)
 
 
-def strengths_at(scenario: Scenario, step: int) -> Strengths:
-    cm = scenario.countermeasures
-    return Strengths(
-        ecosystem=cm.ecosystem.strength(step),
-        mechanism=cm.mechanism.strength(step),
-        cognition=cm.cognition.strength(step),
-        security=cm.security.strength(step),
-    )
+@dataclass(frozen=True)
+class Brokering:
+    """Department-enterprise links a coordinator proposes this month; the model draws them."""
+
+    links_per_holder: float  # expected new links per holder this month
+    trust: float  # trust a brokered link starts with (the coordinator vouches)
+    cost_per_link: float
+
+
+@dataclass(frozen=True)
+class Outlays:
+    """What a countermeasure spends this month, by what the spending follows."""
+
+    budget: float = 0.0  # fixed running costs
+    per_rated_enterprise: float = 0.0  # paid to a sharing enterprise, times its share of active departments
+    per_participant: float = 0.0  # paid to each participating member of the public
+
+
+class Countermeasure:
+    """An intervention with a schedule.  Subclasses override what they act on; the defaults do nothing.
+
+    Args:
+        settings: the scenario block (``enabled``, ``start``, ``ramp`` and the countermeasure's own fields).
+        params: the scenario's parameters (for base levels a lever moves away from).
+    """
+
+    name = "countermeasure"
+
+    def __init__(self, settings, params: Parameters) -> None:
+        self.settings = settings
+        self.params = params
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.settings.enabled)
+
+    @property
+    def full_strength_step(self) -> int:
+        return self.settings.start + self.settings.ramp
+
+    def strength(self, step: int) -> float:
+        """Share of full strength at ``step``: 0 before start, linear over the ramp, then 1."""
+        return self.settings.strength(step)
+
+    def paid(self, step: int) -> float:
+        """Running budgets are paid in full from the start month on, even while the effect ramps up."""
+        return 1.0 if self.enabled and step >= self.settings.start else 0.0
+
+    def levers(self, levers: Levers, step: int) -> Levers:
+        return levers
+
+    def capability_rates(self, step: int) -> CapabilityRates:
+        return CapabilityRates()
+
+    def brokering(self, step: int) -> Brokering | None:
+        return None
+
+    def outlays(self, step: int, holders: int, public: int) -> Outlays:
+        return Outlays()
 
 
 def _toward(base: float, target: float, strength: float) -> float:
+    """A level raised from ``base`` toward ``target`` (never lowered) by ``strength``."""
     return base + (max(base, target) - base) * strength
 
 
-def levers_at(scenario: Scenario, step: int) -> Levers:
-    cm, p = scenario.countermeasures, scenario.parameters
-    s = strengths_at(scenario, step)
-    return Levers(
-        coordination=_toward(p.base_coordination, cm.ecosystem.coordinator_strength, s.ecosystem),
-        ownership_clarity=_toward(p.base_ownership_clarity, cm.mechanism.ownership_clarity, s.mechanism),
-        enterprise_subsidy=cm.ecosystem.enterprise_subsidy * s.ecosystem,
-        public_reward=cm.ecosystem.public_reward * s.ecosystem,
-        evaluation_reward=cm.mechanism.evaluation_reward * s.mechanism,
-        evaluation_penalty=cm.mechanism.evaluation_penalty * s.mechanism,
-        price_markup=cm.mechanism.price_markup,
-        price_cap=cm.mechanism.price_cap,
-        pricing=s.mechanism,
-        participation_cost_cut=cm.cognition.participation_cost_cut * s.cognition,
-        tiering=cm.security.tiering * s.security,
-        transparency=cm.security.transparency * s.security,
-    )
+class Ecosystem(Countermeasure):
+    """The data administration leads: coordination, brokered links, subsidies and public rewards."""
+
+    name = "ecosystem"
+
+    def levers(self, levers: Levers, step: int) -> Levers:
+        cm, s = self.settings, self.strength(step)
+        return replace(levers, coordination=_toward(levers.coordination, cm.coordinator_strength, s),
+                       enterprise_subsidy=levers.enterprise_subsidy + cm.enterprise_subsidy * s,
+                       public_reward=levers.public_reward + cm.public_reward * s)
+
+    def brokering(self, step: int) -> Brokering | None:
+        p = self.params
+        return Brokering(self.settings.link_rate * self.strength(step), max(p.trust_threshold, p.trust_initial),
+                         self.settings.link_cost)
+
+    def outlays(self, step: int, holders: int, public: int) -> Outlays:
+        cm, s = self.settings, self.strength(step)
+        return Outlays(budget=self.paid(step) * cm.coordinator_budget * cm.coordinator_strength,
+                       per_rated_enterprise=cm.enterprise_subsidy * s, per_participant=cm.public_reward * s)
 
 
-def _paid_from_start(block, step: int) -> float:
-    """Running budgets are paid in full from the start step on, even while the effect ramps up."""
-    return 1.0 if block.enabled and step >= block.start else 0.0
+class Mechanism(Countermeasure):
+    """Sharing-ability evaluation with rewards and penalties, clear ownership and priced data."""
+
+    name = "mechanism"
+
+    def levers(self, levers: Levers, step: int) -> Levers:
+        cm, s = self.settings, self.strength(step)
+        return replace(levers, ownership_clarity=_toward(levers.ownership_clarity, cm.ownership_clarity, s),
+                       evaluation_reward=levers.evaluation_reward + cm.evaluation_reward * s,
+                       evaluation_penalty=levers.evaluation_penalty + cm.evaluation_penalty * s,
+                       price_markup=cm.price_markup, price_cap=cm.price_cap, pricing=levers.pricing + s)
+
+    def outlays(self, step: int, holders: int, public: int) -> Outlays:
+        cm = self.settings
+        return Outlays(budget=self.paid(step) * cm.evaluation_budget,
+                       per_rated_enterprise=cm.evaluation_reward * self.strength(step))
 
 
-def budget_at(scenario: Scenario, step: int, holders: int, public: int) -> float:
-    """Running cost this step: coordination office, evaluation, training, publicity, investment and
-    graded catalogues, each growing with its lever (brokered links, subsidies and rewards are paid
-    by the model as they happen)."""
-    cm = scenario.countermeasures
-    eco, mech, cog, sec = cm.ecosystem, cm.mechanism, cm.cognition, cm.security
-    return (
-        _paid_from_start(eco, step) * eco.coordinator_budget * eco.coordinator_strength
-        + _paid_from_start(mech, step) * mech.evaluation_budget
-        + _paid_from_start(cog, step) * (
-            cog.training_cost * cog.training_rate * holders
-            + cog.publicity_cost * (cog.publicity_rate + cog.participation_cost_cut) * public)
-        + _paid_from_start(sec, step)
-        * (sec.technology_investment + sec.security_investment + sec.tiering_cost * sec.tiering) * holders
-    )
+class Cognition(Countermeasure):
+    """Training for holders and publicity for the public; publicity also lowers the cost of taking part."""
+
+    name = "cognition"
+
+    def levers(self, levers: Levers, step: int) -> Levers:
+        cut = self.settings.participation_cost_cut * self.strength(step)
+        return replace(levers, participation_cost_cut=levers.participation_cost_cut + cut)
+
+    def capability_rates(self, step: int) -> CapabilityRates:
+        s = self.strength(step)
+        return CapabilityRates(training=self.settings.training_rate * s, publicity=self.settings.publicity_rate * s)
+
+    def outlays(self, step: int, holders: int, public: int) -> Outlays:
+        cm = self.settings
+        running = (cm.training_cost * cm.training_rate * holders
+                   + cm.publicity_cost * (cm.publicity_rate + cm.participation_cost_cut) * public)
+        return Outlays(budget=self.paid(step) * running)
+
+
+class Security(Countermeasure):
+    """Graded (tiered) catalogues, transparent use, and investment in technology and security."""
+
+    name = "security"
+
+    def levers(self, levers: Levers, step: int) -> Levers:
+        cm, s = self.settings, self.strength(step)
+        return replace(levers, tiering=levers.tiering + cm.tiering * s,
+                       transparency=levers.transparency + cm.transparency * s)
+
+    def capability_rates(self, step: int) -> CapabilityRates:
+        cm = self.settings
+        invest = cm.investment_efficiency * self.strength(step)
+        return CapabilityRates(technology=invest * cm.technology_investment, security=invest * cm.security_investment)
+
+    def outlays(self, step: int, holders: int, public: int) -> Outlays:
+        cm = self.settings
+        per_holder = cm.technology_investment + cm.security_investment + cm.tiering_cost * cm.tiering
+        return Outlays(budget=self.paid(step) * per_holder * holders)
+
+
+SHIPPED = (Ecosystem, Mechanism, Cognition, Security)  # the four of the case, in the scenario's block order
+
+
+class Package:
+    """The countermeasures in force in one scenario, folded into one value per month."""
+
+    def __init__(self, countermeasures: Iterable[Countermeasure], params: Parameters) -> None:
+        self.countermeasures = tuple(countermeasures)
+        self.params = params
+
+    @classmethod
+    def of(cls, scenario: Scenario, extra: Iterable[Countermeasure] = ()) -> "Package":
+        """The scenario's four countermeasures (switched on or off by their blocks), plus ``extra``."""
+        p, blocks = scenario.parameters, scenario.countermeasures
+        shipped = [kind(getattr(blocks, kind.name), p) for kind in SHIPPED]
+        return cls([*shipped, *extra], p)
+
+    def __iter__(self):
+        return iter(self.countermeasures)
+
+    @property
+    def full_strength_step(self) -> int:
+        """A month by which every countermeasure in force has ramped up fully."""
+        return max((c.full_strength_step for c in self.countermeasures if c.enabled), default=0)
+
+    def levers_at(self, step: int) -> Levers:
+        levers = Levers(coordination=self.params.base_coordination, ownership_clarity=self.params.base_ownership_clarity)
+        for countermeasure in self.countermeasures:
+            levers = countermeasure.levers(levers, step)
+        return levers
+
+    def capability_rates_at(self, step: int) -> CapabilityRates:
+        return sum((c.capability_rates(step) for c in self.countermeasures), CapabilityRates())
+
+    def brokering_at(self, step: int) -> list[Brokering]:
+        return [b for c in self.countermeasures if (b := c.brokering(step)) is not None]
+
+    def outlays_at(self, step: int, holders: int, public: int) -> Outlays:
+        each = [c.outlays(step, holders, public) for c in self.countermeasures]
+        return Outlays(budget=sum(o.budget for o in each),
+                       per_rated_enterprise=sum(o.per_rated_enterprise for o in each),
+                       per_participant=sum(o.per_participant for o in each))

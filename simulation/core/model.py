@@ -2,40 +2,47 @@
 
 State lives in NumPy arrays owned by the model: per agent (role, strategy, cognition, payoff),
 per holder (volume, quality, technology, security, tier mix, isolation spell), per public agent
-(privacy concern) and per holder link (endpoints, trust, last step with a flow).  The Mesa agents
-in ``agents/`` are views over those arrays.  Node ``i`` of the graph is row ``i`` of every
-agent array; holders (departments, then enterprises) come first, so holder arrays share the index.
+(privacy concern) and per holder link (:class:`~simulation.core.links.Links`).  The Mesa agents
+in ``agents/`` are views over those arrays, and each role's decision rule is in its module there.
+Node ``i`` of the graph is row ``i`` of every agent array; holders (departments, then enterprises)
+come first, so holder arrays share the index.  Countermeasures act only through the
+:class:`~simulation.core.countermeasures.Package` the model is given.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Iterable
 
 import mesa
 import networkx as nx
 import numpy as np
 from scipy import sparse
 
-from agents import EnterpriseAgent, GovernmentAgent, PublicAgent
-from agents import incentives as payoffs
+from agents import AGENT_CLASSES, Role, enterprise, government, public
+from agents import incentives
 from simulation.config import Scenario
-from simulation.core.countermeasures import budget_at, levers_at, strengths_at
-from simulation.core.metrics import METRICS, island_metrics
+from simulation.core.countermeasures import Brokering, Countermeasure, Package
+from simulation.core.links import Flows, Links
+from simulation.core.metrics import METRICS, measure
 from simulation.core.network import Layout, build_network, layout_of, read_network_file, sorted_unique
 
-GOV, ENT, PUB = 0, 1, 2
-NEVER = -(10**9)
+GOV, ENT, PUB = Role.GOVERNMENT, Role.ENTERPRISE, Role.PUBLIC
 INCIDENT_MEMORY = 0.3  # weight of this step's incident rate in the public's recent-incident memory
 
 
 @dataclass
-class Flows:
-    """Data sent this step over each holder link, in both directions."""
+class StepOutcome:
+    """What one month produced, handed from phase to phase and to the metrics."""
 
-    forward: np.ndarray  # link_u -> link_v
-    backward: np.ndarray  # link_v -> link_u
-    sent: np.ndarray  # per holder, total sent
-    shared_fraction: np.ndarray  # per holder, largest share of its data sent on any link
+    flows: Flows
+    brokered: int = 0  # links the coordinator brokered
+    incident_holders: np.ndarray | None = None  # holders that suffered an incident
+    remediation_cost: float = 0.0
+    incidents: int = 0
+    incident_loss: float = 0.0
+    countermeasure_cost: float = 0.0
+    recent: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # links with a flow in the window
 
 
 @dataclass
@@ -57,22 +64,25 @@ class DataSharingModel(mesa.Model):
     Args:
         config: a validated :class:`~simulation.config.Scenario`.
         seed: fixes every random draw, the network included.
+        countermeasures: extra countermeasures beside the scenario's four (objects of a
+            :class:`~simulation.core.countermeasures.Countermeasure` subclass).
     """
 
-    def __init__(self, config: Scenario | None = None, seed: int | None = None) -> None:
+    def __init__(self, config: Scenario | None = None, seed: int | None = None,
+                 countermeasures: Iterable[Countermeasure] = ()) -> None:
         config = config or Scenario()
         super().__init__(rng=config.seed if seed is None else int(seed))
         self.config = config
         self.params = config.parameters
+        self.package = Package.of(config, countermeasures)
         self._build_network()
         self._init_state()
         self._create_agents()
-        self.levers = levers_at(config, 0)
+        self.levers = self.package.levers_at(0)
         self.metrics: dict[str, float] = {}
-        self._cumulative_volume = 0.0
         self._refresh_neighbourhoods()
-        self.flows = self._no_flows()  # this step's data per holder link, both directions
-        self._measure(self.flows, costs=(0.0, 0, 0.0, 0.0))
+        self.outcome = StepOutcome(Flows.none(len(self.links), self.layout.holders))
+        self._measure(self.outcome)
         self.datacollector = mesa.DataCollector(
             model_reporters={name: (lambda m, key=name: m.metrics[key]) for name in METRICS}
         )
@@ -91,13 +101,17 @@ class DataSharingModel(mesa.Model):
         self.role = np.repeat(np.array([GOV, ENT, PUB], dtype=np.int8), [lay.government, lay.enterprise, lay.public])
         edges = np.sort(self.network.edges, axis=1)
         is_holder_link = edges[:, 1] < lay.holders
-        self.link_u, self.link_v = edges[is_holder_link, 0].copy(), edges[is_holder_link, 1].copy()
+        self._holder_edges = edges[is_holder_link, 0].copy(), edges[is_holder_link, 1].copy()
         self.public_u, self.public_v = edges[~is_holder_link, 0].copy(), edges[~is_holder_link, 1].copy()
         self._public_ties = self._prepare_public_ties()
 
     def _role_bounds(self) -> tuple[tuple[int, int], ...]:
         lay = self.layout
         return (0, lay.government), (lay.government, lay.holders), (lay.holders, lay.total)
+
+    def role_rows(self) -> tuple[slice, slice, slice]:
+        """The rows of each role in every agent array, in :class:`Role` order."""
+        return tuple(slice(start, stop) for start, stop in self._role_bounds())
 
     def _prepare_public_ties(self) -> PublicTies:
         n, u, v = self.layout.total, self.public_u, self.public_v
@@ -131,10 +145,10 @@ class DataSharingModel(mesa.Model):
         self.strategy[0] = 1  # the coordinator leads from the start
         self.strategy[lay.grid] = 1  # the grid company already shares with some departments
         self.payoff = np.zeros(n)
-        gov_pair = (self.role[self.link_u] == GOV) & (self.role[self.link_v] == GOV)
-        self.trust = _clip01(p.trust_initial + 0.2 * gov_pair + rng.uniform(-p.trust_spread, p.trust_spread, len(self.link_u)))
-        self.last_flow = np.full(len(self.link_u), NEVER, dtype=np.int64)
-        self.last_active = np.zeros(len(self.link_u), dtype=np.int64)  # creation or last flow, for decay
+        u, v = self._holder_edges
+        gov_pair = (self.role[u] == GOV) & (self.role[v] == GOV)
+        trust = _clip01(p.trust_initial + 0.2 * gov_pair + rng.uniform(-p.trust_spread, p.trust_spread, len(u)))
+        self.links = Links.new(u, v, trust, step=0)
         self.isolation_spell = np.zeros(h, dtype=np.int64)
         self.recent_incident_rate = 0.0
 
@@ -144,56 +158,54 @@ class DataSharingModel(mesa.Model):
         return self.network.graph
 
     def _create_agents(self) -> None:
-        classes = {GOV: GovernmentAgent, ENT: EnterpriseAgent, PUB: PublicAgent}
         for index, role in enumerate(self.role.tolist()):
-            classes[role](self, index)
+            AGENT_CLASSES[role](self, index)
 
     # ------------------------------------------------------------------ the step
     def step(self) -> None:
         t = self.steps
         self._apply_countermeasures(t)
-        self._change_capabilities()
-        self._update_links(t)
+        self._change_capabilities(t)
+        brokered = self._update_links(t)
         self._refresh_neighbourhoods()
-        self.flows = flows = self._share(t)
-        costs = self._outcomes(flows, t)
-        self._update_trust(flows)
+        outcome = StepOutcome(self._share(t), brokered)
+        self._outcomes(outcome, t)
+        self._update_trust(outcome)
         self._learn()
-        self._measure(flows, costs)
+        self._measure(outcome)
         self.datacollector.collect(self)
 
-    def _apply_countermeasures(self, t: int) -> None:
-        self.levers = levers_at(self.config, t)
-        self.strengths = strengths_at(self.config, t)
+    @property
+    def flows(self) -> Flows:
+        """This month's data per holder link, both directions."""
+        return self.outcome.flows
 
-    def _change_capabilities(self) -> None:
-        p, cm, s = self.params, self.config.countermeasures, self.strengths
-        training = cm.cognition.training_rate * s.cognition
-        publicity = cm.cognition.publicity_rate * s.cognition
-        rate = np.where(self.role == PUB, publicity, training)
+    def _apply_countermeasures(self, t: int) -> None:
+        self.levers = self.package.levers_at(t)
+
+    def _change_capabilities(self, t: int) -> None:
+        p, rates = self.params, self.package.capability_rates_at(t)
+        rate = np.where(self.role == PUB, rates.publicity, rates.training)
         self.cognition += rate * (1.0 - self.cognition)
-        invest = cm.security.investment_efficiency * s.security
-        self.technology += invest * cm.security.technology_investment * (1.0 - self.technology)
-        self.security += invest * cm.security.security_investment * (1.0 - self.security)
+        self.technology += rates.technology * (1.0 - self.technology)
+        self.security += rates.security * (1.0 - self.security)
         self.quality += p.technology_quality_gain * self.technology * (1.0 - self.quality) - p.quality_decay * self.quality
 
-    def _update_links(self, t: int) -> None:
-        p = self.params
-        idle = (t - self.last_active) >= p.decay_after
-        decays = idle & (self.rng.random(len(self.trust)) < p.decay_probability)
-        keep = ~decays
-        self.link_u, self.link_v = self.link_u[keep], self.link_v[keep]
-        self.trust, self.last_flow, self.last_active = self.trust[keep], self.last_flow[keep], self.last_active[keep]
-        self._broker_links(t)
+    def _update_links(self, t: int) -> int:
+        """Idle links may decay; coordinators broker new ones.  Returns the links brokered."""
+        p, links = self.params, self.links
+        idle = (t - links.last_active) >= p.decay_after
+        decays = idle & (self.rng.random(len(links)) < p.decay_probability)
+        links.keep(~decays)
+        return sum(self._broker_links(t, brokering) for brokering in self.package.brokering_at(t))
 
-    def _broker_links(self, t: int) -> None:
-        """The coordinator proposes department-enterprise links, favouring isolated holders."""
-        cm, lay = self.config.countermeasures.ecosystem, self.layout
-        self._brokered = 0
-        expected = cm.link_rate * self.strengths.ecosystem * lay.holders
+    def _broker_links(self, t: int, brokering: Brokering) -> int:
+        """Department-enterprise links, favouring isolated enterprises; returns how many are new."""
+        lay, links = self.layout, self.links
+        expected = brokering.links_per_holder * lay.holders
         count = self.rng.poisson(expected) if expected > 0 else 0
         if count == 0 or lay.enterprise == 0:
-            return
+            return 0
         weight = 1.0 + self.isolation_spell[lay.government:].astype(float)
         ent = lay.government + self.rng.choice(lay.enterprise, size=count, p=weight / weight.sum())
         gov = self.rng.integers(0, lay.government, size=count)
@@ -203,18 +215,12 @@ class DataSharingModel(mesa.Model):
         pairs = sorted_unique(gov * h + ent)
         drawn = np.zeros(h, dtype=bool)
         drawn[pairs % h] = True
-        nearby = drawn[self.link_v]
-        existing = np.sort(self.link_u[nearby] * h + self.link_v[nearby])
+        nearby = drawn[links.v]
+        existing = np.sort(links.u[nearby] * h + links.v[nearby])
         new = pairs[~_in_sorted(pairs, existing)]
-        if len(new) == 0:
-            return
-        self._brokered = len(new)
-        self.link_u = np.concatenate([self.link_u, new // h])
-        self.link_v = np.concatenate([self.link_v, new % h])
-        brokered_trust = max(self.params.trust_threshold, self.params.trust_initial)  # the coordinator vouches
-        self.trust = np.concatenate([self.trust, np.full(len(new), brokered_trust)])
-        self.last_flow = np.concatenate([self.last_flow, np.full(len(new), NEVER)])
-        self.last_active = np.concatenate([self.last_active, np.full(len(new), t)])
+        if len(new):
+            links.add(new // h, new % h, np.full(len(new), brokering.trust), t)
+        return len(new)
 
     def _refresh_neighbourhoods(self) -> None:
         """Local fractions g, e, p, h of every agent; forgets the holders' mean trust (links changed)."""
@@ -226,110 +232,105 @@ class DataSharingModel(mesa.Model):
         # bincount over both directions.  Every count is a whole number, exact in floating point, so
         # no order of summation can change a fraction.
         kind = 2 * self.role[:h].astype(np.int64) + self.strategy[:h]
-        u, v = self.link_u, self.link_v
+        u, v = self.links.u, self.links.v
         counts = np.bincount(np.concatenate([6 * u + kind[v], 6 * v + kind[u]]), minlength=6 * h).reshape(h, 6)
         for role in (GOV, ENT, PUB):
             active[role][:h] += counts[:, 2 * role + 1]
             present[role][:h] += counts[:, 2 * role] + counts[:, 2 * role + 1]
         self._mean_trust = None
-        self.frac_g = _share_of(active[GOV], present[GOV])
-        self.frac_e = _share_of(active[ENT], present[ENT])
-        self.frac_p = _share_of(active[PUB], present[PUB])
-        self.frac_h = _share_of(active[GOV] + active[ENT], present[GOV] + present[ENT])
+        self.neighbourhood = incentives.Neighbourhood(
+            government=_share_of(active[GOV], present[GOV]), enterprise=_share_of(active[ENT], present[ENT]),
+            public=_share_of(active[PUB], present[PUB]),
+            holders=_share_of(active[GOV] + active[ENT], present[GOV] + present[ENT]))
 
     def holder_mean_trust(self) -> np.ndarray:
         if self._mean_trust is None:
-            h = self.layout.holders
-            total = np.bincount(self.link_u, self.trust, h) + np.bincount(self.link_v, self.trust, h)
-            count = np.bincount(self.link_u, minlength=h) + np.bincount(self.link_v, minlength=h)
+            h, links = self.layout.holders, self.links
+            total = np.bincount(links.u, links.trust, h) + np.bincount(links.v, links.trust, h)
+            count = np.bincount(links.u, minlength=h) + np.bincount(links.v, minlength=h)
             self._mean_trust = np.where(count > 0, total / np.maximum(count, 1), self.params.trust_initial)
         return self._mean_trust
 
     def _share(self, t: int) -> Flows:
         """Tiered sharing over holder links (docs/ODD.md 3.4)."""
-        p, lv, h = self.params, self.levers, self.layout.holders
-        trusted = self.trust >= p.trust_threshold
+        p, lv, h, links = self.params, self.levers, self.layout.holders, self.links
+        trusted = links.trust >= p.trust_threshold
 
         def fraction(sender: np.ndarray) -> np.ndarray:
             untiered = (self.restricted[sender] <= p.restricted_tolerance) * trusted
             tiered = self.open[sender] + self.conditional[sender] * trusted
             return self.strategy[sender] * ((1 - lv.tiering) * untiered + lv.tiering * tiered)  # a new array
 
-        f_forward, f_backward = fraction(self.link_u), fraction(self.link_v)
+        f_forward, f_backward = fraction(links.u), fraction(links.v)
         # A trickle below min_flow is no transfer: without the floor, the first sliver of tiering
         # would join every link of every sharing holder at once.
-        f_forward[self.volume[self.link_u] * f_forward < p.min_flow] = 0.0
-        f_backward[self.volume[self.link_v] * f_backward < p.min_flow] = 0.0
-        forward = self.volume[self.link_u] * f_forward
-        backward = self.volume[self.link_v] * f_backward
-        flowed = (forward > 0) | (backward > 0)
-        self.last_flow[flowed] = t
-        self.last_active[flowed] = t
-        sent = np.bincount(self.link_u, forward, h) + np.bincount(self.link_v, backward, h)
+        f_forward[self.volume[links.u] * f_forward < p.min_flow] = 0.0
+        f_backward[self.volume[links.v] * f_backward < p.min_flow] = 0.0
+        forward = self.volume[links.u] * f_forward
+        backward = self.volume[links.v] * f_backward
+        links.flowed((forward > 0) | (backward > 0), t)
+        sent = np.bincount(links.u, forward, h) + np.bincount(links.v, backward, h)
         shared_fraction = np.zeros(h)
-        np.maximum.at(shared_fraction, self.link_u, f_forward)
-        np.maximum.at(shared_fraction, self.link_v, f_backward)
+        np.maximum.at(shared_fraction, links.u, f_forward)
+        np.maximum.at(shared_fraction, links.v, f_backward)
         return Flows(forward, backward, sent, shared_fraction)
 
-    def _no_flows(self) -> Flows:
-        zeros = np.zeros(len(self.link_u))
-        return Flows(zeros, zeros, np.zeros(self.layout.holders), np.zeros(self.layout.holders))
-
-    def _holder_state(self, rows: slice) -> payoffs.HolderState:
+    def _holder_state(self, rows: slice) -> incentives.HolderState:
         """What the payoffs need of the holders in ``rows``."""
-        exposure = payoffs.exposure(self.params, self.levers, self.conditional[rows], self.restricted[rows])
-        return payoffs.HolderState(self.volume[rows], self.quality[rows], self.technology[rows], self.security[rows],
+        exposure = incentives.exposure(self.params, self.levers, self.conditional[rows], self.restricted[rows])
+        return incentives.HolderState(self.volume[rows], self.quality[rows], self.technology[rows], self.security[rows],
                                    self.holder_mean_trust()[rows], exposure)
 
-    def _outcomes(self, flows: Flows, t: int) -> tuple[float, int, float, float]:
-        """Remediation, payments, incidents; returns (remediation, incidents, loss, countermeasure cost)."""
-        p, lv, lay = self.params, self.levers, self.layout
+    def _outcomes(self, outcome: StepOutcome, t: int) -> None:
+        """Remediation, incidents and what the countermeasures spent, into ``outcome``."""
+        p, lv, lay, flows = self.params, self.levers, self.layout, outcome.flows
         h = lay.holders
-        unit_cost = payoffs.remediation_unit_cost(p, self.quality, self.technology)
-        remediation = float(np.sum(unit_cost * self.volume * flows.shared_fraction))
+        unit_cost = incentives.remediation_unit_cost(p, self.quality, self.technology)
+        outcome.remediation_cost = float(np.sum(unit_cost * self.volume * flows.shared_fraction))
         remediated = flows.shared_fraction > 0
         gap = np.maximum(0.0, p.quality_standard - self.quality)
         self.quality += remediated * p.remediation_learning * gap
 
-        exposure = payoffs.exposure(p, lv, self.conditional, self.restricted)
-        chance = payoffs.incident_probability(p, self.security, exposure)
-        incident = (flows.sent > 0) & (self.rng.random(h) < chance)
-        incidents = int(incident.sum())
-        self._incident_holders = incident
+        exposure = incentives.exposure(p, lv, self.conditional, self.restricted)
+        chance = incentives.incident_probability(p, self.security, exposure)
+        outcome.incident_holders = (flows.sent > 0) & (self.rng.random(h) < chance)
+        outcome.incidents = incidents = int(outcome.incident_holders.sum())
+        outcome.incident_loss = incidents * p.incident_loss
         self.recent_incident_rate = (1 - INCIDENT_MEMORY) * self.recent_incident_rate + INCIDENT_MEMORY * incidents / h
+        outcome.countermeasure_cost = self._countermeasure_cost(outcome, t)
 
+    def _countermeasure_cost(self, outcome: StepOutcome, t: int) -> float:
+        """Running budgets, payments to sharing enterprises and participants, and brokered links."""
+        lay = self.layout
+        h = lay.holders
+        outlays = self.package.outlays_at(t, h, lay.public)
         sharing_ent = (self.role[:h] == ENT) & (self.strategy[:h] == 1)
-        paid = (lv.enterprise_subsidy + lv.evaluation_reward) * float(self.frac_g[:h][sharing_ent].sum())
+        rated = float(self.neighbourhood.government[:h][sharing_ent].sum())
         participants = int(self.strategy[h:].sum())
-        brokering = self.config.countermeasures.ecosystem.link_cost * self._brokered
-        cost = budget_at(self.config, t, h, lay.public) + paid + lv.public_reward * participants + brokering
-        return remediation, incidents, incidents * p.incident_loss, cost
+        brokering = sum(b.cost_per_link for b in self.package.brokering_at(t)) * outcome.brokered
+        return outlays.budget + outlays.per_rated_enterprise * rated + outlays.per_participant * participants + brokering
 
-    def _update_trust(self, flows: Flows) -> None:
-        p, lv = self.params, self.levers
+    def _update_trust(self, outcome: StepOutcome) -> None:
+        p, lv, links, flows = self.params, self.levers, self.links, outcome.flows
         two_way = (flows.forward > 0) & (flows.backward > 0)
         one_way = (flows.forward > 0) ^ (flows.backward > 0)
         gain = min(1.0, p.trust_gain * (1.0 + lv.transparency))
-        self.trust = np.where(two_way, self.trust + gain * (1 - self.trust), self.trust)
-        self.trust = np.where(one_way, self.trust * (1 - p.trust_loss), self.trust)
-        hit = self._incident_holders[self.link_u] | self._incident_holders[self.link_v]
-        self.trust = np.where(hit, self.trust * (1 - p.incident_trust_loss), self.trust)
+        trust = np.where(two_way, links.trust + gain * (1 - links.trust), links.trust)
+        trust = np.where(one_way, trust * (1 - p.trust_loss), trust)
+        hit = outcome.incident_holders[links.u] | outcome.incident_holders[links.v]
+        links.trust = np.where(hit, trust * (1 - p.incident_trust_loss), trust)
         self._mean_trust = None
 
     # ------------------------------------------------------------------ payoffs and learning
     def strategy_payoffs(self, perception: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Payoff of strategy 1 and strategy 0 for every agent, from the payoff module."""
-        p, lv, lay = self.params, self.levers, self.layout
-        g, e, pub, hh = self.frac_g, self.frac_e, self.frac_p, self.frac_h
-        one, zero = np.zeros(lay.total), np.zeros(lay.total)
-        gov = slice(0, lay.government)
-        ent = slice(lay.government, lay.holders)
-        pubs = slice(lay.holders, lay.total)
-        one[gov], zero[gov] = payoffs.government(p, lv, g[gov], e[gov], pub[gov], hh[gov], perception[gov])
-        one[ent], zero[ent] = payoffs.enterprise(p, lv, self._holder_state(ent), g[ent], e[ent], pub[ent], hh[ent], perception[ent])
-        one[pubs], zero[pubs] = payoffs.public(
-            p, lv, g[pubs], self.privacy_concern, self.recent_incident_rate, perception[pubs]
-        )
+        """Payoff of strategy 1 and strategy 0 for every agent, from each role's decision rule."""
+        p, lv, near = self.params, self.levers, self.neighbourhood
+        one, zero = np.zeros(self.layout.total), np.zeros(self.layout.total)
+        gov, ent, pub = self.role_rows()
+        one[gov], zero[gov] = government.payoffs(p, lv, near.rows(gov), perception[gov])
+        one[ent], zero[ent] = enterprise.payoffs(p, lv, self._holder_state(ent), near.rows(ent), perception[ent])
+        one[pub], zero[pub] = public.payoffs(p, lv, near.rows(pub), self.privacy_concern, self.recent_incident_rate,
+                                             perception[pub])
         return one, zero
 
     def _learn(self) -> None:
@@ -355,10 +356,10 @@ class DataSharingModel(mesa.Model):
     def _imitation_partners(self) -> np.ndarray:
         """A random same-role neighbour for every agent, or a random same-role agent when it has none."""
         n, rng = self.layout.total, self.rng
-        ties = self._public_ties
-        same = self.role[self.link_u] == self.role[self.link_v]
-        u = np.concatenate([self.link_u[same], ties.same_role_u])
-        v = np.concatenate([self.link_v[same], ties.same_role_v])
+        ties, links = self._public_ties, self.links
+        same = self.role[links.u] == self.role[links.v]
+        u = np.concatenate([links.u[same], ties.same_role_u])
+        v = np.concatenate([links.v[same], ties.same_role_v])
         # Same-role neighbour lists in CSR order (by agent, then neighbour id): one sort of integer keys.
         keys = np.sort(np.concatenate([u * n + v, v * n + u]))
         neighbours = keys % n
@@ -373,55 +374,21 @@ class DataSharingModel(mesa.Model):
         return np.where(partner >= 0, partner, fallback)
 
     # ------------------------------------------------------------------ measurement
-    def _measure(self, flows: Flows, costs: tuple[float, int, float, float]) -> None:
-        h, t = self.layout.holders, self.steps
-        ru, rv = self.role[self.link_u], self.role[self.link_v]
-        channel = {}
-        for name, (src, dst) in {"volume_gov_gov": (GOV, GOV), "volume_gov_ent": (GOV, ENT),
-                                 "volume_ent_gov": (ENT, GOV), "volume_ent_ent": (ENT, ENT)}.items():
-            channel[name] = float(flows.forward[(ru == src) & (rv == dst)].sum() + flows.backward[(rv == src) & (ru == dst)].sum())
-        volume = float(sum(channel.values()))
-        self._cumulative_volume += volume
-        recent_u, recent_v = self.recent_flow_links()
-        islands = island_metrics(h, recent_u, recent_v)
-        degree = np.bincount(recent_u, minlength=h) + np.bincount(recent_v, minlength=h)
-        isolated = degree == 0
+    def _measure(self, outcome: StepOutcome) -> None:
+        outcome.recent = self.recent_flow_mask()
+        u, v, h = self.links.u[outcome.recent], self.links.v[outcome.recent], self.layout.holders
+        isolated = (np.bincount(u, minlength=h) + np.bincount(v, minlength=h)) == 0
         self.isolation_spell = np.where(isolated, self.isolation_spell + 1, 0)
-        remediation, incidents, loss, cost = costs
-        roles = [slice(start, stop) for start, stop in self._role_bounds()]
-        adoption = [float(self.strategy[r].mean()) if r.stop > r.start else 0.0 for r in roles]
-        payoff = [float(self.payoff[r].mean()) if r.stop > r.start else 0.0 for r in roles]
-        self.metrics = {
-            "step": int(t),
-            "sharing_volume": volume,
-            "cumulative_volume": self._cumulative_volume,
-            **channel,
-            "adoption_government": adoption[0],
-            "adoption_enterprise": adoption[1],
-            "adoption_public": adoption[2],
-            "adoption_holders": float(self.strategy[:h].mean()),
-            **islands,
-            "mean_isolation_spell": float(self.isolation_spell[isolated].mean()) if isolated.any() else 0.0,
-            "mean_trust": float(self.trust.mean()) if len(self.trust) else 0.0,
-            "mean_cognition": float(self.cognition.mean()),
-            "mean_quality": float(self.quality.mean()),
-            "mean_technology": float(self.technology.mean()),
-            "remediation_cost": remediation,
-            "incidents": int(incidents),
-            "incident_loss": float(loss),
-            "countermeasure_cost": float(cost),
-            "payoff_government": payoff[0],
-            "payoff_enterprise": payoff[1],
-            "payoff_public": payoff[2],
-        }
+        self.outcome = outcome
+        self.metrics = measure(self, outcome, self.metrics)
 
     def recent_flow_mask(self) -> np.ndarray:
         """Which holder links carried data within the flow window (the islands graph)."""
-        return (self.steps - self.last_flow) < self.params.flow_window
+        return self.links.recent(self.steps, self.params.flow_window)
 
     def recent_flow_links(self) -> tuple[np.ndarray, np.ndarray]:
         recent = self.recent_flow_mask()
-        return self.link_u[recent], self.link_v[recent]
+        return self.links.u[recent], self.links.v[recent]
 
 
 def _in_sorted(values: np.ndarray, sorted_values: np.ndarray) -> np.ndarray:
