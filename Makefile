@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test test-all compare validate params clean
+.PHONY: setup run lint test test-all compare validate params clean
 
 setup: $(STAMP)
 
@@ -25,9 +25,11 @@ run: setup
 		--replace-stale $(if $(WORKERS),--workers $(WORKERS)) $(if $(RESTART),--restart)
 	$(PY) -m simulation report results/countermeasures
 
-# The import layering (pyproject.toml [tool.importlinter]) first, then the suite.
-test: setup
-	$(VENV)/bin/lint-imports
+# The import layering (pyproject.toml [tool.importlinter]): `make lint`; `make test` checks it first.
+lint: setup
+	$(VENV)/bin/lint-imports --no-logo
+
+test: lint
 	$(PY) -m pytest -q
 
 compare: setup
@@ -72,4 +74,4 @@ viz: setup viz-assets
 		$(VENV)/bin/solara run app.py --host 127.0.0.1 --port $(PORT) --production --no-open
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis $(VIZ_ASSETS) build *.egg-info
+	rm -rf $(VENV) .pytest_cache .hypothesis .import_linter_cache $(VIZ_ASSETS) build *.egg-info
