@@ -6,11 +6,12 @@ The model and runner are imported on first use, so commands that only read confi
 
 from importlib import import_module
 
-from simulation.config import ConfigError, Scenario, load_scenario
+from simulation.config import Scenario, load_scenario
+from simulation.errors import ConfigError, UserError
 
 _LAZY = {"DataSharingModel": "simulation.core.model", "RunResult": "simulation.core.runner", "run": "simulation.core.runner"}
 
-__all__ = ["ConfigError", "DataSharingModel", "RunResult", "Scenario", "load_scenario", "run"]
+__all__ = ["ConfigError", "DataSharingModel", "RunResult", "Scenario", "UserError", "load_scenario", "run"]
 
 
 def __getattr__(name: str):

@@ -1,5 +1,6 @@
 """Command line: ``python -m simulation COMMAND ...``.  Bad input exits with status 2 and a
-one-line error per problem; nothing is written before the input validates."""
+one-line error per problem; nothing is written before the input validates.  Library errors name
+fields and folders; this module adds the flags that address them."""
 
 from __future__ import annotations
 
@@ -7,20 +8,38 @@ import argparse
 import sys
 from pathlib import Path
 
-from simulation.config import ConfigError, load_scenario, parameter_markdown, parse_override
+from simulation.config import Scenario, load_scenario, parameter_markdown, parse_override
+from simulation.errors import ConfigError, OutputLocked, ResultsMissing, SchedulerUnreachable, StaleResults, UserError
 
 RESULTS = Path("results")
+SET = "--set"
+
+# What the command line adds to a library error: the flags or commands that address it.
+HINTS = {
+    StaleResults: "--restart discards them, or choose another --out",
+    OutputLocked: "wait for it to finish, or choose another --out",
+    SchedulerUnreachable: "check --scheduler or DASK_SCHEDULER_ADDRESS",
+    ResultsMissing: "run `python -m simulation batch EXPERIMENT.yaml --out DIR` first",
+}
 
 
 def _overrides(pairs: list[str] | None) -> dict:
-    return dict(parse_override(p) for p in pairs or [])
+    try:
+        return dict(parse_override(p) for p in pairs or [])
+    except ConfigError as exc:
+        raise ConfigError(f"{SET} {exc}") from None
+
+
+def _scenario(path: str | Path, pairs: list[str] | None) -> Scenario:
+    """A scenario file with the command line's ``--set`` overrides."""
+    return load_scenario(path, _overrides(pairs), overrides_source=SET)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from simulation.core.runner import run
     from simulation.experiments.store import write_json, write_parquet
 
-    scenario = load_scenario(args.scenario, _overrides(args.set))
+    scenario = _scenario(args.scenario, args.set)
     seed = scenario.seed if args.seed is None else args.seed
     out = Path(args.out) if args.out else RESULTS / "runs" / f"{scenario.name}-seed{seed}"
     result = run(scenario, seed=seed, steps=args.steps)
@@ -68,20 +87,20 @@ def validate_file(path: Path, overrides: dict) -> str:
 
     keys = set(read_yaml(path))
     if overrides and keys & {"payoffs", "replications", "method", "packages"}:
-        raise ConfigError(f"{path}: --set overrides scenario fields; this is not a scenario file")
+        raise ConfigError(f"{path}: {SET} overrides scenario fields; this is not a scenario file")
     if "payoffs" in keys:
         from simulation.analyses.game import load_game
 
         load_game(path)
         return "game"
     if {"scenarios", "replications"} <= keys:
-        from simulation.experiments.batch import plan_experiment
+        from simulation.experiments.plan import plan_experiment
 
         plan_experiment(path)
         return "experiment"
     if "packages" in keys:
         from simulation.analyses.frontier import FrontierSpec
-        from simulation.analyses.sensitivity import validate_spec
+        from simulation.analyses.study import validate_spec
 
         validate_spec(FrontierSpec, path)
         return "frontier spec"
@@ -90,7 +109,7 @@ def validate_file(path: Path, overrides: dict) -> str:
 
         load_sensitivity(path)
         return "sensitivity spec"
-    load_scenario(path, overrides)
+    load_scenario(path, overrides, overrides_source=SET)
     return "scenario"
 
 
@@ -100,8 +119,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         try:
             kind = validate_file(Path(name), _overrides(args.set))
             print(f"{name}: ok ({kind})")
-        except ConfigError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+        except UserError as exc:
+            print_error(exc)
             failures += 1
     return 2 if failures else 0
 
@@ -113,7 +132,8 @@ def cmd_params(args: argparse.Namespace) -> int:
 
 def cmd_batch(args: argparse.Namespace) -> int:
     """Run an experiment file in parallel into a resumable folder; exit 1 if any run failed."""
-    from simulation.experiments.batch import execute, plan_experiment
+    from simulation.experiments.execute import execute
+    from simulation.experiments.plan import plan_experiment
 
     plan = plan_experiment(args.experiment)
     out = Path(args.out) if args.out else RESULTS / plan.name
@@ -128,7 +148,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from simulation.experiments.batch import export_csv
+    from simulation.experiments.results import export_csv
 
     for path in export_csv(args.dir):
         print(f"wrote {path}")
@@ -146,10 +166,11 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     """Morris or Sobol indices of a spec's parameters (docs: README, Sensitivity and policy frontier)."""
     from simulation.analyses import sensitivity
+    from simulation.analyses.study import RunsFailed
 
     try:
         result = sensitivity.run_sensitivity(args.spec, args.out, **_runner_options(args))
-    except sensitivity.RunsFailed as exc:
+    except RunsFailed as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(sensitivity.describe(result))
@@ -159,11 +180,12 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
 def cmd_frontier(args: argparse.Namespace) -> int:
     """Pareto frontier of countermeasure packages: cost, island persistence, sharing volume."""
-    from simulation.analyses import frontier, sensitivity
+    from simulation.analyses import frontier
+    from simulation.analyses.study import RunsFailed
 
     try:
         result = frontier.run_frontier(args.spec, args.out, args.target_integration, **_runner_options(args))
-    except sensitivity.RunsFailed as exc:
+    except RunsFailed as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(frontier.describe(result))
@@ -204,7 +226,7 @@ def cmd_game(args: argparse.Namespace) -> int:
         payoff_function = game.load_game(args.file)
         start = payoff_function.start
     else:
-        scenario = load_scenario(args.scenario, _overrides(args.set))
+        scenario = _scenario(args.scenario, args.set)
         payoff_function, start = game.scenario_game(scenario, args.long_run), game.scenario_start(scenario)
     analysis = game.analyse(payoff_function, args.start or start, args.t_end, args.abm_agents, args.seed)
     print(json.dumps(analysis.as_json()) if args.json else game.describe(analysis))
@@ -315,9 +337,19 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except UserError as exc:
+        print_error(exc)
         return 2
+
+
+def print_error(exc: UserError) -> None:
+    """One line per problem on stderr, with the flags that address it."""
+    hint = next((text for kind, text in HINTS.items() if isinstance(exc, kind)), None)
+    lines = str(exc).splitlines() or [type(exc).__name__]
+    if hint:
+        lines[-1] += f"; {hint}"
+    for line in lines:
+        print(f"error: {line}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -15,10 +15,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from simulation.experiments.batch import (Sweep, child_seeds, execute, load_experiment, plan_experiment, read_manifest,
-                              versions)
 from simulation.config import ConfigError
 from simulation.core.provenance import code_version
+from simulation.experiments.execute import execute
+from simulation.experiments.plan import Sweep, child_seeds, load_experiment, plan_experiment
+from simulation.experiments.results import read_manifest, versions
 
 
 def cli(root, *args, env=None):

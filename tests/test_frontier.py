@@ -8,10 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from simulation.analyses.frontier import FrontierSpec, cheapest_within, non_dominated, packages, switch_key
+from simulation.analyses.study import validate_spec
 from simulation.cli import main
 from simulation.config import ConfigError
-from simulation.analyses.frontier import FrontierSpec, cheapest_within, non_dominated, packages, switch_key
-from simulation.analyses.sensitivity import validate_spec
 
 from test_sensitivity import tiny_scenario
 

@@ -10,8 +10,9 @@ import pytest
 import yaml
 from scipy import stats
 
-from simulation.experiments.batch import execute, plan_experiment
-from simulation.config import ConfigError
+from simulation.errors import ResultsMissing
+from simulation.experiments.execute import execute
+from simulation.experiments.plan import plan_experiment
 from simulation.experiments.report import survival, write_report
 
 FIGURES = ("timeseries", "final_state", "island_persistence")
@@ -106,5 +107,5 @@ def test_markdown_table_shows_the_csv_numbers(batch):
 
 
 def test_a_folder_without_results_is_a_clear_error(tmp_path):
-    with pytest.raises(ConfigError, match="not a finished batch folder"):
+    with pytest.raises(ResultsMissing, match="not a finished batch folder"):
         write_report(tmp_path)

@@ -6,10 +6,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from simulation.experiments.batch import read_manifest
+from simulation.analyses.sensitivity import INDEX_COLUMNS, indices, load_sensitivity
+from simulation.analyses.study import point_means, typed
 from simulation.cli import main
 from simulation.config import ConfigError
-from simulation.analyses.sensitivity import INDEX_COLUMNS, indices, load_sensitivity, point_means, typed
+from simulation.experiments.results import read_manifest
 
 PI = float(np.pi)
 

@@ -26,8 +26,11 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from simulation.experiments.batch import RUNS
-from simulation.analyses.sensitivity import Study, model_evaluator, short, typed, validate_spec
+from simulation.analyses.study import Study, model_evaluator, short, typed, validate_spec
+from simulation.experiments.figures import paper_style, save
+from simulation.experiments.outcomes import integrated
+from simulation.experiments.results import RUNS
+from simulation.experiments.sampling import latin_hypercube, on_range
 from simulation.experiments.store import atomic_path
 
 BLOCKS = ("ecosystem", "mechanism", "cognition", "security")
@@ -49,14 +52,11 @@ def switch_key(block: str) -> str:
 
 def packages(spec: FrontierSpec) -> list[dict[str, Any]]:
     """The spec's packages: a Latin hypercube over the ranges and, for each switch, on or off."""
-    from scipy.stats import qmc
-
     keys = list(spec.parameters)
     switches = list(dict.fromkeys(spec.switches))
-    unit = qmc.LatinHypercube(d=len(keys) + len(switches), rng=np.random.default_rng(spec.seed)).random(spec.packages)
     rows = []
-    for u in unit:
-        levers = {k: typed(k, low + x * (high - low)) for k, (low, high), x in zip(keys, spec.parameters.values(), u)}
+    for u in latin_hypercube(len(keys) + len(switches), spec.packages, spec.seed):
+        levers = {k: typed(k, on_range(x, *spec.parameters[k])) for k, x in zip(keys, u)}
         rows.append({**{switch_key(b): bool(x < 0.5) for b, x in zip(switches, u[len(keys):])}, **levers})
     return rows
 
@@ -82,10 +82,10 @@ def package_table(means: pd.DataFrame, runs: pd.DataFrame, points: list[dict[str
         if key in settings:
             levers = [c for c in settings if c.startswith(f"countermeasures.{block}.") and c != key]
             settings[levers] = settings[levers].astype(object).where(settings[key], None)
-    integrated = runs["time_to_integration"].notna().groupby(runs["point"]).mean().sort_index()
+    integrated_share = integrated(runs).groupby(runs["point"]).mean().sort_index()
     table = pd.DataFrame({"package": np.arange(len(points)), "cost": means["total_countermeasure_cost"],
                           "persistence": means["time_to_integration"], "volume": means["cumulative_volume"],
-                          "integrated_share": integrated.to_numpy()})
+                          "integrated_share": integrated_share.to_numpy()})
     signs = np.array([1.0 if sense == "min" else -1.0 for sense in OBJECTIVES.values()])
     table["on_frontier"] = non_dominated(table[list(OBJECTIVES)].to_numpy(dtype=float) * signs)
     return pd.concat([table, settings], axis=1)
@@ -139,12 +139,9 @@ def run_frontier(path: str | Path, out: str | Path | None = None, target: int | 
 
 
 def figure(table: pd.DataFrame, answer: pd.Series | None, out: Path) -> list[Path]:
-    import matplotlib
     from matplotlib.figure import Figure
 
-    from simulation.experiments.report import RC, _save
-
-    with matplotlib.rc_context(RC):
+    with paper_style():
         fig = Figure(figsize=(10, 4.2), layout="constrained")
         axes = fig.subplots(1, 2)
         front = table[table["on_frontier"]].sort_values("cost")
@@ -161,7 +158,7 @@ def figure(table: pd.DataFrame, answer: pd.Series | None, out: Path) -> list[Pat
         axes[0].legend(loc="best")
         fig.suptitle("Countermeasure packages: mean over replications; frontier = non-dominated in cost, "
                      "persistence and volume")
-        return _save(fig, out / "frontier")
+        return save(fig, out / "frontier")
 
 
 def describe(result: FrontierResult) -> str:

@@ -1,28 +1,21 @@
 """Scenario configuration: every parameter declared once, with default, range, unit and meaning.
 
-A scenario file is YAML with ``name, description, seed, steps, population, network, parameters,
-countermeasures`` and an optional ``extends:`` naming another scenario file (relative to the file
-that says it).  Files are read with ``yaml.safe_load`` and validated by pydantic models that forbid
-unknown keys and non-finite numbers; every problem becomes a :class:`ConfigError` whose message
-names the file, the field path, the value and what is allowed.
+A scenario is ``name, description, seed, steps`` and the blocks ``population, network, parameters,
+countermeasures``.  The pydantic models below forbid unknown keys, wrong types and non-finite
+numbers; :mod:`simulation.config.loader` reads files into them and turns every problem into a
+message naming the field and what is allowed.  The parameter table in docs/ODD.md is generated
+from these declarations (``python -m simulation params``).
 """
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
-import math
-import re
-from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-
-class ConfigError(ValueError):
-    """A scenario, experiment or override that cannot be used; the message is meant for users."""
+from simulation.config.keys import leaf_fields
 
 
 def param(default: Any, low: float | None, high: float | None, unit: str, meaning: str) -> Any:
@@ -37,13 +30,19 @@ def field_bounds(field: Any) -> tuple[float | None, float | None]:
     return low, high
 
 
-def field_of(dotted: str) -> Any:
-    """The declared field of a dotted scenario key such as ``parameters.trust_gain`` (KeyError if none)."""
-    *blocks, name = dotted.split(".")
-    parent = _model_at(Scenario, blocks)
-    if parent is None:
-        raise KeyError(dotted)
-    return parent.model_fields[name]
+def field_unit(field: Any) -> str:
+    """The unit a declared field carries ("-" for none)."""
+    extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+    return extra.get("unit", "-")
+
+
+def range_text(low: float | None, high: float | None) -> str:
+    """``[low, high]`` as users read it; an open end is -inf or inf."""
+    def bound(x: float | None, infinite: str) -> str:
+        if x is None:
+            return infinite
+        return f"{x:g}" if isinstance(x, float) else str(x)
+    return f"[{bound(low, '-inf')}, {bound(high, 'inf')}]"
 
 
 class Block(BaseModel):
@@ -236,267 +235,23 @@ class Scenario(Block):
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-# ---------------------------------------------------------------------------------------------
-# Loading, merging, overriding and friendly errors
-
-
-def read_yaml(path: Path) -> dict:
-    """Read a YAML mapping with safe_load, turning every failure into a ConfigError."""
-    if not path.is_file():
-        raise ConfigError(f"{path}: file not found")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.constructor.ConstructorError as exc:
-        raise ConfigError(f"{path}: line {_line(exc)}: tag {_tag(exc)} is not allowed (plain YAML only; nothing in a file is executed)") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: line {_line(exc)}: YAML syntax error: {_problem(exc)}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not a UTF-8 text file") from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of fields at the top level, got {type(data).__name__}")
-    return data
-
-
-def _line(exc: yaml.YAMLError) -> str:
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    return str(mark.line + 1) if mark is not None else "?"
-
-
-def _tag(exc: yaml.YAMLError) -> str:
-    found = re.search(r"'([^']+)'", getattr(exc, "problem", "") or "")
-    return found.group(1).replace("tag:yaml.org,2002:", "!!") if found else "?"
-
-
-def _problem(exc: yaml.YAMLError) -> str:
-    return getattr(exc, "problem", None) or str(exc).splitlines()[0]
-
-
-def deep_merge(base: dict, override: dict) -> dict:
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
-def resolve_extends(path: Path, chain: tuple[Path, ...] = ()) -> dict:
-    """The file's fields merged over those of the file it extends (recursively)."""
-    path = path.resolve()
-    if path in chain:
-        cycle = " -> ".join(str(p) for p in (*chain, path))
-        raise ConfigError(f"{chain[0]}: extends: cycle {cycle}")
-    data = read_yaml(path)
-    parent = data.pop("extends", None)
-    if parent is None:
-        return data
-    if not isinstance(parent, str):
-        raise ConfigError(f"{path}: extends: expected a file path, got {parent!r}")
-    parent_path = (path.parent / parent) if not Path(parent).is_absolute() else Path(parent)
-    if not parent_path.is_file():
-        raise ConfigError(f"{path}: extends: file not found: {parent_path}")
-    return deep_merge(resolve_extends(parent_path, (*chain, path)), data)
-
-
-def parse_override(text: str) -> tuple[str, Any]:
-    """``dotted.key=value`` from the command line; the value is read as a YAML scalar."""
-    if "=" not in text:
-        raise ConfigError(f"--set {text}: expected dotted.key=value")
-    key, raw = text.split("=", 1)
-    if raw.strip().lower().lstrip("+-") in ("nan", "inf", "infinity"):
-        return key.strip(), float(raw)  # so the non-finite check names it, not a type error
-    try:
-        value = yaml.safe_load(raw) if raw.strip() else raw
-    except yaml.YAMLError:
-        value = raw
-    return key.strip(), value
-
-
-def apply_overrides(data: dict, overrides: dict[str, Any], source: str) -> dict:
-    data = json.loads(json.dumps(data))  # deep copy of plain data
-    for dotted, value in overrides.items():
-        check_dotted_key(Scenario, dotted, source)
-        node = data
-        parts = dotted.split(".")
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):
-                raise ConfigError(f"{source}: {dotted}: {part} is not a block")
-        node[parts[-1]] = value
-    return data
-
-
-def check_dotted_key(model: type[BaseModel], dotted: str, source: str) -> None:
-    """Raise a ConfigError naming the nearest valid key when ``dotted`` is not a field path."""
-    current: Any = model
-    walked: list[str] = []
-    for part in dotted.split("."):
-        fields = current.model_fields if isinstance(current, type) and issubclass(current, BaseModel) else {}
-        if part not in fields:
-            prefix = ".".join(walked)
-            valid = [f"{prefix}.{f}" if prefix else f for f in fields]
-            hint = _suggest(part, list(fields), prefix)
-            raise ConfigError(f"{source}: unknown key '{dotted}'{hint}" + ("" if hint else f"; valid keys here: {', '.join(valid)}"))
-        walked.append(part)
-        current = fields[part].annotation
-
-
-def _suggest(word: str, candidates: list[str], prefix: str = "") -> str:
-    close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
-    if not close:
-        return ""
-    return f" (did you mean '{prefix + '.' if prefix else ''}{close[0]}'?)"
-
-
-def format_validation_error(exc: ValidationError, model: type[BaseModel], source: str) -> str:
-    lines = []
-    for err in exc.errors():
-        loc = [str(p) for p in err["loc"]]
-        path = ".".join(loc) or "(top level)"
-        value = err.get("input")
-        if err["type"] == "extra_forbidden":
-            parent = _model_at(model, loc[:-1])
-            fields = list(parent.model_fields) if parent else []
-            hint = _suggest(loc[-1], fields, ".".join(loc[:-1]))
-            allowed = hint or f"; allowed keys: {', '.join(fields)}"
-            lines.append(f"{source}: {path}: unknown key{allowed}")
-            continue
-        allowed = _allowed(model, loc, err)
-        lines.append(f"{source}: {path}: {_short(value)} is not allowed: {allowed}")
-    return "\n".join(lines)
-
-
-def _short(value: Any) -> str:
-    if isinstance(value, dict):
-        return "a mapping"
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _model_at(model: type[BaseModel], loc: list[str]) -> type[BaseModel] | None:
-    current: Any = model
-    for part in loc:
-        if not (isinstance(current, type) and issubclass(current, BaseModel)) or part not in current.model_fields:
-            return None
-        current = current.model_fields[part].annotation
-    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
-
-
-def _allowed(model: type[BaseModel], loc: list[str], err: dict) -> str:
-    parent = _model_at(model, loc[:-1]) if loc else None
-    field = parent.model_fields.get(loc[-1]) if parent and loc else None
-    message = err["msg"]
-    if err["type"] in ("finite_number",):
-        message = "NaN and infinite numbers are not allowed"
-    if field is None:
-        return message.removeprefix("Value error, ")
-    low, high = field_bounds(field)
-    kind = getattr(field.annotation, "__name__", str(field.annotation))
-    unit = (field.json_schema_extra or {}).get("unit", "") if isinstance(field.json_schema_extra, dict) else ""
-    unit_text = f" {unit}" if unit and unit != "-" else ""
-    if low is not None or high is not None:
-        if err["type"] in ("greater_than_equal", "less_than_equal"):
-            message = "out of range"
-        return f"{message}; allowed: {kind} in [{_num(low)}, {_num(high)}]{unit_text} ({field.description})"
-    return f"{message} ({field.description})"
-
-
-def _num(x: float | None) -> str:
-    if x is None:
-        return "-inf"
-    return f"{x:g}" if isinstance(x, float) else str(x)
-
-
-def read_validated(path: str | Path, model: type[BaseModel]) -> tuple[dict, Any]:
-    """A YAML file as written and validated against ``model`` (experiments, games, study specs)."""
-    path = Path(path)
-    data = read_yaml(path)
-    bad = _non_finite(data)
-    if bad:
-        raise ConfigError(f"{path}: {bad}: NaN and infinite numbers are not allowed")
-    try:
-        return data, model.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, model, str(path))) from None
-
-
-def validate_data(data: dict, source: str) -> Scenario:
-    bad = _non_finite(data)
-    if bad:
-        raise ConfigError(f"{source}: {bad}: NaN and infinite numbers are not allowed")
-    try:
-        return Scenario.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, Scenario, source)) from None
-
-
-def _non_finite(data: Any, path: str = "") -> str | None:
-    if isinstance(data, float) and not math.isfinite(data):
-        return path or "(value)"
-    if isinstance(data, dict):
-        for key, value in data.items():
-            found = _non_finite(value, f"{path}.{key}" if path else str(key))
-            if found:
-                return found
-    if isinstance(data, list):
-        for i, value in enumerate(data):
-            found = _non_finite(value, f"{path}.{i}")
-            if found:
-                return found
-    return None
-
-
-def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
-    """Read, resolve ``extends``, apply dotted overrides and validate a scenario file."""
-    path = Path(path)
-    data = resolve_extends(path)
-    if overrides:
-        data = apply_overrides(data, overrides, f"{path} (--set)")
-    scenario = validate_data(data, str(path))
-    if scenario.network.kind == "file":
-        net_path = Path(scenario.network.path)
-        if not net_path.is_absolute():
-            net_path = (path.resolve().parent / net_path)
-        if not net_path.is_file():
-            raise ConfigError(f"{path}: network.path: file not found: {net_path}")
-        scenario.network.path = str(net_path)
-    return scenario
-
-
 def parameter_table() -> list[dict[str, str]]:
     """One row per declared parameter: dotted key, default, range, unit, meaning."""
     rows: list[dict[str, str]] = []
-
-    def walk(model: type[BaseModel], prefix: str) -> None:
-        for name, field in model.model_fields.items():
-            ann = field.annotation
-            if isinstance(ann, type) and issubclass(ann, BaseModel):
-                walk(ann, f"{prefix}{name}.")
-                continue
-            if prefix == "" and name in ("name", "description"):
-                continue
-            low, high = field_bounds(field)
-            extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
-            args = getattr(ann, "__args__", None)
-            if low is None and high is None and args and all(isinstance(a, str) for a in args):
-                rng = " / ".join(args)
-            elif low is None and high is None:
-                rng = "-"
-            else:
-                rng = f"[{_num(low)}, {_num(high)}]"
-            default = field.get_default(call_default_factory=True)
-            rows.append({
-                "key": prefix + name,
-                "default": "-" if default is None else str(default),
-                "range": rng,
-                "unit": extra.get("unit", "-"),
-                "meaning": field.description or "",
-            })
-
-    walk(Scenario, "")
+    for key, field in leaf_fields(Scenario):
+        if key in ("name", "description"):
+            continue
+        low, high = field_bounds(field)
+        choices = getattr(field.annotation, "__args__", None)
+        if low is None and high is None and choices and all(isinstance(c, str) for c in choices):
+            allowed = " / ".join(choices)
+        elif low is None and high is None:
+            allowed = "-"
+        else:
+            allowed = range_text(low, high)
+        default = field.get_default(call_default_factory=True)
+        rows.append({"key": key, "default": "-" if default is None else str(default), "range": allowed,
+                     "unit": field_unit(field), "meaning": field.description or ""})
     return rows
 
 

@@ -11,8 +11,9 @@ Statistics, per group (a scenario, and its sweep point when the experiment sweep
 - the effect over the baseline (the baseline scenario at the same sweep point): difference in means
   with Welch's t 95% interval (runs of different scenarios have independent seeds);
 - ``time_to_integration`` and ``time_to_half_adoption`` are right-censored: a run that never gets
-  there counts as the horizon, so their mean is the restricted mean time over the horizon; the share
-  of runs that integrate at all is reported as ``integrated_share``.
+  there counts as the horizon (:mod:`simulation.experiments.outcomes`), so their mean is the
+  restricted mean time over the horizon; the share of runs that integrate at all is reported as
+  ``integrated_share``.
 """
 
 from __future__ import annotations
@@ -24,12 +25,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from simulation.experiments.batch import RUNS, SUMMARY_COLUMNS, TIMESERIES, read_manifest
-from simulation.config import ConfigError
+from simulation.experiments.figures import group_style, paper_style, save
+from simulation.experiments.outcomes import CENSORED, horizon_filled, integrated
+from simulation.experiments.results import SUMMARY_COLUMNS, read_results
 from simulation.experiments.statistics import LEVEL, describe, effect
 from simulation.experiments.store import atomic_path, write_text
 
-CENSORED = ("time_to_integration", "time_to_half_adoption")
 OUTCOMES = ("integrated_share", *CENSORED, *(c for c in SUMMARY_COLUMNS if c not in CENSORED))
 KEY_OUTCOMES = ("integrated_share", "time_to_integration", "time_to_half_adoption", "cumulative_volume",
                 "adoption_holders", "largest_component_share", "islands", "remediation_share",
@@ -40,17 +41,11 @@ SERIES = (("sharing_volume", "sharing volume (units / month)"),
 FINAL = (("cumulative_volume", "cumulative sharing volume"), ("largest_component_share", "largest component share"),
          ("adoption_holders", "adoption (share of holders)"), ("islands", "islands"))
 
-# Greyscale-safe styles: each group differs by line style and marker as well as grey level.
-LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)), (0, (1, 3)), (0, (8, 3)))
-MARKERS = ("o", "s", "^", "D", "v", "x", "P", "*")
-RC = {"pdf.fonttype": 42, "ps.fonttype": 42, "font.size": 9, "axes.spines.top": False,
-      "axes.spines.right": False, "legend.frameon": False, "savefig.bbox": "tight"}
-
 
 def write_report(out: str | Path) -> list[Path]:
     """Write every table and figure of the report into ``out/report``; returns the files written."""
     out = Path(out)
-    runs, timeseries, manifest = load_batch(out)
+    runs, timeseries, manifest = read_results(out)
     keys = ["scenario", *manifest.get("value_columns", [])]
     baseline = manifest.get("resolved", {}).get("baseline")
     runs = runs.assign(group=group_labels(runs, keys))
@@ -61,14 +56,6 @@ def write_report(out: str | Path) -> list[Path]:
     timeseries = timeseries.merge(ok[["run_id", "group"]], on="run_id")
     written += figures(ok, timeseries, folder)
     return written
-
-
-def load_batch(out: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-    manifest = read_manifest(out)
-    if manifest is None or not (out / RUNS).exists():
-        raise ConfigError(f"{out}: not a finished batch folder (no _manifest.json or {RUNS}); "
-                          f"run `python -m simulation batch EXPERIMENT.yaml --out {out}` first")
-    return pd.read_parquet(out / RUNS), pd.read_parquet(out / TIMESERIES), manifest
 
 
 def group_labels(runs: pd.DataFrame, keys: list[str]) -> pd.Series:
@@ -83,13 +70,7 @@ def group_labels(runs: pd.DataFrame, keys: list[str]) -> pd.Series:
 def outcomes(runs: pd.DataFrame) -> pd.DataFrame:
     """Per finished run, every reported outcome; censored times count 'never' as the horizon."""
     ok = runs[runs["status"] == "ok"]
-    table = pd.DataFrame({"integrated_share": ok["time_to_integration"].notna().astype(float)}, index=ok.index)
-    for column in SUMMARY_COLUMNS:
-        values = ok[column].astype("Float64")
-        if column in CENSORED:
-            values = values.fillna(ok["steps"].astype("Float64"))
-        table[column] = values.astype(float)
-    return table[list(OUTCOMES)]
+    return horizon_filled(ok, SUMMARY_COLUMNS).assign(integrated_share=integrated(ok))[list(OUTCOMES)]
 
 
 def summary_table(runs: pd.DataFrame, keys: list[str], baseline: str | None) -> pd.DataFrame:
@@ -169,32 +150,14 @@ def _interval(low: float, high: float) -> str:
 
 
 def figures(ok: pd.DataFrame, timeseries: pd.DataFrame, folder: Path) -> list[Path]:
-    import matplotlib
-
     groups = list(dict.fromkeys(ok["group"]))
-    styles = {g: _style(i, len(groups)) for i, g in enumerate(groups)}
+    styles = {g: group_style(i, len(groups)) for i, g in enumerate(groups)}
     written = []
-    with matplotlib.rc_context(RC):
-        written += _save(time_series_figure(timeseries, groups, styles), folder / "timeseries")
-        written += _save(final_state_figure(ok, groups, styles), folder / "final_state")
-        written += _save(survival_figure(ok, groups, styles), folder / "island_persistence")
+    with paper_style():
+        written += save(time_series_figure(timeseries, groups, styles), folder / "timeseries")
+        written += save(final_state_figure(ok, groups, styles), folder / "final_state")
+        written += save(survival_figure(ok, groups, styles), folder / "island_persistence")
     return written
-
-
-def _style(i: int, n: int) -> dict[str, Any]:
-    grey = 0.6 * i / max(n - 1, 1)  # black to mid grey: every line stays visible in print
-    return {"color": str(round(grey, 3)), "linestyle": LINESTYLES[i % len(LINESTYLES)],
-            "marker": MARKERS[i % len(MARKERS)], "markersize": 4}
-
-
-def _save(figure: Any, stem: Path) -> list[Path]:
-    paths = [stem.with_suffix(".pdf"), stem.with_suffix(".png")]
-    for path in paths:
-        with atomic_path(path) as tmp:
-            # No creation date, so the same results give the same PDF.
-            metadata = {"CreationDate": None} if path.suffix == ".pdf" else {}
-            figure.savefig(tmp, format=path.suffix[1:], dpi=200, metadata=metadata)
-    return paths
 
 
 def band(timeseries: pd.DataFrame, metric: str) -> pd.DataFrame:

@@ -1,0 +1,235 @@
+"""The results folder ``DIR`` of a batch, and the only code that writes or reads its layout:
+
+- ``_manifest.json``: the plan as given and resolved, its hash, root seed, code and package versions,
+  executors, start and end times;
+- ``chunks/runs-NNNNN.parquet`` and ``chunks/timeseries-NNNNN.parquet``: one pair per finished chunk,
+  each written atomically.  They are the resumable record: a batch killed at any moment, re-run with
+  the same plan, skips the runs they hold;
+- ``runs.parquet`` (one row per run) and ``timeseries.parquet`` (one row per run and step), sorted by
+  ``run_id``: the consolidated results, written when every run has been tried;
+- ``_lock``: held by the batch writing to the folder.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import shutil
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from simulation.core.metrics import METRICS, SUMMARY_EXTRAS
+from simulation.core.provenance import code_version, package_versions
+from simulation.errors import OutputLocked, ResultsMissing, StaleResults
+from simulation.experiments.plan import Plan
+from simulation.experiments.store import atomic_path, write_json, write_parquet
+
+MANIFEST = "_manifest.json"
+CHUNKS = "chunks"
+RUNS = "runs.parquet"
+TIMESERIES = "timeseries.parquet"
+LOCK = "_lock"
+OWNED = (MANIFEST, CHUNKS, RUNS, TIMESERIES, "runs.csv", "timeseries.csv", "report")
+
+CONSOLIDATION_BLOCK = 5000  # runs sorted in memory at a time when writing timeseries.parquet
+EXTRA_PACKAGES = ("dask", "distributed", "tqdm", "matplotlib")
+
+SUMMARY_COLUMNS = SUMMARY_EXTRAS + tuple(m for m in METRICS if m != "step")
+# Whole numbers in metrics.summarise, possibly missing ("never", or a failed run).
+COUNT_COLUMNS = ("time_to_integration", "time_to_half_adoption", "islands", "incidents")
+
+
+def runs_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Rows of runs with fixed column types, so that chunks of failed and finished runs concatenate."""
+    frame = pd.DataFrame(rows)
+    for column in SUMMARY_COLUMNS:
+        if column not in frame:
+            frame[column] = None
+    types = {c: "Int64" if c in COUNT_COLUMNS else "float64" for c in SUMMARY_COLUMNS}
+    types.update({"scenario": "string", "config_hash": "string", "status": "string", "error": "string"})
+    return frame.astype(types)
+
+
+class ChunkStore:
+    """The chunk files of one output folder: finished chunks, and the next chunk's number."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.glob(".*.tmp"):  # left by a kill in the middle of a write
+            stale.unlink()
+        finished = {self._number(f) for f in self.runs_files()}
+        for orphan in folder.glob("timeseries-*.parquet"):  # its runs file never landed: the chunk reruns
+            if self._number(orphan) not in finished:
+                orphan.unlink()
+        self.next = max(finished, default=-1) + 1
+
+    @staticmethod
+    def _number(path: Path) -> int:
+        return int(path.stem.split("-")[1])
+
+    def runs_files(self) -> list[Path]:
+        """In the order the chunks were written (a retried run's last record wins)."""
+        return sorted(self.folder.glob("runs-*.parquet"), key=self._number)
+
+    def timeseries_files(self) -> list[Path]:
+        return sorted(self.folder.glob("timeseries-*.parquet"), key=self._number)
+
+    def completed(self) -> set[int]:
+        """Run ids finished with status ok; failed runs are tried again on a re-run."""
+        done: set[int] = set()
+        for file in self.runs_files():
+            frame = pd.read_parquet(file, columns=["run_id", "status"])
+            done.update(frame.loc[frame["status"] == "ok", "run_id"].tolist())
+        return done
+
+    def write(self, runs: pd.DataFrame, timeseries: pd.DataFrame | None) -> None:
+        """The runs file lands last: its presence marks the chunk finished."""
+        number = self.next
+        self.next += 1
+        if timeseries is not None:
+            write_parquet(self.folder / f"timeseries-{number:05d}.parquet", timeseries)
+        write_parquet(self.folder / f"runs-{number:05d}.parquet", runs)
+
+
+# ---------------------------------------------------------------------------------------------
+# Lock and manifest
+
+
+@contextmanager
+def locked(out: Path) -> Iterator[None]:
+    """One batch at a time per folder; the lock dies with its process, even after kill -9."""
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / LOCK, "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise OutputLocked(f"{out}: another batch is writing to this folder") from None
+        yield
+
+
+def begin(out: Path, plan: Plan, restart: bool, replace_stale: bool = False) -> tuple[dict[str, Any], bool]:
+    """The folder's manifest to continue (and True), or a new one; refuses to mix plans or code
+    versions unless ``restart`` (or ``replace_stale``, for a folder of another plan or code) says to
+    discard the folder's results."""
+    digest, code = plan.digest(), code_version()
+    previous = read_manifest(out)
+    if previous and not restart:
+        changes = []
+        if previous.get("hash") != digest:
+            changes.append(f"the plan changed (hash {previous.get('hash')} -> {digest})")
+        if previous.get("code_version") != code:
+            changes.append(f"the code changed ({previous.get('code_version')} -> {code})")
+        if not changes:
+            return previous, True
+        if not replace_stale:
+            raise StaleResults(f"{out}: holds results of another batch: {'; '.join(changes)}")
+        print(f"{out}: {'; '.join(changes)}: starting over", file=sys.stderr)
+    _clear(out)
+    manifest = {"name": plan.name, "hash": digest, "seed": plan.resolved.get("seed"), "runs": len(plan.runs),
+                "value_columns": sorted({k for r in plan.runs for k in r.values}),
+                "given": plan.given, "resolved": plan.resolved, "code_version": code,
+                "packages": versions(), "started": now(), "resumed": [], "finished": None}
+    write_json(out / MANIFEST, manifest)
+    return manifest, False
+
+
+def _clear(out: Path) -> None:
+    """Remove what a batch wrote (and only that)."""
+    for name in OWNED:
+        target = out / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+
+
+def read_manifest(out: str | Path) -> dict[str, Any] | None:
+    path = Path(out) / MANIFEST
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def versions() -> dict[str, str]:
+    extra = {}
+    for name in EXTRA_PACKAGES:
+        try:
+            extra[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            extra[name] = "not installed"
+    return {**package_versions(), **extra}
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+# ---------------------------------------------------------------------------------------------
+# Consolidated results
+
+
+def consolidate(out: Path, store: ChunkStore) -> pd.DataFrame:
+    """Write runs.parquet and timeseries.parquet from the chunks, sorted by run_id (and step).
+    A run tried again after failing keeps its latest record."""
+    frames = [pd.read_parquet(f) for f in store.runs_files()]
+    runs = pd.concat(frames, ignore_index=True).drop_duplicates("run_id", keep="last")
+    runs = runs.sort_values("run_id", ignore_index=True)
+    write_parquet(out / RUNS, runs)
+    _write_sorted_timeseries(out / TIMESERIES, store.timeseries_files())
+    return runs
+
+
+def _write_sorted_timeseries(target: Path, files: list[Path]) -> None:
+    """Stream the chunks into one file, a block of run ids at a time, so memory stays bounded."""
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
+    if not files:
+        write_parquet(target, pd.DataFrame(columns=["run_id", *METRICS]))
+        return
+    dataset = ds.dataset([str(f) for f in files], format="parquet")
+    last = pd.concat(pd.read_parquet(f, columns=["run_id"]) for f in files)["run_id"].max()
+    with atomic_path(target) as tmp, pq.ParquetWriter(tmp, dataset.schema) as writer:
+        for low in range(0, int(last) + 1, CONSOLIDATION_BLOCK):
+            block = (ds.field("run_id") >= low) & (ds.field("run_id") < low + CONSOLIDATION_BLOCK)
+            table = dataset.to_table(filter=block)
+            if table.num_rows:
+                writer.write_table(table.sort_by([("run_id", "ascending"), ("step", "ascending")]))
+
+
+def finished(out: str | Path, name: str) -> Path:
+    """The path of a file a finished batch leaves in ``out`` (ResultsMissing if it is not there)."""
+    if not Path(out).is_dir():
+        raise ResultsMissing(f"{out}: no such folder")
+    path = Path(out) / name
+    if not path.exists():
+        raise ResultsMissing(f"{out}: not a finished batch folder (no {name})")
+    return path
+
+
+def read_results(out: str | Path) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """The runs, the timeseries and the manifest of a finished batch."""
+    manifest = json.loads(finished(out, MANIFEST).read_text(encoding="utf-8"))
+    return pd.read_parquet(finished(out, RUNS)), pd.read_parquet(finished(out, TIMESERIES)), manifest
+
+
+def export_csv(out: str | Path) -> list[Path]:
+    """runs.csv and timeseries.csv beside the Parquet files, streamed batch by batch."""
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    written = []
+    for source in (finished(out, RUNS), finished(out, TIMESERIES)):
+        parquet = pq.ParquetFile(source)
+        target = source.with_suffix(".csv")
+        with atomic_path(target) as tmp, pacsv.CSVWriter(tmp, parquet.schema_arrow) as writer:
+            for batch in parquet.iter_batches():
+                writer.write_batch(batch)
+        written.append(target)
+    return written
