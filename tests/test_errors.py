@@ -1,0 +1,123 @@
+"""Expected failures speak the user's language: the library names fields and folders and no
+command-line flag; the command line prints one line `error: ...` with the flags that help, and
+exits with status 2."""
+
+import fcntl
+import os
+import socket
+import subprocess
+import sys
+
+import dask
+import pytest
+import yaml
+
+from simulation.config import load_scenario, parse_override
+from simulation.errors import ConfigError, OutputLocked, ResultsMissing, SchedulerUnreachable, StaleResults, UserError
+from simulation.experiments.execute import execute, open_executor
+from simulation.experiments.plan import plan_experiment
+from simulation.experiments.results import LOCK, export_csv, read_results
+
+CONNECT_TIMEOUT = "2s"  # Dask's setting; the default waits 30 s for a scheduler that never answers
+
+
+def cli(root, *args):
+    env = {**os.environ, "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": CONNECT_TIMEOUT}
+    return subprocess.run([sys.executable, "-m", "simulation", *args], cwd=root, capture_output=True, text=True,
+                          timeout=300, env=env)
+
+
+def assert_one_line_exit_2(proc, needle):
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and needle in lines[0], proc.stderr
+
+
+def assert_plain(exc: UserError):
+    """A library message: no command-line flag in it."""
+    assert "--" not in str(exc), str(exc)
+
+
+@pytest.fixture
+def experiment(tmp_path, root):
+    path = tmp_path / "experiment.yaml"
+    path.write_text(yaml.safe_dump({"name": "tiny", "seed": 1, "replications": 1, "steps": 2,
+                                    "scenarios": [str(root / "scenarios" / "baseline.yaml")]}), encoding="utf-8")
+    return path
+
+
+def closed_port() -> int:
+    """A local port nothing listens on (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_every_user_error_is_a_user_error():
+    for kind in (ConfigError, OutputLocked, ResultsMissing, SchedulerUnreachable, StaleResults):
+        assert issubclass(kind, UserError)
+    assert issubclass(ConfigError, ValueError)
+
+
+def test_a_held_lock(tmp_path, root, experiment):
+    out = tmp_path / "out"
+    out.mkdir()
+    with open(out / LOCK, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a batch writing to the folder holds it
+        with pytest.raises(OutputLocked) as caught:
+            execute(plan_experiment(experiment), out, workers=1, progress=False)
+        assert_plain(caught.value)
+        proc = cli(root, "batch", str(experiment), "--out", str(out), "--quiet")
+    assert_one_line_exit_2(proc, "another batch is writing to this folder")
+    assert "--out" in proc.stderr
+    assert not (out / "_manifest.json").exists()
+
+
+def test_an_unreachable_scheduler(tmp_path, root, experiment):
+    address = f"tcp://127.0.0.1:{closed_port()}"
+    with dask.config.set({"distributed.comm.timeouts.connect": CONNECT_TIMEOUT}):
+        for bad in (address, "nowhere"):
+            with pytest.raises(SchedulerUnreachable) as caught, open_executor(None, bad):
+                pass
+            assert_plain(caught.value)
+    proc = cli(root, "batch", str(experiment), "--out", str(tmp_path / "out"), "--scheduler", address, "--quiet")
+    assert_one_line_exit_2(proc, f"cannot reach the Dask scheduler at {address}")
+    assert "--scheduler" in proc.stderr
+
+
+@pytest.mark.parametrize("command", ["report", "export"])
+def test_a_missing_folder(tmp_path, root, command):
+    missing = tmp_path / "never_run"
+    for read in (read_results, export_csv):
+        with pytest.raises(ResultsMissing) as caught:
+            read(missing)
+        assert_plain(caught.value)
+    assert_one_line_exit_2(cli(root, command, str(missing)), f"{missing}: no such folder")
+
+
+def test_a_folder_of_another_batch(tmp_path, experiment):
+    out = tmp_path / "out"
+    execute(plan_experiment(experiment), out, workers=1, progress=False)
+    experiment.write_text(experiment.read_text().replace("steps: 2", "steps: 3"), encoding="utf-8")
+    with pytest.raises(StaleResults, match="the plan changed") as caught:
+        execute(plan_experiment(experiment), out, workers=1, progress=False)
+    assert_plain(caught.value)
+
+
+def test_overrides_are_labelled_by_where_they_came_from(root):
+    baseline = root / "scenarios" / "baseline.yaml"
+    for bad in (lambda: parse_override("noequals"),
+                lambda: load_scenario(baseline, {"parameters.trust_treshold": 0.4})):
+        with pytest.raises(ConfigError) as caught:
+            bad()
+        assert_plain(caught.value)
+    proc = cli(root, "run", str(baseline), "--set", "parameters.trust_treshold=0.4")
+    assert_one_line_exit_2(proc, "(--set): unknown key 'parameters.trust_treshold'")
+    assert_one_line_exit_2(cli(root, "run", str(baseline), "--set", "noequals"), "--set noequals: expected")
+
+
+def test_the_browser_app_shows_no_command_line_wording():
+    from app import scenario_from_controls
+
+    _, _, problems = scenario_from_controls({"population.enterprise": 2, "seed": "x"})
+    assert len(problems) == 2 and not any("--" in problem for problem in problems)
