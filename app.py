@@ -30,6 +30,7 @@ from mesa.visualization.utils import update_counter
 from pydantic.fields import FieldInfo
 
 from simulation.config import ConfigError, Countermeasures, Population, Scenario, field_bounds, load_scenario
+from simulation.config.keys import value_at
 from simulation.core.countermeasures import strengths_at
 from simulation.core.metrics import components
 from simulation.core.model import ENT, GOV, PUB, DataSharingModel
@@ -378,13 +379,6 @@ def number(x: float) -> str:
     return f"{x:,}" if isinstance(x, int) else f"{x:g}"
 
 
-def value_in_effect(model: DataSharingModel, key: str) -> Any:
-    node: Any = model.config
-    for part in key.split("."):
-        node = getattr(node, part)
-    return node
-
-
 def indicator_texts(model: DataSharingModel) -> list[str]:
     m = model.metrics
     return [
@@ -428,7 +422,7 @@ def LeverGuide(model: BrowserModel):
             low, high = field_bounds(field)
             unit = field_unit(field)
             extent = "" if low is None else f" (range {number(low)} to {number(high)}" + ("" if unit == "-" else f" {unit}") + ")"
-            value = value_in_effect(model, key)
+            value = value_at(model.config, key)
             shown = ("on" if value else "off") if isinstance(value, bool) else number(value)
             solara.Text(f"{label}: {shown}. {field.description.capitalize()}{extent}.", style={"font-size": "0.9em"})
 
