@@ -29,11 +29,11 @@ from mesa.visualization import SolaraViz
 from mesa.visualization.utils import update_counter
 from pydantic.fields import FieldInfo
 
+from agents import Role
 from simulation.config import ConfigError, Countermeasures, Population, Scenario, field_bounds, load_scenario
 from simulation.config.keys import value_at
-from simulation.core.countermeasures import strengths_at
 from simulation.core.metrics import components
-from simulation.core.model import ENT, GOV, PUB, DataSharingModel
+from simulation.core.model import DataSharingModel
 from simulation.core.runner import timeseries_of
 
 SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
@@ -200,8 +200,8 @@ class BrowserModel(DataSharingModel):
 # ---------------------------------------------------------------------------------------------
 # Network view
 
+GOV, ENT, PUB = Role
 RING_RADIUS = {GOV: 0.35, ENT: 0.7, PUB: 1.0}
-ROLE_NAMES = {GOV: "Government department", ENT: "Enterprise", PUB: "Public"}
 ROLE_COLOURS = {GOV: ("#1d4e89", "#a9c4e4"), ENT: ("#b5520b", "#f5c9a6"), PUB: ("#2a7f62", "#b9dfcf")}  # (sharing, not)
 ISOLATED_RING, ISLAND_RING, LINK_COLOUR = "#d62728", "#7b2cbf", "#555555"
 
@@ -221,7 +221,7 @@ def role_layout(model: DataSharingModel) -> np.ndarray:
         sin, cos = towards @ np.sin(angle[placed]), towards @ np.cos(angle[placed])
         target = np.where((sin == 0) & (cos == 0), evenly_spaced(len(members)), np.arctan2(sin, cos))
         angle[members[np.argsort(target, kind="stable")]] = evenly_spaced(len(members))
-    radius = np.array([RING_RADIUS[r] for r in (GOV, ENT, PUB)])[role]
+    radius = np.array([RING_RADIUS[r] for r in Role])[role]
     radius[0], angle[0] = 0.0, 0.0  # the coordinator
     return np.column_stack([radius * np.cos(angle), radius * np.sin(angle)])
 
@@ -235,7 +235,7 @@ def recent_links(model: DataSharingModel) -> tuple[np.ndarray, np.ndarray, np.nd
     """Holder links with a flow within the window, and the data each carried this step."""
     recent = model.recent_flow_mask()
     carried = (model.flows.forward + model.flows.backward)[recent]
-    return model.link_u[recent], model.link_v[recent], carried
+    return model.links.u[recent], model.links.v[recent], carried
 
 
 def island_masks(model: DataSharingModel, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -253,7 +253,7 @@ def legend_html() -> str:
         return (f'<span style="display:inline-block;width:11px;height:11px;border-radius:50%;background:{face};'
                 f'border:2px solid {ring};vertical-align:middle;margin:0 3px 0 10px"></span>')
 
-    items = [f"{dot(ROLE_COLOURS[r][0])}{dot(ROLE_COLOURS[r][1])}{name} (dark: sharing, light: not)" for r, name in ROLE_NAMES.items()]
+    items = [f"{dot(ROLE_COLOURS[r][0])}{dot(ROLE_COLOURS[r][1])}{name} (dark: sharing, light: not)" for r, name in ((r, r.label) for r in Role)]
     items += [f"{dot('white', ISOLATED_RING)}holder with no data flow in the last months",
               f"{dot('white', ISLAND_RING)}holder on an island apart from the largest group",
               f'<span style="display:inline-block;width:22px;border-top:3px solid {LINK_COLOUR};vertical-align:middle;'
@@ -262,7 +262,7 @@ def legend_html() -> str:
 
 
 LEGEND_HTML = legend_html()
-ROLE_RGBA = np.array([[to_rgba(ROLE_COLOURS[r][s]) for s in (0, 1)] for r in (GOV, ENT, PUB)])  # [role, not sharing]
+ROLE_RGBA = np.array([[to_rgba(ROLE_COLOURS[r][s]) for s in (0, 1)] for r in Role])  # [role, not sharing]
 NO_RING = (0.0, 0.0, 0.0, 0.0)
 
 
@@ -361,14 +361,13 @@ LABELS = {key: label for key, _, label in lever_fields()}
 
 def countermeasure_status(model: DataSharingModel) -> list[str]:
     """One line per countermeasure: off, or when it starts and how strong it is now."""
-    cm, strengths = model.config.countermeasures, strengths_at(model.config, model.steps)
     lines = []
-    for block, (_, short) in GROUPS.items():
-        settings = getattr(cm, block)
-        if settings.enabled:
+    for countermeasure in model.package:
+        short = GROUPS[countermeasure.name][1] if countermeasure.name in GROUPS else countermeasure.name
+        if countermeasure.enabled:
             lines.append(
-                f"{short}: on from month {settings.start}, full from month {settings.start + settings.ramp},"
-                f" now {getattr(strengths, block):.0%}"
+                f"{short}: on from month {countermeasure.settings.start}, full from month {countermeasure.full_strength_step},"
+                f" now {countermeasure.strength(model.steps):.0%}"
             )
         else:
             lines.append(f"{short}: off")
