@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run lint test test-all compare validate params clean
+.PHONY: setup run lint test compare validate params clean
 
 setup: $(STAMP)
 
