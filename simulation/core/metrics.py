@@ -87,8 +87,7 @@ def _requests(model, outcome, previous):
     if batch is None or len(batch) == 0:
         return 0, 0, 0, 0, 0, 0.0, 0.0, 0.0, 0.0
     filed, granted = len(batch), int(batch.fulfilled.sum())
-    decided = batch.refused | (batch.granted & ~batch.view.automatic) | (batch.granted & (batch.view.provider_shares == 0))
-    beyond = float(batch.beyond_window[decided].mean()) if decided.any() else 0.0
+    beyond = float(batch.beyond_window[batch.decided].mean()) if batch.decided.any() else 0.0
     return (filed, granted, filed - granted, int(batch.escalated.sum()), int(batch.view.not_shareable.sum()),
             granted / filed, float(batch.wait_days.mean()), float(np.percentile(batch.wait_days, 90)), beyond)
 

@@ -52,6 +52,7 @@ class RequestBatch:
     catalogued: np.ndarray  # the requested data is in a graded catalogue
     view: Requests  # what the decision rules read
     # Outcomes
+    decided: np.ndarray | None = None  # left to the provider's decision (not granted by the platform, not unshareable)
     granted: np.ndarray | None = None  # by the platform or the provider
     refused: np.ndarray | None = None  # by the provider (escalated or not), not-shareable excluded
     escalated: np.ndarray | None = None
@@ -90,7 +91,7 @@ def route(rng: np.random.Generator, p: Parameters, lv: Levers, holders, links, l
     sensitive = holders.conditional[provider] + holders.restricted[provider]
     exposure = np.where(catalogued, np.where(is_open, 0.0, p.tiered_exposure), sensitive)
     view = Requests(
-        size=p.request_share * holders.volume[provider], quality=holders.quality[provider].copy(),
+        size=p.request_share * holders.volume[provider], quality=holders.quality[provider],
         technology=holders.technology[provider], security=holders.security[provider], trust=links.trust[link],
         exposure=exposure, automatic=catalogued & is_open, not_shareable=not_shareable,
         requester_shares=holders.strategy[requester].astype(float), provider_shares=holders.strategy[provider].astype(float),
@@ -105,6 +106,7 @@ def decide(rng: np.random.Generator, p: Parameters, lv: Levers, batch: RequestBa
     by_platform = req.automatic & sharer
     decided = ~req.not_shareable & ~by_platform
     chance = incentives.discretionary_grant(p, req, req.provider_shares, req.requester_shares)
+    batch.decided = decided
     batch.granted = by_platform | (decided & (rng.random(n) < chance))
     batch.refused = decided & ~batch.granted
     batch.escalated = batch.refused & (rng.random(n) < lv.escalation)
