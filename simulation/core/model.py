@@ -380,21 +380,29 @@ class DataSharingModel(mesa.Model):
     def _learn(self, outcome: StepOutcome) -> None:
         p, rng, n = self.params, self.rng, self.layout.total
         one, zero = self.strategy_payoffs(outcome)
-        advantage = one - zero  # perceived gain from strategy 1
         revising = rng.random(n) < p.revision_rate
         if p.learning_rule == "logit":
-            scale = p.logit_temperature * self._role_scale(np.abs(advantage), np.mean)
-            z = np.clip(advantage / scale, -500, 500)
-            proposal = (rng.random(n) < 1.0 / (1.0 + np.exp(-z))).astype(np.int8)
+            proposal = (rng.random(n) < self.logit_chance(one - zero)).astype(np.int8)
         else:
             model_strategy = self.strategy[self._imitation_partners()]
-            gain = np.where(model_strategy == 1, advantage, -advantage)
-            scale = self._role_scale(np.abs(advantage), np.max) if p.imitation_normaliser == "role_max" else p.imitation_scale
-            switch = rng.random(n) < np.clip(gain / scale, 0.0, 1.0)
-            proposal = np.where((model_strategy != self.strategy) & switch, model_strategy, self.strategy).astype(np.int8)
+            switch = rng.random(n) < self.imitation_chance(one - zero, model_strategy)
+            proposal = np.where(switch, model_strategy, self.strategy).astype(np.int8)
         explore = rng.random(n) < p.exploration
         proposal = np.where(explore, rng.integers(0, 2, n), proposal).astype(np.int8)
         self.strategy = np.where(revising, proposal, self.strategy).astype(np.int8)
+
+    def imitation_chance(self, advantage: np.ndarray, model_strategy: np.ndarray) -> np.ndarray:
+        """Chance each agent takes up its imitation partner's strategy, given its perceived
+        ``advantage`` of strategy 1: its gain from the switch over the role's normaliser."""
+        p = self.params
+        gain = np.where(model_strategy == 1, advantage, -advantage) * (model_strategy != self.strategy)
+        scale = self._role_scale(np.abs(advantage), np.max) if p.imitation_normaliser == "role_max" else p.imitation_scale
+        return np.clip(gain / scale, 0.0, 1.0)
+
+    def logit_chance(self, advantage: np.ndarray) -> np.ndarray:
+        """Chance of playing strategy 1 under logit choice, noise relative to the role's mean gap."""
+        scale = self.params.logit_temperature * self._role_scale(np.abs(advantage), np.mean)
+        return 1.0 / (1.0 + np.exp(-np.clip(advantage / scale, -500, 500)))
 
     def _role_scale(self, gaps: np.ndarray, statistic) -> np.ndarray:
         """Per agent, ``statistic`` of the payoff gaps in its role this month (1 where all are 0), so
