@@ -347,12 +347,14 @@ class DataSharingModel(mesa.Model):
         """Answered requests build trust, refusals erode it, incidents hit it, the authority vouches
         for links it arbitrated, and every link drifts back toward its prior."""
         p, lv, links, batch = self.params, self.levers, self.links, outcome.batch
-        m = len(links)
+        m, trust = len(links), links.trust.copy()
         answered = np.bincount(batch.link, batch.timely, m)
         refused = np.bincount(batch.link, batch.refused & ~batch.arbitrated, m)
         gain = min(1.0, p.trust_gain * (1.0 + lv.transparency))
-        trust = 1.0 - (1.0 - links.trust) * (1.0 - gain) ** answered
-        trust = trust * (1.0 - p.trust_loss) ** refused
+        for count, update in ((answered, lambda k, x: 1.0 - (1.0 - x) * (1.0 - gain) ** k),
+                              (refused, lambda k, x: x * (1.0 - p.trust_loss) ** k)):
+            touched = np.flatnonzero(count)  # powers only where something happened
+            trust[touched] = update(count[touched], trust[touched])
         hit = outcome.incident_holders[links.u] | outcome.incident_holders[links.v]
         trust = np.where(hit, trust * (1.0 - p.incident_trust_loss), trust)
         vouched = np.bincount(batch.link, batch.arbitrated, m) > 0
@@ -384,7 +386,7 @@ class DataSharingModel(mesa.Model):
         if p.learning_rule == "logit":
             proposal = (rng.random(n) < self.logit_chance(one - zero)).astype(np.int8)
         else:
-            model_strategy = self.strategy[self._imitation_partners()]
+            model_strategy = self.strategy[self._imitation_partners(revising)]
             switch = rng.random(n) < self.imitation_chance(one - zero, model_strategy)
             proposal = np.where(switch, model_strategy, self.strategy).astype(np.int8)
         explore = rng.random(n) < p.exploration
@@ -414,25 +416,30 @@ class DataSharingModel(mesa.Model):
                 scale[rows] = value if value > 0 else 1.0
         return scale
 
-    def _imitation_partners(self) -> np.ndarray:
-        """A random same-role neighbour for every agent, or a random same-role agent when it has none."""
+    def _imitation_partners(self, revising: np.ndarray | None = None) -> np.ndarray:
+        """A random same-role neighbour for every agent in ``revising`` (all if None), or a random
+        same-role agent when it has none; agents not revising keep themselves."""
         n, rng = self.layout.total, self.rng
+        revising = np.ones(n, dtype=bool) if revising is None else revising
         ties, links = self._public_ties, self.links
         same = self.role[links.u] == self.role[links.v]
-        u = np.concatenate([links.u[same], ties.same_role_u])
-        v = np.concatenate([links.v[same], ties.same_role_v])
-        # Same-role neighbour lists in CSR order (by agent, then neighbour id): one sort of integer keys.
-        keys = np.sort(np.concatenate([u * n + v, v * n + u]))
-        neighbours = keys % n
-        degree = np.bincount(keys // n, minlength=n)
-        first = np.cumsum(degree) - degree
-        draw = rng.random(n)
-        pick = first + np.floor(draw * degree).astype(np.int64)
-        partner = np.where(degree > 0, neighbours[np.minimum(pick, len(neighbours) - 1)] if len(neighbours) else 0, -1)
+        src = np.concatenate([links.u[same], links.v[same], ties.same_role_u, ties.same_role_v])
+        dst = np.concatenate([links.v[same], links.u[same], ties.same_role_v, ties.same_role_u])
+        asking = revising[src]
+        src, dst = src[asking], dst[asking]
+        # A uniform neighbour per agent without sorting: each of its edges draws a key, the largest wins.
+        key = rng.random(len(src))
+        best = np.full(n, -1.0)
+        np.maximum.at(best, src, key)
+        won = key == best[src]
+        partner = np.arange(n)
+        partner[src[won]] = dst[won]
         sizes = np.bincount(self.role, minlength=3)
         starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
         fallback = starts[self.role] + np.floor(rng.random(n) * sizes[self.role]).astype(np.int64)
-        return np.where(partner >= 0, partner, fallback)
+        alone = revising & (best < 0)
+        partner[alone] = fallback[alone]
+        return partner
 
     # ------------------------------------------------------------------ measurement
     def _measure(self, outcome: StepOutcome) -> None:

@@ -72,8 +72,9 @@ class RequestBatch:
 def draw_requests(rng: np.random.Generator, rates: np.ndarray, kind_code: np.ndarray, u: np.ndarray,
                   v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Which links carry a request this month: (link index, True where u asks v rather than v asks u)."""
-    wants = rng.random((2, len(u))) < np.stack([rates[kind_code[u], kind_code[v]], rates[kind_code[v], kind_code[u]]])
-    u_asks, v_asks = np.flatnonzero(wants[0]), np.flatnonzero(wants[1])
+    ku, kv = kind_code[u], kind_code[v]
+    u_asks = np.flatnonzero(rng.random(len(u)) < rates[ku, kv])
+    v_asks = np.flatnonzero(rng.random(len(u)) < rates[kv, ku])
     return np.concatenate([u_asks, v_asks]), np.concatenate([np.ones(len(u_asks), bool), np.zeros(len(v_asks), bool)])
 
 
