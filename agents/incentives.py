@@ -57,9 +57,10 @@ class Requests:
     provider_shares: np.ndarray  # 1 if the provider plays share (active), else 0
     watched: np.ndarray  # share of the provider's public neighbours who participate
     perception: np.ndarray  # requester's (cognition for learning, 1 for welfare)
+    restricted: np.ndarray | float = 0.0  # 1 if the data is in the not-shareable tier, catalogued or not
 
     def rows(self, mask: np.ndarray) -> "Requests":
-        return Requests(**{name: value[mask] for name, value in vars(self).items()})
+        return Requests(**{name: value[mask] if np.ndim(value) else value for name, value in vars(self).items()})
 
 
 def remediation_unit_cost(p: Parameters, quality: np.ndarray, technology: np.ndarray) -> np.ndarray:
@@ -123,11 +124,17 @@ def detection(p: Parameters, req: Requests) -> np.ndarray:
     return p.detection_base + p.detection_public * req.watched
 
 
+def forced_grant_probability(lv: Levers, req: Requests) -> np.ndarray:
+    """Chance a refusal is escalated and the authority rules for sharing; it never orders data of
+    the not-shareable tier shared, catalogued or not."""
+    return lv.escalation * lv.arbitration * (1.0 - req.restricted)
+
+
 def refusal_payoff(p: Parameters, lv: Levers, req: Requests, shame_per_unit: float) -> np.ndarray:
     """Expected payoff to a provider of refusing: the fine if detected (always when escalated), the
     public's disapproval, and the forced grant when the authority rules for sharing."""
     found = lv.escalation + (1.0 - lv.escalation) * detection(p, req)
-    forced = lv.escalation * lv.arbitration * grant_payoff(p, lv, req)
+    forced = forced_grant_probability(lv, req) * grant_payoff(p, lv, req)
     return -lv.evaluation_penalty * req.size * found - shame_per_unit * req.watched * req.size + forced
 
 
@@ -148,7 +155,7 @@ def fulfilment_probability(p: Parameters, lv: Levers, req: Requests, requester_s
     """Chance a request is fulfilled, given its provider's stance and the requester's (reciprocity),
     escalation and arbitration included."""
     decided = discretionary_grant(p, req, req.provider_shares, requester_shares)
-    decided = decided + (1.0 - decided) * lv.escalation * lv.arbitration
+    decided = decided + (1.0 - decided) * forced_grant_probability(lv, req)
     automatic = req.automatic & (req.provider_shares > 0)
     return np.where(req.not_shareable, 0.0, np.where(automatic, 1.0, decided))
 

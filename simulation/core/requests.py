@@ -96,7 +96,7 @@ def route(rng: np.random.Generator, p: Parameters, lv: Levers, holders, links, l
         technology=holders.technology[provider], security=holders.security[provider], trust=links.trust[link],
         exposure=exposure, automatic=catalogued & is_open, not_shareable=not_shareable,
         requester_shares=holders.strategy[requester].astype(float), provider_shares=holders.strategy[provider].astype(float),
-        watched=watched[provider], perception=perception[requester])
+        watched=watched[provider], perception=perception[requester], restricted=is_restricted.astype(float))
     return RequestBatch(link, requester, provider, ~u_asks, catalogued, view)
 
 
@@ -111,7 +111,7 @@ def decide(rng: np.random.Generator, p: Parameters, lv: Levers, batch: RequestBa
     batch.granted = by_platform | (decided & (rng.random(n) < chance))
     batch.refused = decided & ~batch.granted
     batch.escalated = batch.refused & (rng.random(n) < lv.escalation)
-    batch.arbitrated = batch.escalated & (rng.random(n) < lv.arbitration)
+    batch.arbitrated = batch.escalated & (rng.random(n) < lv.arbitration) & (req.restricted == 0)
     batch.timely = batch.granted & sharer
     # A sharer has published its catalogue, so its data is on the platform; anything else must be
     # published first, which the rules allow more days for.  A hoarder answers late.
