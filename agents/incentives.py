@@ -22,10 +22,11 @@ from simulation.config import Parameters
 
 @dataclass(frozen=True)
 class Levers:
-    """Effective policy levels at one month, as the countermeasures in force set them."""
+    """Effective policy levels at one month, as the countermeasures in force set them (a model's
+    levers start from the scenario's base coordination and ownership clarity; see ``Package``)."""
 
-    coordination: float = 0.2  # lowers the cost of negotiating each request
-    ownership_clarity: float = 0.2  # lowers the legal risk premium of handing data over
+    coordination: float = 0.0  # lowers the cost of negotiating each request
+    ownership_clarity: float = 0.0  # lowers the legal risk premium of handing data over
     enterprise_subsidy: float = 0.0  # per data unit an enterprise provides in time
     public_reward: float = 0.0  # per participating member of the public per month
     evaluation_reward: float = 0.0  # per data unit any holder provides in time
