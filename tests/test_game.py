@@ -193,19 +193,24 @@ def dock(scenario, game, seeds, steps) -> Docking:
     return Docking(np.array(runs), np.array(odes), np.array(gaps), largest)
 
 
-def test_agents_learn_from_payoff_gaps_whose_mean_is_the_mean_fields(root):
+@pytest.mark.parametrize("file, extra, start", [
+    *DOCKING,
+    # Uncatalogued requests with escalation and arbitration (no graded catalogue): the path where
+    # the not-shareable tier matters only to the authority.
+    ("ecosystem.yaml", {**FULL_STRENGTH_AT_ONCE, "parameters.imitation_scale": 1.0}, (0.5, 0.5, 0.5)),
+])
+def test_agents_learn_from_payoff_gaps_whose_mean_is_the_mean_fields(root, file, extra, start):
     """The mean field's Δ is the expectation of the Δ each agent of the model computes from its
-    month's requests: over 5 seeds × 20 months the role means differ from it by no more than a
-    few standard errors (the public's by the incident memory, which starts at 0)."""
-    scenario = docking_scenario(root, *DOCKING[1])
+    month's requests: over 5 seeds × months 10-29 the role means differ from it by no more than a few
+    standard errors.  The first 10 months are left out: the public's memory of incidents starts at 0
+    and takes weight incident_memory = 0.3 a month of the rate (0.7^10 < 3% of the gap is left)."""
+    scenario = docking_scenario(root, file, extra, start)
     game = scenario_game(scenario)
-    gaps = dock(scenario, game, seeds=range(1, 6), steps=20).gap_delta
+    gaps = dock(scenario, game, seeds=range(1, 6), steps=30).gap_delta.reshape(5, 30, 3)[:, 10:].reshape(-1, 3)
     error = gaps.std(axis=0) / np.sqrt(len(gaps))
-    assert np.all(np.abs(gaps.mean(axis=0)[:2]) < 4 * error[:2] + 1e-3)
-    # The public's memory of incidents starts at 0 and reaches the rate (privacy cost about 0.045 here)
-    # with weight incident_memory = 0.3 a month: over 20 months Δ_p is 0.045 / 0.3 / 20 = 0.0075 too
-    # high on average (measured 0.0075).
-    assert abs(gaps.mean(axis=0)[2]) < 0.02
+    # 0.005 (under 2% of the public's |Δ|) for what the mean field leaves out: the incident memory
+    # lags a changing rate, and an agent's partners exclude itself (measured up to 0.003).
+    assert np.all(np.abs(gaps.mean(axis=0)) < 4 * error + 0.005)
 
 
 @pytest.mark.slow

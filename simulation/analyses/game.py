@@ -133,7 +133,10 @@ def load_game(path: str | Path) -> TableGame:
 # ---------------------------------------------------------------------------------------------
 # The mean field of the data-sharing model
 
-PATHS = ("open", "conditional", "restricted", "uncatalogued")  # how the rules route a request (ODD 3.4b)
+# How the rules route a request (docs/ODD.md 3.4b): catalogued in the unconditional, conditional or
+# not-shareable tier; or uncatalogued, where the tier still matters to arbitration, which never
+# orders data of the not-shareable tier shared (3.4d).
+PATHS = ("open", "conditional", "restricted", "uncatalogued", "uncatalogued restricted")
 _STANCES = np.array([1.0, 0.0])  # strategy 1 (share / active), strategy 0
 
 
@@ -146,7 +149,8 @@ class MeanFieldGame:
     shares (x, y, z) a holder's expected requests of one month are, for each pair of roles, the
     scenario's demand rate times its partners of that role, described as :class:`incentives.Requests`
     rows: one per path the rules can route the request by (catalogued unconditional, conditional or
-    not shareable with chance θ·tier share; uncatalogued with 1 − θ) and per stance of the partner,
+    not shareable with chance θ·tier share; uncatalogued with (1 − θ)·tier share, where only the
+    not-shareable tier differs, since arbitration never orders it shared) and per stance of the partner,
     weighted by the chance of each (the partner shares with the probability of its role's share).
     Δ of a holder's role is the sum of (share − hoard) of the role's own decision rules over the
     requests it receives (as provider) and files (as requester), exactly what
@@ -230,8 +234,9 @@ class MeanFieldGame:
     @cached_property
     def path_chance(self) -> np.ndarray:
         """Chance of each of :data:`PATHS` for a request to a representative holder."""
-        theta = self.levers.tiering
-        return np.array([theta * share for share in self.tiers] + [1.0 - theta])
+        theta, (open_, conditional, restricted) = self.levers.tiering, self.tiers
+        return np.array([theta * open_, theta * conditional, theta * restricted,
+                         (1.0 - theta) * (open_ + conditional), (1.0 - theta) * restricted])
 
     def requests(self, requester: Role, provider: Role, watched) -> incentives.Requests:
         """The requests a holder of ``requester``'s role files with one of ``provider``'s role, one row
@@ -243,15 +248,17 @@ class MeanFieldGame:
         path, asks, gives = rows[:, 0], _STANCES[rows[:, 1]], _STANCES[rows[:, 2]]
         n = len(rows)
         trust = p.trust_initial + p.trust_government_bonus * (requester is Role.GOVERNMENT and provider is Role.GOVERNMENT)
-        exposure = np.array([0.0, p.tiered_exposure, p.tiered_exposure, conditional + restricted])[path]
-        not_shareable = np.array([False, False, True, restricted > p.restricted_tolerance])[path]
+        uncatalogued_refused = restricted > p.restricted_tolerance
+        exposure = np.array([0.0, p.tiered_exposure, p.tiered_exposure, conditional + restricted, conditional + restricted])[path]
+        not_shareable = np.array([False, False, True, uncatalogued_refused, uncatalogued_refused])[path]
         return incentives.Requests(
             size=np.full(n, p.request_share * 1.0), quality=np.full(n, c[f"quality_{provider.key}"]),
             technology=np.full(n, c["technology"]), security=np.full(n, c["security"]), trust=np.full(n, trust),
             exposure=exposure, automatic=path == 0, not_shareable=not_shareable,
             requester_shares=asks, provider_shares=gives,
             watched=np.asarray(watched, dtype=float)[..., None] * np.ones(n),
-            perception=np.full(n, c[f"cognition_{requester.key}"]))
+            perception=np.full(n, c[f"cognition_{requester.key}"]),
+            restricted=np.array([0.0, 0.0, 1.0, 0.0, 1.0])[path])
 
     def weights(self, requester: Role, provider: Role, shares: np.ndarray, requester_stance=None,
                 provider_stance=None) -> np.ndarray:
