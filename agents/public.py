@@ -12,7 +12,7 @@ from simulation.config import Parameters
 
 def payoffs(p: Parameters, lv: Levers, served, privacy_concern, incident_rate, perception) -> tuple[np.ndarray, np.ndarray]:
     """(payoff if participating, if standing by) per member of the public: services from the
-    departments around it that received the data they asked for this month (``served``, a share),
+    departments around it, as good as the share of their requests fulfilled this month (``served``),
     and the reward, against effort and the privacy cost of recent incidents."""
     cost = p.participation_cost * (1.0 - lv.participation_cost_cut) + p.privacy_sensitivity * privacy_concern * incident_rate
     participate = perception * p.responsiveness * served + lv.public_reward - cost

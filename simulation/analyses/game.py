@@ -320,20 +320,18 @@ class MeanFieldGame:
         return np.sum(w * done, axis=-1), np.sum(w * leak, axis=-1)
 
     def served(self, shares: np.ndarray) -> np.ndarray:
-        """Expected share of departments with at least one request fulfilled this month (what the
-        public sees, ``DataSharingModel._served_share`` on a complete graph): a department of stance s
-        goes unserved when none of its partners of stance s' fulfils, each asked with the demand rate,
-        (1 − d·f(s, s'))^(partners of stance s'), with the partners' stance counts at the role shares."""
+        """Expected share of a department's requests that are fulfilled this month (what the public
+        sees, ``DataSharingModel._served_share``): its requests to each role, weighted by how many it
+        files there, fulfilled at that role's stance shares, for a department of either stance."""
         gov = Role.GOVERNMENT
-        counted = np.clip(shares, 0.0, 1.0)  # root finding and differences may step outside the cube
         result = np.zeros(shares.shape[:-1])
+        filed = {other: self.partners[gov, other] * self.demand[gov, other] for other in (gov, Role.ENTERPRISE)}
+        total = sum(filed.values())
+        if total == 0:
+            return result
         for mine, weight in ((1.0, shares[..., gov]), (0.0, 1.0 - shares[..., gov])):
-            unserved = np.ones(shares.shape[:-1])
-            for other in (Role.GOVERNMENT, Role.ENTERPRISE):
-                for theirs, count in ((1.0, counted[..., other]), (0.0, 1.0 - counted[..., other])):
-                    done, _ = self.fulfilment(gov, other, shares, mine, theirs)
-                    unserved = unserved * np.power(1.0 - self.demand[gov, other] * done, self.partners[gov, other] * count)
-            result = result + weight * (1.0 - unserved)
+            done = sum(filed[other] * self.fulfilment(gov, other, shares, requester_stance=mine)[0] for other in filed)
+            result = result + weight * done / total
         return result
 
     def incident_rate(self, shares: np.ndarray) -> np.ndarray:

@@ -337,10 +337,13 @@ class DataSharingModel(mesa.Model):
         assert len(self.payoff) == n
 
     def _served_share(self, outcome: StepOutcome) -> np.ndarray:
-        """Per member of the public, the share of its department neighbours whose requests were fulfilled."""
-        g, h = self.layout.government, self.layout.holders
-        served = np.zeros(g)
-        served[outcome.batch.requester[outcome.batch.fulfilled & (outcome.batch.requester < g)]] = 1.0
+        """Per member of the public, the share of its neighbouring departments' requests this month
+        that were fulfilled (a department that asked for nothing was not served)."""
+        g, h, batch = self.layout.government, self.layout.holders, outcome.batch
+        asking = batch.requester < g
+        filed = np.bincount(batch.requester[asking], minlength=g)
+        fulfilled = np.bincount(batch.requester[asking & batch.fulfilled], minlength=g)
+        served = _share_of(fulfilled.astype(float), filed.astype(float))
         return _share_of((self._public_ties.blocks[GOV] @ served)[h:], self._public_ties.present[GOV][h:])
 
     def _update_trust(self, outcome: StepOutcome) -> None:
