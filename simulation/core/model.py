@@ -371,13 +371,14 @@ class DataSharingModel(mesa.Model):
         p, lv, batch = self.params, self.levers, outcome.batch
         h, n = self.layout.holders, self.layout.total
         one, zero = np.zeros(n), np.zeros(n)
-        for role, rule in ((GOV, government), (ENT, enterprise)):
-            for side, who in ((rule.provider_payoffs, batch.provider), (rule.requester_payoffs, batch.requester)):
-                rows = self.role[who] == role
-                if rows.any():
-                    if_one, if_zero = side(p, lv, batch.view.rows(rows))
-                    one += np.bincount(who[rows], if_one, n)
-                    zero += np.bincount(who[rows], if_zero, n)
+        for side, who in (("provider_payoffs", batch.provider), ("requester_payoffs", batch.requester)):
+            # Both roles' rules over every request, each kept where its role is the one deciding:
+            # cheaper than copying the request columns out role by role.
+            is_gov = self.role[who] == GOV
+            gov_one, gov_zero = getattr(government, side)(p, lv, batch.view)
+            ent_one, ent_zero = getattr(enterprise, side)(p, lv, batch.view)
+            one += np.bincount(who, np.where(is_gov, gov_one, ent_one), n)
+            zero += np.bincount(who, np.where(is_gov, gov_zero, ent_zero), n)
         served = self._served_share(outcome)
         one[h:], zero[h:] = public.payoffs(p, lv, served, self.privacy_concern, self.recent_incident_rate, self.cognition[h:])
         return one, zero
