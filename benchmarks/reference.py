@@ -65,7 +65,7 @@ class Request:
 
     def __init__(self, requester: "Holder", provider: "Holder", link: Link) -> None:
         self.requester, self.provider, self.link = requester, provider, link
-        self.catalogued = self.not_shareable = self.automatic = False
+        self.catalogued = self.not_shareable = self.automatic = self.restricted = False
         self.exposure = 0.0
         self.size = 0.0
         self.view: incentives.Requests | None = None
@@ -96,6 +96,7 @@ class Person(mesa.Agent):
         self.strategy = int(rnd.random() < initial)
         self.payoff = 0.0  # earned this month, every benefit fully perceived
         self.advantage = 0.0  # perceived gain from strategy 1 this month
+        self.stakes = 1.0  # data units its requests involved this month (1 for the public)
         self.proposal = self.strategy
 
     def change_capabilities(self) -> None:
@@ -109,14 +110,16 @@ class Person(mesa.Agent):
         p, rnd = m.params, m.random
         self.proposal = self.strategy
         revising = rnd.random() < p.revision_rate
+        per_unit = self.advantage / self.stakes if self.stakes > 0 else 0.0
         if p.learning_rule == "logit":
             scale = p.logit_temperature * m.gap_scale[self.role]
-            z = min(500.0, max(-500.0, self.advantage / scale))
+            z = min(500.0, max(-500.0, per_unit / scale))
             proposal = int(rnd.random() < 1.0 / (1.0 + math.exp(-z)))
         else:
             partner = self.imitation_partner()
-            gain = self.advantage if partner.strategy == 1 else -self.advantage
-            scale = m.gap_scale[self.role] if p.imitation_normaliser == "role_max" else p.imitation_scale
+            fixed = p.imitation_normaliser == "fixed"
+            gain = (self.advantage if fixed else per_unit) * (1 if partner.strategy == 1 else -1)
+            scale = p.imitation_scale if fixed else m.gap_scale[self.role]
             switch = rnd.random() < min(1.0, max(0.0, gain / scale))
             proposal = partner.strategy if partner.strategy != self.strategy and switch else self.strategy
         if rnd.random() < p.exploration:
@@ -165,7 +168,12 @@ class Holder(Person):
     def new_month(self) -> None:
         self.filed: list[Request] = []
         self.asked: list[Request] = []
-        self.served = self.remediated = self.incident = False
+        self.remediated = self.incident = False
+
+    @property
+    def served(self) -> float:
+        """Share of its requests this month that were fulfilled."""
+        return sum(r.fulfilled for r in self.filed) / len(self.filed) if self.filed else 0.0
 
     def change_capabilities(self) -> None:
         super().change_capabilities()
@@ -195,9 +203,10 @@ class Holder(Person):
         request = Request(requester, self, link)
         request.size = p.request_share * self.volume
         request.catalogued = rnd.random() < lv.tiering
+        draw = rnd.random()  # the data's tier, whether or not a catalogue records it
+        tier = "open" if draw < self.open else "conditional" if draw < self.open + self.conditional else "restricted"
+        request.restricted = tier == "restricted"
         if request.catalogued:
-            draw = rnd.random()
-            tier = "open" if draw < self.open else "conditional" if draw < self.open + self.conditional else "restricted"
             request.automatic = tier == "open"
             request.not_shareable = tier == "restricted"
             request.exposure = 0.0 if tier == "open" else p.tiered_exposure
@@ -208,7 +217,8 @@ class Holder(Person):
             size=request.size, quality=self.quality, technology=self.technology, security=self.security,
             trust=link.trust, exposure=request.exposure, automatic=request.automatic,
             not_shareable=request.not_shareable, requester_shares=float(requester.strategy),
-            provider_shares=float(self.strategy), watched=self.watched, perception=requester.cognition)
+            provider_shares=float(self.strategy), watched=self.watched, perception=requester.cognition,
+            restricted=float(request.restricted))
         requester.filed.append(request)
         self.asked.append(request)
         return request
@@ -227,7 +237,7 @@ class Holder(Person):
         request.refused = request.decided and not request.granted
         if request.refused and rnd.random() < lv.escalation:
             request.escalated = True
-            request.arbitrated = rnd.random() < lv.arbitration
+            request.arbitrated = rnd.random() < lv.arbitration and not request.restricted  # the law first
         request.timely = request.granted and sharer
         if by_platform:
             window = 0
@@ -255,6 +265,7 @@ class Holder(Person):
             if_one, if_zero = self.rule.requester_payoffs(p, lv, request.view)
             advantage += float(if_one) - float(if_zero)
         self.advantage = advantage
+        self.stakes = sum(float(r.view.size) for r in self.asked) + sum(float(r.view.size) for r in self.filed)
 
     def mean_trust(self) -> float:
         if not self.links:
@@ -282,7 +293,7 @@ class Citizen(Person):
         self.served = 0.0
 
     def see_services(self) -> None:
-        """Share of its neighbouring departments that got the data they asked for this month."""
+        """Mean over its neighbouring departments of the share of their requests fulfilled this month."""
         departments = [other for other in self.neighbours if other.role == "government"]
         self.served = sum(d.served for d in departments) / len(departments) if departments else 0.0
 
@@ -345,7 +356,7 @@ class ReferenceModel(mesa.Model):
 
     def trust_prior(self, a: Holder, b: Holder) -> float:
         p = self.params
-        return p.trust_initial + (p.trust_government_bonus if a.role == b.role == "government" else 0.0)
+        return min(1.0, p.trust_initial + (p.trust_government_bonus if a.role == b.role == "government" else 0.0))
 
     def add_link(self, a: Holder, b: Holder, trust: float, t: int) -> None:
         link = Link(a, b, trust, self.trust_prior(a, b), t)
@@ -435,7 +446,6 @@ class ReferenceModel(mesa.Model):
                 r.link.last_sent[provider] = t
                 r.link.last_active = t
                 provider.last_provided = t
-                requester.served = True
                 provider.remediated |= fix > 0
                 provider.incident |= r.leaked
                 prices += price
@@ -497,7 +507,7 @@ class ReferenceModel(mesa.Model):
         statistic = max if p.learning_rule == "imitation" else (lambda gaps: sum(gaps) / len(gaps))
         self.gap_scale = {}
         for role, members in self.by_role.items():
-            scale = statistic([abs(a.advantage) for a in members]) if members else 0.0
+            scale = statistic([abs(a.advantage / a.stakes) if a.stakes > 0 else 0.0 for a in members]) if members else 0.0
             self.gap_scale[role] = scale if scale > 0 else 1.0
         for agent in self.people:
             agent.decide()

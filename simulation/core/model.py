@@ -193,7 +193,7 @@ class DataSharingModel(mesa.Model):
     def trust_prior(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
         """The trust a link returns to when nothing happens on it: departments of one government trust more."""
         p = self.params
-        return p.trust_initial + p.trust_government_bonus * ((self.role[u] == GOV) & (self.role[v] == GOV))
+        return np.minimum(1.0, p.trust_initial + p.trust_government_bonus * ((self.role[u] == GOV) & (self.role[v] == GOV)))
 
     @property
     def graph(self) -> nx.Graph:
@@ -386,29 +386,47 @@ class DataSharingModel(mesa.Model):
     def _learn(self, outcome: StepOutcome) -> None:
         p, rng, n = self.params, self.rng, self.layout.total
         one, zero = self.strategy_payoffs(outcome)
+        stakes = self.data_at_stake(outcome)
         revising = rng.random(n) < p.revision_rate
         if p.learning_rule == "logit":
-            proposal = (rng.random(n) < self.logit_chance(one - zero)).astype(np.int8)
+            proposal = (rng.random(n) < self.logit_chance(one - zero, stakes)).astype(np.int8)
         else:
             model_strategy = self.strategy[self._imitation_partners(revising)]
-            switch = rng.random(n) < self.imitation_chance(one - zero, model_strategy)
+            switch = rng.random(n) < self.imitation_chance(one - zero, model_strategy, stakes)
             proposal = np.where(switch, model_strategy, self.strategy).astype(np.int8)
         explore = rng.random(n) < p.exploration
         proposal = np.where(explore, rng.integers(0, 2, n), proposal).astype(np.int8)
         self.strategy = np.where(revising, proposal, self.strategy).astype(np.int8)
 
-    def imitation_chance(self, advantage: np.ndarray, model_strategy: np.ndarray) -> np.ndarray:
+    def data_at_stake(self, outcome: StepOutcome) -> np.ndarray:
+        """Per agent, the data units its requests involved this month, as provider or requester (1
+        for the public, who hold none): payoff gaps are compared per unit, so a holder's chance to
+        switch does not depend on how much data it holds, only on how much better the other
+        strategy is per unit of it."""
+        h, n, batch = self.layout.holders, self.layout.total, outcome.batch
+        units = np.bincount(batch.provider, batch.view.size, h) + np.bincount(batch.requester, batch.view.size, h)
+        return np.concatenate([units, np.ones(n - h)])
+
+    def imitation_chance(self, advantage: np.ndarray, model_strategy: np.ndarray,
+                         stakes: np.ndarray | None = None) -> np.ndarray:
         """Chance each agent takes up its imitation partner's strategy, given its perceived
-        ``advantage`` of strategy 1: its gain from the switch over the role's normaliser."""
+        ``advantage`` of strategy 1 and the data at stake: its gain per unit from the switch, over
+        the role's largest gap per unit this month (``role_max``) or over ``imitation_scale``."""
         p = self.params
         gain = np.where(model_strategy == 1, advantage, -advantage) * (model_strategy != self.strategy)
-        scale = self._role_scale(np.abs(advantage), np.max) if p.imitation_normaliser == "role_max" else p.imitation_scale
-        return np.clip(gain / scale, 0.0, 1.0)
+        if p.imitation_normaliser == "fixed":
+            return np.clip(gain / p.imitation_scale, 0.0, 1.0)
+        stakes = np.ones(len(advantage)) if stakes is None else stakes
+        per_unit, gain_per_unit = _share_of(advantage, stakes), _share_of(gain, stakes)
+        return np.clip(gain_per_unit / self._role_scale(np.abs(per_unit), np.max), 0.0, 1.0)
 
-    def logit_chance(self, advantage: np.ndarray) -> np.ndarray:
-        """Chance of playing strategy 1 under logit choice, noise relative to the role's mean gap."""
-        scale = self.params.logit_temperature * self._role_scale(np.abs(advantage), np.mean)
-        return 1.0 / (1.0 + np.exp(-np.clip(advantage / scale, -500, 500)))
+    def logit_chance(self, advantage: np.ndarray, stakes: np.ndarray | None = None) -> np.ndarray:
+        """Chance of playing strategy 1 under logit choice on the gap per unit at stake, the noise
+        relative to the role's mean gap per unit."""
+        stakes = np.ones(len(advantage)) if stakes is None else stakes
+        per_unit = _share_of(advantage, stakes)
+        scale = self.params.logit_temperature * self._role_scale(np.abs(per_unit), np.mean)
+        return 1.0 / (1.0 + np.exp(-np.clip(per_unit / scale, -500, 500)))
 
     def _role_scale(self, gaps: np.ndarray, statistic) -> np.ndarray:
         """Per agent, ``statistic`` of the payoff gaps in its role this month (1 where all are 0), so
