@@ -13,12 +13,12 @@ from simulation import load_scenario, run
 #  the published sharing rules).  Issue 11's restructure kept the earlier model's values, recorded
 #  at commit 4c031fe, bit-identical; Model 2 changed the model on purpose and re-recorded them.
 PINNED = [
-    ("baseline", 1, {}, "b9c9b1edb5d734f3", 67.89082908318916, 104, 0.0, 0.175),
-    ("all_countermeasures", 3, {}, "759fb5985cf1efd0", 1430.833507586653, 5, 64.88766329549276, 0.20833333333333334),
-    ("ecosystem", 2, {"network.kind": "small_world"}, "9141a78fd37a454a", 262.1183001811703, 19, 6.420736495059409, 0.25833333333333336),
-    ("mechanism", 4, {"parameters.learning_rule": "logit"}, "d5bbcead3a4ca61a", 456.8628943325599, 83, 2.4427470503884328, 0.5833333333333334),
-    ("security", 5, {}, "a378b4f1ee4ca966", 268.97128692542947, 84, 14.4, 0.10833333333333334),
-    ("cognition", 6, {"network.kind": "scale_free"}, "50fcd9dd40eaad3c", 8.70319394497976, 118, 3.216, 0.14166666666666666),
+    ("baseline", 1, {}, "873d300f8ec71d96", 156.75572900340396, 105, 0.0, 0.11666666666666667),
+    ("all_countermeasures", 3, {}, "e44578a58df10320", 1587.8898364555112, 4, 85.78648203095918, 0.7666666666666667),
+    ("ecosystem", 2, {"network.kind": "small_world"}, "24a330c841065c2d", 263.840084892116, 15, 6.209807720788813, 0.35),
+    ("mechanism", 4, {"parameters.learning_rule": "logit"}, "e890d917750acf02", 514.3831770330668, 70, 2.989715393048984, 0.6916666666666667),
+    ("security", 5, {}, "2a77e11032f7f554", 213.66677070959832, 104, 14.4, 0.05),
+    ("cognition", 6, {"network.kind": "scale_free"}, "5fdef863f237b5b0", 8.288416470891587, 118, 3.216, 0.13333333333333333),
 ]
 
 
