@@ -1,11 +1,14 @@
 """The policymakers' browser app: Mesa's SolaraViz over the data-sharing model.
 
 Run it with ``make viz`` (http://127.0.0.1:8765; ``PORT=`` changes the port).  Pick a scenario,
-move the countermeasure levers, press Reset to apply them, then Step or Play.
+move the countermeasure levers, press Reset to apply them, then Step or Play.  The cards and charts
+follow the requests of each month under the sharing rules (filed, granted, refused, escalated; the
+share fulfilled, waiting times and late answers), the islands (also counting two-way exchanges
+only), producer integration and each role's stance, the grid company's among them.
 
 Every control is a dotted scenario key (``countermeasures.ecosystem.link_rate``), so a control is
 an override of the chosen scenario file; the sliders take their ranges, defaults and units from
-the pydantic fields in ``simulation/config.py``.  A control left at its starting position keeps
+the pydantic fields in ``simulation/config/schema.py``.  A control left at its starting position keeps
 the scenario's own value, so a preset with no control touched is exactly its file.  Nothing the
 page sends can crash it: a bad seed or an impossible combination is reported on the page and the
 scenario's own values are used instead.
@@ -34,6 +37,7 @@ from simulation.config import ConfigError, Countermeasures, Population, Scenario
 from simulation.config.keys import value_at
 from simulation.core.metrics import components
 from simulation.core.model import DataSharingModel
+from simulation.core.requests import KINDS
 from simulation.core.runner import timeseries_of
 
 SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
@@ -55,9 +59,20 @@ PLAIN_NAMES = {  # where a field's own name is not what a policymaker would say
     "enterprise": "enterprises",
     "coordinator_strength": "government leadership",
     "link_rate": "brokered links",
-    "evaluation_penalty": "penalty on hoarders",
+    "escalation": "refusals taken to the authority",
+    "arbitration": "authority rules for sharing",
+    "vouched_trust": "trust the authority vouches",
+    "enterprise_subsidy": "enterprise subsidy per unit",
+    "public_reward": "reward for public participation",
+    "evaluation_reward": "reward per unit provided in time",
+    "evaluation_penalty": "fine per unit refused",
+    "price_per_quality": "price per unit at full quality",
+    "price_cap": "price cap per unit",
     "participation_cost_cut": "participation effort cut",
-    "tiering": "graded sharing",
+    "tiering": "graded catalogues",
+    "tiering_cost": "graded catalogue cost",
+    "link_cost": "cost per brokered link",
+    "coordinator_budget": "coordination office budget",
 }
 AS_IN_SCENARIO = "as in scenario"
 SWITCH = {AS_IN_SCENARIO: None, "on": True, "off": False}
@@ -232,7 +247,7 @@ def evenly_spaced(count: int) -> np.ndarray:
 
 
 def recent_links(model: DataSharingModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Holder links with a flow within the window, and the data each carried this step."""
+    """Holder links with a request fulfilled within the window, and the data each carried this step."""
     recent = model.recent_flow_mask()
     carried = (model.flows.forward + model.flows.backward)[recent]
     return model.links.u[recent], model.links.v[recent], carried
@@ -254,10 +269,11 @@ def legend_html() -> str:
                 f'border:2px solid {ring};vertical-align:middle;margin:0 3px 0 10px"></span>')
 
     items = [f"{dot(ROLE_COLOURS[r][0])}{dot(ROLE_COLOURS[r][1])}{name} (dark: sharing, light: not)" for r, name in ((r, r.label) for r in Role)]
-    items += [f"{dot('white', ISOLATED_RING)}holder with no data flow in the last months",
+    items += [f"{dot('white', ISOLATED_RING)}holder with no request fulfilled, either way, in the last months",
               f"{dot('white', ISLAND_RING)}holder on an island apart from the largest group",
               f'<span style="display:inline-block;width:22px;border-top:3px solid {LINK_COLOUR};vertical-align:middle;'
-              f'margin:0 3px 0 10px"></span>recent data flow, wider with more volume; size of a holder: its data volume']
+              f'margin:0 3px 0 10px"></span>a request fulfilled in the last months, wider with more volume this month;'
+              ' size of a holder: its data volume']
     return '<div style="font-size:0.85em;line-height:1.6">' + "<br>".join(items) + "</div>"
 
 
@@ -300,24 +316,46 @@ class NetworkFigure:
 
 def network_caption(model: DataSharingModel) -> str:
     m = model.metrics
-    return (f"Month {model.steps}: {m['islands']} islands; the largest connected group holds"
-            f" {m['largest_component_share']:.0%} of data holders")
+    return (f"Month {model.steps}: {m['islands']} islands ({m['islands_two_way']} counting two-way exchanges only);"
+            f" the largest connected group holds {m['largest_component_share']:.0%} of data holders")
 
 
 # ---------------------------------------------------------------------------------------------
 # Charts
 
 SHARE = (0.0, 1.02)
+GRID_COLOUR = "#7a5195"
 CHARTS = (  # title, {metric: (label, colour)}, fixed y range or None
     ("Sharing volume per month", {"sharing_volume": ("volume", "#333333")}, None),
-    ("Data islands", {"islands": ("islands", ISLAND_RING)}, None),
-    ("Largest group's share of holders", {"largest_component_share": ("share", ISLAND_RING)}, SHARE),
+    ("Requests per month", {
+        "requests_filed": ("filed", "#333333"),
+        "requests_granted": ("granted", "#2a7f62"),
+        "requests_refused": ("refused", "#d62728"),
+        "requests_escalated": ("escalated", "#1d4e89"),
+    }, None),
+    ("Requests fulfilled; answered late", {
+        "fulfilment_rate": ("fulfilled", "#2a7f62"),
+        "beyond_window_share": ("beyond the window", "#d62728"),
+    }, SHARE),
+    ("Waiting time (working days)", {
+        "wait_mean_days": ("mean", "#333333"),
+        "wait_p90_days": ("90th percentile", "#999999"),
+    }, None),
+    ("Data islands", {
+        "islands": ("islands", ISLAND_RING),
+        "islands_two_way": ("two-way only", "#c9a6e4"),
+    }, None),
+    ("Integration and trust", {
+        "largest_component_share": ("largest group", ISLAND_RING),
+        "producer_integration": ("producers integrated", "#b5520b"),
+        "mean_trust": ("mean trust", "#1d4e89"),
+    }, SHARE),
     ("Adoption by role", {
         "adoption_government": ("departments", ROLE_COLOURS[GOV][0]),
         "adoption_enterprise": ("enterprises", ROLE_COLOURS[ENT][0]),
         "adoption_public": ("public", ROLE_COLOURS[PUB][0]),
+        "grid_sharing": ("grid company", GRID_COLOUR),
     }, SHARE),
-    ("Mean trust", {"mean_trust": ("trust", "#1d4e89")}, SHARE),
     ("Countermeasure cost per month", {"countermeasure_cost": ("cost", "#333333")}, None),
 )
 
@@ -326,10 +364,10 @@ class ChartFigure:
     """The live charts of one model, drawn like :class:`NetworkFigure` (artists made once)."""
 
     def __init__(self) -> None:
-        self.figure = Figure(figsize=(7.0, 5.6))
-        self.figure.subplots_adjust(left=0.08, right=0.98, top=0.95, bottom=0.09, hspace=0.45, wspace=0.22)
+        self.figure = Figure(figsize=(7.0, 7.4))
+        self.figure.subplots_adjust(left=0.08, right=0.98, top=0.96, bottom=0.07, hspace=0.45, wspace=0.22)
         self.figure.supxlabel("month", fontsize=8)  # one figure label: per-axes labels cost a layout pass
-        self.axes = self.figure.subplots(3, 2, sharex=True).ravel()
+        self.axes = self.figure.subplots(4, 2, sharex=True).ravel()
         self.lines = []
         for ax, (title, series, fixed) in zip(self.axes, CHARTS):
             for metric, (label, colour) in series.items():
@@ -341,7 +379,7 @@ class ChartFigure:
             if fixed:
                 ax.set_ylim(*fixed)
             if len(series) > 1:
-                ax.legend(fontsize=7, frameon=False, loc="upper left")
+                ax.legend(fontsize=6, frameon=False, loc="upper left", ncols=2)
 
     def update(self, model: DataSharingModel) -> None:
         frame = timeseries_of(model)
@@ -379,12 +417,21 @@ def number(x: float) -> str:
 
 
 def indicator_texts(model: DataSharingModel) -> list[str]:
+    """The cards: this month's requests and how they were answered, islands, volume and stances."""
     m = model.metrics
+    has_grid = bool((model.kind_code == KINDS.index("grid")).any())
     return [
         f"Step: {model.steps}",
-        f"Islands: {m['islands']}",
+        f"Requests: {m['requests_filed']:,} filed, {m['requests_granted']:,} granted, {m['requests_refused']:,} refused,"
+        f" {m['requests_escalated']:,} escalated",
+        f"Fulfilled: {m['fulfilment_rate']:.0%}",
+        f"Wait: {m['wait_mean_days']:.1f} working days (90%: {m['wait_p90_days']:.0f})",
+        f"Answered late: {m['beyond_window_share']:.0%}",
+        f"Producers integrated: {m['producer_integration']:.0%}",
+        f"Islands: {m['islands']} ({m['islands_two_way']} two-way)",
         f"Cumulative volume: {m['cumulative_volume']:,.0f}",
         f"Holders sharing: {m['adoption_holders']:.0%}",
+        *([f"Grid company: {'shares' if m['grid_sharing'] else 'hoards'}"] if has_grid else []),
     ]
 
 

@@ -5,28 +5,24 @@ from __future__ import annotations
 
 import numpy as np
 
+from agents import incentives
 from agents.base import HolderAgent
-from agents.incentives import HolderState, Levers, Neighbourhood, data_price, hoarding_pressure, incident_probability, remediation_unit_cost
+from agents.incentives import Levers, Requests
 from agents.roles import Role
 from simulation.config import Parameters
 
 
-def payoffs(p: Parameters, lv: Levers, holder: HolderState, near: Neighbourhood, perception) -> tuple[np.ndarray, np.ndarray]:
-    """(payoff if sharing, payoff if hoarding) per enterprise.  Enterprises react to holders in
-    general, to departments (who pay and evaluate) and to the public (who help detect hoarding)."""
-    price = data_price(p, lv, holder.quality, holder.technology)
-    value = p.reciprocal_value * holder.quality * near.holders
-    payments = price * holder.volume + (lv.enterprise_subsidy + lv.evaluation_reward) * near.government
-    cost = (
-        remediation_unit_cost(p, holder.quality, holder.technology) * holder.volume
-        + p.handling_cost * holder.volume
-        + p.coordination_cost * (1.0 - lv.coordination)
-        + p.risk_premium * (1.0 - holder.mean_trust) * (1.0 - lv.ownership_clarity)
-        + p.incident_loss * incident_probability(p, holder.security, holder.exposure)
-    )
-    share = perception * value + payments - cost
-    hoard = -hoarding_pressure(p, lv, near.government, near.public) - p.reputation * near.public
-    return share, hoard
+def provider_payoffs(p: Parameters, lv: Levers, req: Requests) -> tuple[np.ndarray, np.ndarray]:
+    """(payoff if sharing, if hoarding) of the enterprise asked for each request: a sharing enterprise
+    answers in time and earns the subsidy and the evaluation reward; a refusal costs it reputation."""
+    return incentives.provider_payoffs(p, lv, req, bonus_per_unit=lv.enterprise_subsidy + lv.evaluation_reward,
+                                       shame_per_unit=p.reputation)
+
+
+def requester_payoffs(p: Parameters, lv: Levers, req: Requests) -> tuple[np.ndarray, np.ndarray]:
+    """(payoff if sharing, if hoarding) of the enterprise asking: the value of the data to its
+    business, which partners grant more readily to an enterprise that shares itself."""
+    return incentives.requester_payoffs(p, lv, req, p.value_enterprise)
 
 
 class EnterpriseAgent(HolderAgent):

@@ -4,29 +4,28 @@ from __future__ import annotations
 
 import numpy as np
 
+from agents import incentives
 from agents.base import HolderAgent
-from agents.incentives import Levers, Neighbourhood, hoarding_pressure
+from agents.incentives import Levers, Requests
 from agents.roles import Role
 from simulation.config import Parameters
 
 
-def payoffs(p: Parameters, lv: Levers, near: Neighbourhood, perception) -> tuple[np.ndarray, np.ndarray]:
-    """(payoff if active, payoff if passive) per department: an active department creates public
-    value and earns approval, collects penalties from hoarding enterprises and bears part of what
-    is paid to sharing ones, and pays for supervision; a passive one loses accountability."""
-    penalties = hoarding_pressure(p, lv, 1.0 - near.enterprise, near.public)
-    paid = (lv.enterprise_subsidy + lv.evaluation_reward) * near.enterprise
-    active = (
-        perception * (p.public_value * near.holders + p.public_approval * near.public)
-        + p.department_budget_share * (penalties - paid)
-        - p.supervision_cost * (1.0 - 0.5 * lv.coordination)
-    )
-    passive = -p.accountability_loss * near.public
-    return active, passive
+def provider_payoffs(p: Parameters, lv: Levers, req: Requests) -> tuple[np.ndarray, np.ndarray]:
+    """(payoff if active, if passive) of the department asked for each request: an active department
+    answers in time and is rated for it; a refusal costs it accountability before a watching public."""
+    return incentives.provider_payoffs(p, lv, req, bonus_per_unit=lv.evaluation_reward,
+                                       shame_per_unit=p.accountability_loss)
+
+
+def requester_payoffs(p: Parameters, lv: Levers, req: Requests) -> tuple[np.ndarray, np.ndarray]:
+    """(payoff if active, if passive) of the department asking: the public value it creates from the
+    data, which partners grant more readily to a department that shares itself."""
+    return incentives.requester_payoffs(p, lv, req, p.value_government)
 
 
 class GovernmentAgent(HolderAgent):
-    """A government department; strategy 1 = active (shares, leads, supervises, pays incentives)."""
+    """A government department; strategy 1 = active (answers requests in time, publishes its catalogue)."""
 
     role = Role.GOVERNMENT
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 # Phase name -> the model methods ``step`` calls for it, in docs/ODD.md section 3 order.
 PHASES: dict[str, tuple[str, ...]] = {
     "countermeasures": ("_apply_countermeasures", "_change_capabilities"),
-    "links": ("_update_links", "_refresh_neighbourhoods"),  # decay, brokering, then neighbour fractions
-    "sharing": ("_share",),
-    "outcomes": ("_outcomes",),
+    "links": ("_update_links",),  # decay and brokering
+    "requests": ("_request_data",),  # drawn, routed and decided
+    "settlement": ("_flows", "_settle"),  # flows, money, costs, incidents and welfare
     "trust": ("_update_trust",),
     "learning": ("_learn",),
     "metrics": ("_measure",),

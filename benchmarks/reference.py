@@ -1,12 +1,14 @@
-"""The plain-Mesa reference: the same step as :class:`simulation.model.DataSharingModel`, written the
-obvious way, one agent and one link at a time in Python, with agent state in agent attributes.
+"""The plain-Mesa reference: the same step as :class:`simulation.core.model.DataSharingModel`, written
+the obvious way, one agent, one link and one request at a time in Python, with agent state in agent
+attributes.
 
 It exists to be checked against, not used: ``tests/test_reference.py`` checks that the fast model
 and this one agree in distribution, and the benchmark measures how much faster the fast one is.
 It shares with the fast model only what is not the step itself: the scenario, the network
-generator (so one seed gives both models the same graph), the countermeasure objects and the
-roles' decision rules, called here once per agent with plain numbers.  Its random draws are its own, so it
-matches the fast model in distribution, not run for run.
+generator (so one seed gives both models the same graph), the countermeasure objects, the demand
+matrix, and the roles' decision rules (``agents/``), called here once per request with plain
+numbers.  Its random draws are its own, so it matches the fast model in distribution, not run for
+run.  Section numbers below are those of docs/ODD.md.
 """
 
 from __future__ import annotations
@@ -17,16 +19,16 @@ import mesa
 import networkx as nx
 
 from agents import enterprise, government, public
-from agents import incentives as payoffs
-from agents.incentives import Neighbourhood
+from agents import incentives
 from simulation.config import Scenario
 from simulation.core.countermeasures import Package
 from simulation.core.links import NEVER
 from simulation.core.metrics import METRICS
-from simulation.core.model import INCIDENT_MEMORY
-from simulation.core.network import build_network, layout_of
+from simulation.core.network import build_network, layout_of, read_network_file
+from simulation.core.requests import KINDS, demand_matrix
 
 ROLES = ("government", "enterprise", "public")
+SHORT = {"government": "gov", "enterprise": "ent"}
 
 
 def clip01(x: float) -> float:
@@ -34,144 +36,236 @@ def clip01(x: float) -> float:
 
 
 class Link:
-    """A holder-holder link; ``sent`` maps each end to what it sent over the link this step."""
+    """A holder-holder link (the lower node first): trust, when data last went each way, and what
+    happened on it this month."""
 
-    __slots__ = ("ends", "trust", "last_flow", "last_active", "sent")
+    __slots__ = ("ends", "trust", "prior", "last_sent", "last_active", "answered", "refusals", "arbitrated")
 
-    def __init__(self, a: "Holder", b: "Holder", trust: float, last_active: int) -> None:
-        self.ends = (a, b)
-        self.trust, self.last_flow, self.last_active = trust, NEVER, last_active
-        self.sent = {a: 0.0, b: 0.0}
+    def __init__(self, a: "Holder", b: "Holder", trust: float, prior: float, t: int) -> None:
+        self.ends = (a, b) if a.index < b.index else (b, a)
+        self.trust, self.prior, self.last_active = trust, prior, t
+        self.last_sent = {a: NEVER, b: NEVER}  # month a fulfilled request last brought this end's data to the other
+        self.clear()
+
+    def clear(self) -> None:
+        self.answered = self.refusals = 0  # requests answered in time / refused and not overturned, this month
+        self.arbitrated = False
 
     def other(self, end: "Holder") -> "Holder":
         return self.ends[1] if end is self.ends[0] else self.ends[0]
 
+    def recent(self, t: int, window: int, two_way: bool = False) -> bool:
+        """Whether data went over the link within the window (each way if ``two_way``)."""
+        went = [t - last < window for last in self.last_sent.values()]
+        return all(went) if two_way else any(went)
+
+
+class Request:
+    """One request for data and what became of it."""
+
+    def __init__(self, requester: "Holder", provider: "Holder", link: Link) -> None:
+        self.requester, self.provider, self.link = requester, provider, link
+        self.catalogued = self.not_shareable = self.automatic = self.restricted = False
+        self.exposure = 0.0
+        self.size = 0.0
+        self.view: incentives.Requests | None = None
+        self.decided = self.granted = self.refused = self.escalated = self.arbitrated = False
+        self.timely = self.beyond_window = self.leaked = False
+        self.wait_days = 0
+
+    @property
+    def fulfilled(self) -> bool:
+        return self.granted or self.arbitrated
+
 
 class Person(mesa.Agent):
-    """Any agent: a strategy, a cognition, neighbours, and what it sees among them."""
+    """Any agent: a strategy, a cognition, neighbours, and this month's payoffs."""
 
     role = ""
 
-    def __init__(self, model: "ReferenceModel", index: int) -> None:
+    def __init__(self, model: "ReferenceModel", index: int, kind: str) -> None:
         super().__init__(model)
         p, rnd = model.params, model.random
-        self.index = index
+        self.index, self.kind = index, kind
         self.neighbours: list[Person] = []
-        self.cognition = clip01(getattr(p, f"cognition_{self.role}") + rnd.gauss(0, 0.1))
+        self.cognition = clip01(getattr(p, f"cognition_{self.role}") + rnd.gauss(0, p.cognition_noise))
         initial = {"government": p.initial_active_government, "enterprise": p.initial_share_enterprise,
                    "public": p.initial_participation}[self.role]
+        if kind == "grid":
+            initial = p.initial_share_grid
         self.strategy = int(rnd.random() < initial)
-        self.payoff = 0.0
-        self.g = self.e = self.p = self.h = 0.0
+        self.payoff = 0.0  # earned this month, every benefit fully perceived
+        self.advantage = 0.0  # perceived gain from strategy 1 this month
+        self.stakes = 1.0  # data units its requests involved this month (1 for the public)
+        self.proposal = self.strategy
 
-    def learn_capabilities(self) -> None:
+    def change_capabilities(self) -> None:
         rates = self.model.rates
         rate = rates.publicity if self.role == "public" else rates.training
         self.cognition += rate * (1.0 - self.cognition)
 
-    @property
-    def near(self) -> Neighbourhood:
-        return Neighbourhood(self.g, self.e, self.p, self.h)
-
-    def look_around(self) -> None:
-        """Shares of active departments, sharing enterprises, participating public and sharing holders."""
-        seen = {role: 0 for role in ROLES}
-        active = {role: 0 for role in ROLES}
-        for other in self.neighbours:
-            seen[other.role] += 1
-            active[other.role] += other.strategy
-        share = {role: active[role] / seen[role] if seen[role] else 0.0 for role in ROLES}
-        self.g, self.e, self.p = share["government"], share["enterprise"], share["public"]
-        holders = seen["government"] + seen["enterprise"]
-        self.h = (active["government"] + active["enterprise"]) / holders if holders else 0.0
-
     def decide(self) -> None:
-        """Revise the strategy (applied in :meth:`adopt`, so every agent decides on the same state)."""
-        p, rnd = self.model.params, self.model.random
-        welfare = self.payoffs(perception=1.0)
-        self.payoff = welfare[0] if self.strategy == 1 else welfare[1]
-        one, zero = self.payoffs(perception=self.cognition)
-        advantage = one - zero
+        """Revise the strategy (section 3.7); applied in :meth:`adopt`, so all decide on the same state."""
+        m = self.model
+        p, rnd = m.params, m.random
         self.proposal = self.strategy
         revising = rnd.random() < p.revision_rate
+        per_unit = self.advantage / self.stakes if self.stakes > 0 else 0.0
         if p.learning_rule == "logit":
-            z = min(500.0, max(-500.0, advantage / p.logit_temperature))
+            scale = p.logit_temperature * m.gap_scale[self.role]
+            z = min(500.0, max(-500.0, per_unit / scale))
             proposal = int(rnd.random() < 1.0 / (1.0 + math.exp(-z)))
         else:
-            model_strategy = self.imitation_partner().strategy
-            gain = advantage if model_strategy == 1 else -advantage
-            switch = rnd.random() < min(1.0, max(0.0, gain / p.imitation_scale))
-            proposal = model_strategy if switch else self.strategy
+            partner = self.imitation_partner()
+            fixed = p.imitation_normaliser == "fixed"
+            gain = (self.advantage if fixed else per_unit) * (1 if partner.strategy == 1 else -1)
+            scale = p.imitation_scale if fixed else m.gap_scale[self.role]
+            switch = rnd.random() < min(1.0, max(0.0, gain / scale))
+            proposal = partner.strategy if partner.strategy != self.strategy and switch else self.strategy
         if rnd.random() < p.exploration:
             proposal = rnd.randrange(2)
         if revising:
             self.proposal = proposal
 
     def imitation_partner(self) -> "Person":
+        """A random same-role neighbour, or a random agent of the role when it has none."""
         same = [other for other in self.neighbours if other.role == self.role]
         return self.model.random.choice(same or self.model.by_role[self.role])
 
     def adopt(self) -> None:
-        self.strategy = 1 if self.index == 0 else self.proposal  # the coordinator keeps leading
+        self.strategy = self.proposal
 
 
 class Holder(Person):
-    """A department or an enterprise: data, capabilities, tiers and holder links."""
+    """A department or an enterprise: data, capabilities, tier mix, holder links, and the requests it
+    filed and received this month."""
+
+    rule = government  # the role's decision rule (agents/government.py or agents/enterprise.py)
 
     def __init__(self, model: "ReferenceModel", index: int, kind: str) -> None:
-        super().__init__(model, index)
+        super().__init__(model, index, kind)
         p, rnd = model.params, model.random
-        self.kind = kind
         self.links: list[Link] = []
         self.volume = p.grid_volume_factor if kind == "grid" else math.exp(rnd.gauss(0, p.volume_dispersion))
         base = p.quality_government if self.role == "government" else p.quality_enterprise
-        self.quality = rnd.uniform(0.2, 0.9) if kind == "water" else clip01(base + rnd.gauss(0, 0.1))
-        self.technology = clip01(p.technology_initial + rnd.gauss(0, 0.1))
-        self.security = clip01(p.security_initial + rnd.gauss(0, 0.1))
-        self.restricted = p.telecom_restricted_share if kind == "telecom" else clip01(p.restricted_share + rnd.gauss(0, 0.05))
-        self.open = min(clip01(p.open_share + rnd.gauss(0, 0.1)), 1 - self.restricted)
+        if kind == "water":
+            self.quality = rnd.uniform(p.water_quality_min, p.water_quality_max)
+        else:
+            self.quality = clip01(base + rnd.gauss(0, p.quality_noise))
+        self.technology = clip01(p.technology_initial + rnd.gauss(0, p.capability_noise))
+        self.security = clip01(p.security_initial + rnd.gauss(0, p.capability_noise))
+        if kind == "telecom":
+            self.restricted = p.telecom_restricted_share
+        else:
+            self.restricted = clip01(p.restricted_share + rnd.gauss(0, p.restricted_noise))
+        self.open = min(clip01(p.open_share + rnd.gauss(0, p.open_noise)), 1 - self.restricted)
         self.conditional = 1.0 - self.open - self.restricted
-        if kind in ("coordinator", "grid"):
-            self.strategy = 1
         self.isolation_spell = 0
-        self.sent = self.shared_fraction = 0.0
-        self.incident = False
+        self.last_provided = NEVER  # last month its data reached another holder
+        self.watched = 0.0  # share of its public neighbours who participate
+        self.new_month()
 
-    def learn_capabilities(self) -> None:
-        super().learn_capabilities()
+    def new_month(self) -> None:
+        self.filed: list[Request] = []
+        self.asked: list[Request] = []
+        self.remediated = self.incident = False
+
+    @property
+    def served(self) -> float:
+        """Share of its requests this month that were fulfilled."""
+        return sum(r.fulfilled for r in self.filed) / len(self.filed) if self.filed else 0.0
+
+    def change_capabilities(self) -> None:
+        super().change_capabilities()
         p, rates = self.model.params, self.model.rates
         self.technology += rates.technology * (1.0 - self.technology)
         self.security += rates.security * (1.0 - self.security)
         self.quality += p.technology_quality_gain * self.technology * (1.0 - self.quality) - p.quality_decay * self.quality
 
-    def share(self) -> None:
-        """Send data over every holder link: all or nothing untiered; tiered, open data always and
-        conditional data only over trusted links."""
-        p, lv = self.model.params, self.model.levers
-        self.sent = self.shared_fraction = 0.0
+    def look_at_public(self) -> None:
+        citizens = [other for other in self.neighbours if other.role == "public"]
+        self.watched = sum(c.strategy for c in citizens) / len(citizens) if citizens else 0.0
+
+    def file_requests(self) -> list[Request]:
+        """Ask each linked partner for data with the demand rate for the pair of kinds (3.4a)."""
+        m = self.model
+        mine = KINDS.index(self.kind)
+        filed = []
         for link in self.links:
-            trusted = link.trust >= p.trust_threshold
-            untiered = float(self.restricted <= p.restricted_tolerance and trusted)
-            tiered = self.open + self.conditional * trusted
-            fraction = self.strategy * ((1 - lv.tiering) * untiered + lv.tiering * tiered)
-            if self.volume * fraction < p.min_flow:
-                fraction = 0.0
-            link.sent[self] = self.volume * fraction
-            self.sent += link.sent[self]
-            self.shared_fraction = max(self.shared_fraction, fraction)
+            partner = link.other(self)
+            if m.random.random() < m.demand[mine][KINDS.index(partner.kind)]:
+                filed.append(partner.review(self, link))
+        return filed
 
-    def exposure(self) -> float:
-        return payoffs.exposure(self.model.params, self.model.levers, self.conditional, self.restricted)
+    def review(self, requester: "Holder", link: Link) -> Request:
+        """The platform's review of a request for this holder's data: size, tier and path (3.4b)."""
+        p, lv, rnd = self.model.params, self.model.levers, self.model.random
+        request = Request(requester, self, link)
+        request.size = p.request_share * self.volume
+        request.catalogued = rnd.random() < lv.tiering
+        draw = rnd.random()  # the data's tier, whether or not a catalogue records it
+        tier = "open" if draw < self.open else "conditional" if draw < self.open + self.conditional else "restricted"
+        request.restricted = tier == "restricted"
+        if request.catalogued:
+            request.automatic = tier == "open"
+            request.not_shareable = tier == "restricted"
+            request.exposure = 0.0 if tier == "open" else p.tiered_exposure
+        else:
+            request.not_shareable = self.restricted > p.restricted_tolerance
+            request.exposure = self.conditional + self.restricted
+        request.view = incentives.Requests(  # one request, as plain numbers
+            size=request.size, quality=self.quality, technology=self.technology, security=self.security,
+            trust=link.trust, exposure=request.exposure, automatic=request.automatic,
+            not_shareable=request.not_shareable, requester_shares=float(requester.strategy),
+            provider_shares=float(self.strategy), watched=self.watched, perception=requester.cognition,
+            restricted=float(request.restricted))
+        requester.filed.append(request)
+        self.asked.append(request)
+        return request
 
-    def remediate_and_risk(self) -> float:
-        """Remediate what was shared, maybe suffer an incident; returns the remediation cost."""
-        p = self.model.params
-        cost = payoffs.remediation_unit_cost(p, self.quality, self.technology) * self.volume * self.shared_fraction
-        if self.shared_fraction > 0:
-            self.quality += p.remediation_learning * max(0.0, p.quality_standard - self.quality)
-        chance = payoffs.incident_probability(p, self.security, self.exposure())
-        self.incident = self.sent > 0 and self.model.random.random() < chance
-        return cost
+    def answer(self, request: Request) -> None:
+        """Grant or refuse (3.4c), escalation and arbitration (3.4d), and the working days (3.4e)."""
+        p, lv, rnd = self.model.params, self.model.levers, self.model.random
+        sharer = self.strategy == 1
+        by_platform = request.automatic and sharer
+        request.decided = not request.not_shareable and not by_platform
+        if by_platform:
+            request.granted = True
+        elif request.decided:
+            chance = incentives.discretionary_grant(p, request.view, float(self.strategy), float(request.requester.strategy))
+            request.granted = rnd.random() < float(chance)
+        request.refused = request.decided and not request.granted
+        if request.refused and rnd.random() < lv.escalation:
+            request.escalated = True
+            request.arbitrated = rnd.random() < lv.arbitration and not request.restricted  # the law first
+        request.timely = request.granted and sharer
+        if by_platform:
+            window = 0
+        elif request.catalogued and sharer:
+            window = p.reply_days_published
+        else:
+            window = p.reply_days_unpublished
+        if request.decided and not sharer:
+            reply = window + math.ceil(rnd.random() * p.late_days_max)
+        else:
+            reply = math.ceil(rnd.random() * window)
+        request.beyond_window = request.decided and reply > window
+        if request.not_shareable and request.catalogued:
+            reply = 0  # refused at the platform's review
+        request.wait_days = p.review_days + reply + (p.arbitration_days if request.escalated else 0)
+
+    def weigh(self) -> None:
+        """Perceived payoff of each stance on this month's requests, as provider and as requester (section 6)."""
+        p, lv = self.model.params, self.model.levers
+        advantage = 0.0
+        for request in self.asked:
+            if_one, if_zero = self.rule.provider_payoffs(p, lv, request.view)
+            advantage += float(if_one) - float(if_zero)
+        for request in self.filed:
+            if_one, if_zero = self.rule.requester_payoffs(p, lv, request.view)
+            advantage += float(if_one) - float(if_zero)
+        self.advantage = advantage
+        self.stakes = sum(float(r.view.size) for r in self.asked) + sum(float(r.view.size) for r in self.filed)
 
     def mean_trust(self) -> float:
         if not self.links:
@@ -181,194 +275,316 @@ class Holder(Person):
 
 class Department(Holder):
     role = "government"
-
-    def payoffs(self, perception: float) -> tuple[float, float]:
-        m = self.model
-        return government.payoffs(m.params, m.levers, self.near, perception)
+    rule = government
 
 
 class Enterprise(Holder):
     role = "enterprise"
-
-    def payoffs(self, perception: float) -> tuple[float, float]:
-        m = self.model
-        state = payoffs.HolderState(self.volume, self.quality, self.technology, self.security, self.mean_trust(), self.exposure())
-        return enterprise.payoffs(m.params, m.levers, state, self.near, perception)
+    rule = enterprise
 
 
 class Citizen(Person):
     role = "public"
 
-    def __init__(self, model: "ReferenceModel", index: int) -> None:
-        super().__init__(model, index)
-        self.privacy_concern = clip01(model.params.privacy_concern + model.random.gauss(0, 0.15))
+    def __init__(self, model: "ReferenceModel", index: int, kind: str = "public") -> None:
+        super().__init__(model, index, kind)
+        p = model.params
+        self.privacy_concern = clip01(p.privacy_concern + model.random.gauss(0, p.privacy_noise))
+        self.served = 0.0
+
+    def see_services(self) -> None:
+        """Mean over its neighbouring departments of the share of their requests fulfilled this month."""
+        departments = [other for other in self.neighbours if other.role == "government"]
+        self.served = sum(d.served for d in departments) / len(departments) if departments else 0.0
 
     def payoffs(self, perception: float) -> tuple[float, float]:
         m = self.model
-        return public.payoffs(m.params, m.levers, self.near, self.privacy_concern, m.recent_incident_rate, perception)
+        participate, stand_by = public.payoffs(m.params, m.levers, self.served, self.privacy_concern,
+                                               m.recent_incident_rate, perception)
+        return float(participate), float(stand_by)
+
+    def earn(self) -> None:
+        participate, stand_by = self.payoffs(1.0)
+        self.payoff = participate if self.strategy == 1 else stand_by
+
+    def weigh(self) -> None:
+        participate, stand_by = self.payoffs(self.cognition)
+        self.advantage = participate - stand_by
 
 
 class ReferenceModel(mesa.Model):
-    """The data-sharing model, one agent at a time."""
+    """The data-sharing model, one agent, one link and one request at a time."""
 
     def __init__(self, config: Scenario, seed: int) -> None:
         super().__init__(rng=int(seed))
         self.config, self.params = config, config.parameters
-        network = build_network(layout_of(config.population), config.network, self.rng)
+        if config.network.kind == "file":
+            network = read_network_file(config.network.path)
+        else:
+            network = build_network(layout_of(config.population), config.network, self.rng)
         self.layout = network.layout
-        kinds = self.layout.kinds()
+        self.demand = demand_matrix(config).tolist()
         self.people: list[Person] = []
-        for index, kind in enumerate(kinds):
-            if kind == "public":
-                self.people.append(Citizen(self, index))
-            elif index < self.layout.government:
+        for index, kind in enumerate(self.layout.kinds()):
+            if index < self.layout.government:
                 self.people.append(Department(self, index, kind))
-            else:
+            elif index < self.layout.holders:
                 self.people.append(Enterprise(self, index, kind))
+            else:
+                self.people.append(Citizen(self, index, kind))
         self.holders: list[Holder] = self.people[: self.layout.holders]
         self.by_role = {role: [a for a in self.people if a.role == role] for role in ROLES}
         self.links: list[Link] = []
+        p = self.params
         for u, v in network.edges.tolist():
             a, b = self.people[u], self.people[v]
-            a.neighbours.append(b)
-            b.neighbours.append(a)
             if isinstance(a, Holder) and isinstance(b, Holder):
-                self.add_link(a, b, self.initial_trust(a, b), 0)
-        self.recent_incident_rate, self.cumulative_volume = 0.0, 0.0
+                trust = clip01(self.trust_prior(a, b) + self.random.uniform(-p.trust_spread, p.trust_spread))
+                self.add_link(a, b, trust, 0)
+            else:
+                a.neighbours.append(b)
+                b.neighbours.append(a)
         self.package = Package.of(config)
         self.levers = self.package.levers_at(0)
-        self.agents.do("look_around")
-        self.measure(remediation=0.0, cost=0.0)
+        self.recent_incident_rate, self.cumulative_volume = 0.0, 0.0
+        self.requests: list[Request] = []
+        self.costs = dict.fromkeys(("remediation_cost", "handling_cost", "negotiation_cost", "incidents", "incident_loss",
+                                    "countermeasure_cost", "fines_collected", "prices_paid"), 0.0)
+        self.measure()
         self.datacollector = mesa.DataCollector(model_reporters={name: (lambda m, key=name: m.metrics[key]) for name in METRICS})
         self.datacollector.collect(self)
 
-    def initial_trust(self, a: Holder, b: Holder) -> float:
+    def trust_prior(self, a: Holder, b: Holder) -> float:
         p = self.params
-        both_departments = a.role == b.role == "government"
-        return clip01(p.trust_initial + 0.2 * both_departments + self.random.uniform(-p.trust_spread, p.trust_spread))
+        return min(1.0, p.trust_initial + (p.trust_government_bonus if a.role == b.role == "government" else 0.0))
 
     def add_link(self, a: Holder, b: Holder, trust: float, t: int) -> None:
-        link = Link(a, b, trust, t)
+        link = Link(a, b, trust, self.trust_prior(a, b), t)
         self.links.append(link)
-        a.links.append(link)
-        b.links.append(link)
+        for end in (a, b):
+            end.links.append(link)
+            end.neighbours.append(link.other(end))
 
+    def drop_link(self, link: Link) -> None:
+        for end in link.ends:
+            end.links.remove(link)
+            end.neighbours.remove(link.other(end))
+
+    # ------------------------------------------------------------------ the step (section 3)
     def step(self) -> None:
         t = self.steps
         self.levers, self.rates = self.package.levers_at(t), self.package.capability_rates_at(t)
-        self.agents.do("learn_capabilities")
+        for agent in self.people:
+            agent.change_capabilities()
         self.decay_links(t)
-        self.broker_links(t)
-        self.agents.do("look_around")
-        for holder in self.holders:
-            holder.share()
-        for link in self.links:
-            if any(sent > 0 for sent in link.sent.values()):
-                link.last_flow = link.last_active = t
-        remediation = sum(holder.remediate_and_risk() for holder in self.holders)
-        incidents = sum(holder.incident for holder in self.holders)
-        memory = INCIDENT_MEMORY
-        self.recent_incident_rate = (1 - memory) * self.recent_incident_rate + memory * incidents / len(self.holders)
-        cost = self.countermeasure_cost(t)
+        brokered = sum(self.broker(brokering, t) for brokering in self.package.brokering_at(t))
+        self.request_data()
+        self.settle(t, brokered)
         self.update_trust()
-        self.agents.do("decide")
-        self.agents.do("adopt")
-        self.measure(remediation, cost)
+        self.learn()
+        self.measure()
         self.datacollector.collect(self)
 
     def decay_links(self, t: int) -> None:
-        p = self.params
-        kept = []
+        p, kept = self.params, []
         for link in self.links:
             if t - link.last_active >= p.decay_after and self.random.random() < p.decay_probability:
-                for end in link.ends:
-                    end.links.remove(link)
-                    end.neighbours.remove(link.other(end))
+                self.drop_link(link)
             else:
                 kept.append(link)
         self.links = kept
 
-    def broker_links(self, t: int) -> None:
-        """The coordinator ties random departments to enterprises, isolated ones more often."""
-        self.brokered = 0
-        for brokering in self.package.brokering_at(t):
-            self.broker(brokering, t)
-
-    def broker(self, brokering, t: int) -> None:
+    def broker(self, brokering, t: int) -> int:
+        """The coordinator ties random departments to enterprises, isolated ones more often; returns
+        how many new links it made."""
         expected = brokering.links_per_holder * len(self.holders)
         count = int(self.rng.poisson(expected)) if expected > 0 else 0
         enterprises, departments = self.by_role["enterprise"], self.by_role["government"]
-        chosen = self.random.choices(enterprises, weights=[1 + e.isolation_spell for e in enterprises], k=count)
-        trust = brokering.trust
-        for firm in chosen:
-            department = self.random.choice(departments)
+        if count == 0 or not enterprises:
+            return 0
+        firms = self.random.choices(enterprises, weights=[1 + e.isolation_spell for e in enterprises], k=count)
+        pairs = {(self.random.choice(departments), firm) for firm in firms}
+        made = 0
+        for department, firm in pairs:
             if not any(link.other(department) is firm for link in department.links):
-                self.brokered += 1
-                self.add_link(department, firm, trust, t)
-                department.neighbours.append(firm)
-                firm.neighbours.append(department)
+                self.add_link(department, firm, brokering.trust, t)
+                made += 1
+        return made
 
-    def countermeasure_cost(self, t: int) -> float:
-        lay = self.layout
-        outlays = self.package.outlays_at(t, lay.holders, lay.public)
-        paid = sum(outlays.per_rated_enterprise * e.g for e in self.by_role["enterprise"] if e.strategy == 1)
+    def request_data(self) -> None:
+        """Every holder files its requests; each provider answers each one (3.4)."""
+        for holder in self.holders:
+            holder.new_month()
+            holder.look_at_public()
+        self.requests = []
+        for holder in self.holders:
+            self.requests.extend(holder.file_requests())
+        for request in self.requests:
+            request.provider.answer(request)
+
+    def settle(self, t: int, brokered: int) -> None:
+        """Flows, money, costs, remediation, incidents and welfare payoffs of the month's requests (3.5)."""
+        p, lv, rnd = self.params, self.levers, self.random
+        for link in self.links:
+            link.clear()
+        for agent in self.people:
+            agent.payoff = 0.0
+        remediation = handling = negotiation = loss = prices = fines = rewards = 0.0
+        incidents = 0
+        for r in self.requests:
+            view, size, provider, requester = r.view, r.size, r.provider, r.requester
+            if r.fulfilled:
+                price = float(incentives.unit_price(lv, view.quality)) * size
+                fix = float(incentives.remediation_unit_cost(p, view.quality, view.technology)) * size
+                negotiate = incentives.negotiation_unit_cost(p, lv) * size
+                risk = float(incentives.risk_premium(p, lv, view.trust)) * size
+                r.leaked = rnd.random() < float(incentives.incident_probability(p, view.security, view.exposure))
+                leak = p.incident_loss * size if r.leaked else 0.0
+                value = (p.value_government if requester.role == "government" else p.value_enterprise) * view.quality * size
+                requester.payoff += value - price
+                provider.payoff += price - (p.handling_cost * size + negotiate + risk + fix + leak)
+                r.link.last_sent[provider] = t
+                r.link.last_active = t
+                provider.last_provided = t
+                provider.remediated |= fix > 0
+                provider.incident |= r.leaked
+                prices += price
+                remediation, handling, negotiation = remediation + fix, handling + p.handling_cost * size, negotiation + negotiate
+                loss += leak
+                incidents += r.leaked
+            if r.timely:
+                bonus = lv.evaluation_reward + (lv.enterprise_subsidy if provider.role == "enterprise" else 0.0)
+                provider.payoff += bonus * size
+                rewards += bonus * size
+                r.link.answered += 1
+            if r.refused:
+                shame = p.accountability_loss if provider.role == "government" else p.reputation
+                provider.payoff -= shame * provider.watched * size
+                if r.escalated or rnd.random() < float(incentives.detection(p, view)):
+                    provider.payoff -= lv.evaluation_penalty * size
+                    fines += lv.evaluation_penalty * size
+                if r.arbitrated:
+                    r.link.arbitrated = True
+                else:
+                    r.link.refusals += 1
+        for holder in self.holders:
+            if holder.remediated:
+                holder.quality += p.remediation_learning * max(0.0, p.quality_standard - holder.quality)
+        self.recent_incident_rate = ((1 - p.incident_memory) * self.recent_incident_rate
+                                     + p.incident_memory * incidents / len(self.holders))
         participants = sum(c.strategy for c in self.by_role["public"])
-        brokering = sum(b.cost_per_link for b in self.package.brokering_at(t)) * self.brokered
-        return outlays.budget + paid + outlays.per_participant * participants + brokering
+        budgets = self.package.budget_at(t, len(self.holders), len(self.by_role["public"]))
+        link_costs = sum(b.cost_per_link for b in self.package.brokering_at(t)) * brokered
+        for citizen in self.by_role["public"]:
+            citizen.see_services()
+            citizen.earn()
+        self.costs = {"remediation_cost": remediation, "handling_cost": handling, "negotiation_cost": negotiation,
+                      "incidents": incidents, "incident_loss": loss,
+                      "countermeasure_cost": budgets + link_costs + rewards + lv.public_reward * participants,
+                      "fines_collected": fines, "prices_paid": prices}
 
     def update_trust(self) -> None:
+        """Answers in time build trust, refusals erode it, incidents hit it, arbitration vouches for
+        the link, and trust drifts back toward its prior (3.6)."""
         p, lv = self.params, self.levers
         gain = min(1.0, p.trust_gain * (1.0 + lv.transparency))
         for link in self.links:
-            flowing = [sent > 0 for sent in link.sent.values()]
-            if all(flowing):
-                link.trust += gain * (1 - link.trust)
-            elif any(flowing):
-                link.trust *= 1 - p.trust_loss
+            for _ in range(link.answered):
+                link.trust += gain * (1.0 - link.trust)
+            for _ in range(link.refusals):
+                link.trust *= 1.0 - p.trust_loss
             if any(end.incident for end in link.ends):
-                link.trust *= 1 - p.incident_trust_loss
+                link.trust *= 1.0 - p.incident_trust_loss
+            if link.arbitrated:
+                link.trust = max(link.trust, lv.vouched_trust)
+            link.trust += p.trust_decay * (link.prior - link.trust)
 
-    def measure(self, remediation: float, cost: float) -> None:
-        t, holders = self.steps, self.holders
-        channels = {f"volume_{a}_{b}": 0.0 for a in ("gov", "ent") for b in ("gov", "ent")}
-        short = {"government": "gov", "enterprise": "ent"}
-        window = self.params.flow_window
-        islands = nx.Graph()
-        islands.add_nodes_from(holders)
+    def learn(self) -> None:
+        """Every agent weighs its stances, then revises against its role's payoff gaps (3.7)."""
+        p = self.params
+        for agent in self.people:
+            agent.weigh()
+        statistic = max if p.learning_rule == "imitation" else (lambda gaps: sum(gaps) / len(gaps))
+        self.gap_scale = {}
+        for role, members in self.by_role.items():
+            scale = statistic([abs(a.advantage / a.stakes) if a.stakes > 0 else 0.0 for a in members]) if members else 0.0
+            self.gap_scale[role] = scale if scale > 0 else 1.0
+        for agent in self.people:
+            agent.decide()
+        for agent in self.people:
+            agent.adopt()
+
+    # ------------------------------------------------------------------ measurement (section 7)
+    def measure(self) -> None:
+        t, p, holders, requests = self.steps, self.params, self.holders, self.requests
+        window = p.flow_window
+        one_way, two_way = nx.Graph(), nx.Graph()
+        one_way.add_nodes_from(holders)
+        two_way.add_nodes_from(holders)
         for link in self.links:
-            for sender, amount in link.sent.items():
-                channels[f"volume_{short[sender.role]}_{short[link.other(sender).role]}"] += amount
-            if t - link.last_flow < window:
-                islands.add_edge(*link.ends)
-        volume = sum(channels.values())
-        self.cumulative_volume += volume
-        components = list(nx.connected_components(islands))
-        isolated = [holder for holder in holders if islands.degree(holder) == 0]
+            if link.recent(t, window):
+                one_way.add_edge(*link.ends)
+            if link.recent(t, window, two_way=True):
+                two_way.add_edge(*link.ends)
         for holder in holders:
-            holder.isolation_spell = holder.isolation_spell + 1 if islands.degree(holder) == 0 else 0
-        incidents = sum(holder.incident for holder in holders)
+            holder.isolation_spell = holder.isolation_spell + 1 if one_way.degree(holder) == 0 else 0
+        isolated = [h for h in holders if h.isolation_spell > 0]
+        islands, exchanges = list(nx.connected_components(one_way)), list(nx.connected_components(two_way))
+
+        channels = {f"volume_{a}_{b}": 0.0 for a in ("gov", "ent") for b in ("gov", "ent")}
+        grid_water = water_grid = 0.0
+        for r in requests:
+            if r.fulfilled:
+                channels[f"volume_{SHORT[r.provider.role]}_{SHORT[r.requester.role]}"] += r.size
+                grid_water += r.size if (r.provider.kind, r.requester.kind) == ("grid", "water") else 0.0
+                water_grid += r.size if (r.provider.kind, r.requester.kind) == ("water", "grid") else 0.0
+        volume = sum(r.size for r in requests if r.fulfilled)
+        self.cumulative_volume += volume
+        grid = [h for h in holders if h.kind == "grid"]
+
+        filed = len(requests)
+        granted = sum(r.fulfilled for r in requests)
+        decided = [r for r in requests if r.decided]
+        waits = [r.wait_days for r in requests]
         self.metrics = {
             "step": t, "sharing_volume": volume, "cumulative_volume": self.cumulative_volume, **channels,
+            "volume_grid_water": grid_water, "volume_water_grid": water_grid,
+            "grid_sharing": float(grid[0].strategy) if grid else 0.0,
+            "requests_filed": filed, "requests_granted": granted, "requests_refused": filed - granted,
+            "requests_escalated": sum(r.escalated for r in requests),
+            "requests_not_shareable": sum(r.not_shareable for r in requests),
+            "fulfilment_rate": granted / filed if filed else 0.0,
+            "wait_mean_days": mean(waits), "wait_p90_days": percentile(waits, 90),
+            "beyond_window_share": mean(r.beyond_window for r in decided),
             **{f"adoption_{role}": mean(a.strategy for a in self.by_role[role]) for role in ROLES},
             "adoption_holders": mean(h.strategy for h in holders),
-            "islands": len(components),
-            "isolated_share": len(isolated) / len(holders),
-            "largest_component_share": max(len(c) for c in components) / len(holders),
+            "islands": len(islands),
+            "isolated_share": len(isolated) / len(holders) if holders else 0.0,
+            "largest_component_share": max(map(len, islands), default=0) / len(holders) if holders else 0.0,
+            "islands_two_way": len(exchanges),
+            "largest_two_way_share": max(map(len, exchanges), default=0) / len(holders) if holders else 0.0,
+            "producer_integration": mean(t - h.last_provided < window for h in holders),
             "mean_isolation_spell": mean(h.isolation_spell for h in isolated),
             "mean_trust": mean(link.trust for link in self.links),
             "mean_cognition": mean(a.cognition for a in self.people),
             "mean_quality": mean(h.quality for h in holders),
             "mean_technology": mean(h.technology for h in holders),
-            "remediation_cost": remediation, "incidents": incidents,
-            "incident_loss": incidents * self.params.incident_loss, "countermeasure_cost": cost,
+            **self.costs,
             **{f"payoff_{role}": mean(a.payoff for a in self.by_role[role]) for role in ROLES},
         }
-        for holder in holders:  # flows are this step's only
-            holder.incident = False
-        for link in self.links:
-            link.sent = dict.fromkeys(link.sent, 0.0)
 
 
 def mean(values) -> float:
     values = list(values)
     return sum(values) / len(values) if values else 0.0
+
+
+def percentile(values, q: float) -> float:
+    """The ``q``-th percentile, interpolating linearly between the closest ranks (numpy's default)."""
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    position = (len(ordered) - 1) * q / 100
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)

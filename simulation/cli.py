@@ -50,17 +50,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-SHOWN = ("cumulative_volume", "adoption_government", "adoption_enterprise", "adoption_public", "adoption_holders",
-         "islands", "largest_component_share", "mean_trust", "remediation_share", "time_to_integration",
-         "time_to_half_adoption", "total_countermeasure_cost")
+SHOWN = ("cumulative_volume", "sharing_volume", "requests_filed", "requests_granted", "requests_refused",
+         "requests_escalated", "fulfilment_rate", "fulfilment_overall", "wait_mean_days", "wait_p90_days",
+         "beyond_window_share", "adoption_government", "adoption_enterprise", "adoption_public", "adoption_holders",
+         "grid_sharing", "producer_integration", "islands", "islands_two_way", "largest_component_share", "mean_trust",
+         "remediation_cost_share", "time_to_lasting_integration", "time_to_half_adoption", "total_countermeasure_cost")
+
+
+def _text(value) -> str:
+    """A summary value as printed: never for a time not reached, whole numbers as they are."""
+    return "never" if value is None else (f"{value:.3f}" if isinstance(value, float) else str(value))
 
 
 def format_summary(summary: dict) -> str:
     lines = [f"scenario {summary['scenario']}  seed {summary['seed']}  steps {summary['steps']}"]
-    for key in SHOWN:
-        value = summary[key]
-        text = "never" if value is None else (f"{value:.3f}" if isinstance(value, float) else str(value))
-        lines.append(f"  {key:<26} {text}")
+    lines += [f"  {key:<28} {_text(summary[key])}" for key in SHOWN]
     return "\n".join(lines)
 
 
@@ -75,9 +79,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     rows = []
     for scenario in scenarios:
         summary = run(scenario, seed=args.seed, steps=args.steps).summary
-        rows.append({"scenario": scenario.name, **{k: summary[k] for k in SHOWN}})
-    table = pd.DataFrame(rows).set_index("scenario").T.astype(object)
-    print(table.map(lambda v: "never" if v is None or v != v else (f"{v:.3f}" if isinstance(v, float) else v)).to_string())
+        rows.append({"scenario": scenario.name, **{k: _text(summary[k]) for k in SHOWN}})
+    print(pd.DataFrame(rows).set_index("scenario").T.to_string())
     return 0
 
 
@@ -241,9 +244,10 @@ def cmd_effects(args: argparse.Namespace) -> int:
     from simulation.analyses import evidence
 
     seeds = range(args.first_seed, args.first_seed + args.seeds)
-    table = evidence.effect_table(evidence.collect(args.scenarios, seeds))
+    overrides = _overrides(args.set)
+    table = evidence.effect_table(evidence.collect(args.scenarios, seeds, overrides=overrides, overrides_source=SET))
     if args.doc:
-        evidence.update_docs(Path(args.doc), table, seeds)
+        evidence.update_docs(Path(args.doc), table, seeds, overrides)
         print(f"updated {args.doc}")
     else:
         print(table, end="")
@@ -279,6 +283,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scenarios", default="scenarios", help="folder with the six scenario files")
     p.add_argument("--seeds", type=int, default=30)
     p.add_argument("--first-seed", type=int, default=0)
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a field of every scenario, e.g. network.kind=small_world")
     p.add_argument("--doc", help="Markdown file whose generated block to replace, e.g. docs/countermeasures.md")
     p.set_defaults(func=cmd_effects)
 

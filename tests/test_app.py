@@ -43,6 +43,15 @@ def test_every_countermeasure_lever_has_a_control_within_its_declared_range():
             assert low == control["min"] <= control["value"] <= control["max"] <= high
 
 
+def test_every_lever_has_a_plain_label():
+    """Labels come from the config fields; none shows a raw field name, and the levers of the
+    request procedure read as a policymaker would say them."""
+    for key, _, label in app.lever_fields():
+        assert "_" not in label and label[0].isupper(), key
+    assert app.LABELS["countermeasures.ecosystem.escalation"] == "Refusals taken to the authority"
+    assert app.LABELS["countermeasures.mechanism.price_per_quality"] == "Price per unit at full quality"
+
+
 def test_control_labels_are_unique():
     labels = [control["label"] for control in app.CONTROLS.values()]
     assert len(labels) == len(set(labels))
@@ -144,6 +153,19 @@ def test_island_rings_match_the_island_metrics(stepped):
     assert isolated.mean() == pytest.approx(stepped.metrics["isolated_share"])
     assert count == stepped.metrics["islands"]
     assert not (isolated & apart).any()
+
+
+def test_cards_show_the_request_mechanism(stepped):
+    m = stepped.metrics
+    cards = app.indicator_texts(stepped)
+    assert cards[0] == f"Step: {stepped.steps}"
+    assert (f"Requests: {m['requests_filed']:,} filed, {m['requests_granted']:,} granted, "
+            f"{m['requests_refused']:,} refused, {m['requests_escalated']:,} escalated") in cards
+    assert f"Fulfilled: {m['fulfilment_rate']:.0%}" in cards
+    assert f"Islands: {m['islands']} ({m['islands_two_way']} two-way)" in cards
+    assert f"Producers integrated: {m['producer_integration']:.0%}" in cards
+    assert any(card.startswith("Wait: ") for card in cards)
+    assert any(card.startswith("Grid company: ") for card in cards)
 
 
 def test_network_and_charts_redraw_from_the_model(stepped):

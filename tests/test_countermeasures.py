@@ -8,7 +8,7 @@ import pytest
 
 from simulation.analyses.game import scenario_game
 from simulation.config.schema import Countermeasure as CountermeasureBlock
-from simulation.core.countermeasures import CapabilityRates, Countermeasure, Outlays, Package
+from simulation.core.countermeasures import CapabilityRates, Countermeasure, Package
 from simulation.core.model import DataSharingModel
 from simulation.core.runner import timeseries_of
 
@@ -33,8 +33,8 @@ class InspectionDrive(Countermeasure):
     def capability_rates(self, step):
         return CapabilityRates(training=self.settings.training_rate * self.strength(step))
 
-    def outlays(self, step, holders, public):
-        return Outlays(budget=self.paid(step) * self.settings.budget)
+    def budget(self, step, holders, public):
+        return self.paid(step) * self.settings.budget
 
 
 def drive(scenario):
@@ -56,6 +56,8 @@ def test_a_new_countermeasure_acts_in_the_model_through_its_own_object(baseline)
     # month, and only what it spends is added to the baseline's outlays.
     spent = with_drive["countermeasure_cost"] - without["countermeasure_cost"]
     assert spent.tolist() == [0.0, 0.0] + [3.0] * 11
+    # Its fines act on refusals from its start on (they are revenue, not outlays).
+    assert with_drive["fines_collected"].iloc[:2].sum() == 0 < with_drive["fines_collected"].iloc[2:].sum()
     # Training raises cognition from its start on; before it, the two runs are the same run.
     assert with_drive["mean_cognition"].iloc[1] == without["mean_cognition"].iloc[1]
     assert with_drive["mean_cognition"].iloc[-1] > without["mean_cognition"].iloc[-1] + 0.1

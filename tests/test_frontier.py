@@ -64,7 +64,7 @@ def test_a_bad_frontier_spec_is_refused(tmp_path, root):
 
 def test_the_cheapest_package_meeting_the_target():
     runs = pd.DataFrame({"point": [0, 0, 1, 1, 2, 2],
-                         "time_to_integration": pd.array([None, None, 10, 30, 12, 20], dtype="Int64")})
+                         "time_to_lasting_integration": pd.array([None, None, 10, 30, 12, 20], dtype="Int64")})
     table = pd.DataFrame({"package": [0, 1, 2], "cost": [0.0, 5.0, 9.0]})
     assert cheapest_within(runs, table, 20)["package"] == 2  # package 1 integrates in time in half its runs
     assert cheapest_within(runs, table, 30)["package"] == 1

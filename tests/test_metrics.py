@@ -34,10 +34,28 @@ def test_isolated_share_on_erdos_renyi_is_near_exp_minus_c():
 
 
 def test_summary_times():
-    frame = pd.DataFrame({name: np.zeros(5) for name in METRICS})
-    frame["step"] = range(5)
-    frame["largest_component_share"] = [0.1, 0.5, 0.95, 0.8, 0.99]
-    frame["adoption_holders"] = [0.1, 0.2, 0.3, 0.4, 0.45]
+    """Integration counts only once the 90% component has held for the persistence window; a brief
+    peak does not."""
+    frame = pd.DataFrame({name: np.zeros(7) for name in METRICS})
+    frame["step"] = range(7)
+    frame["largest_component_share"] = [0.1, 0.95, 0.8, 0.92, 0.95, 0.99, 0.5]
+    frame["adoption_holders"] = [0.1, 0.2, 0.3, 0.4, 0.45, 0.45, 0.45]
+    assert summarise(frame, persistence=3)["time_to_lasting_integration"] == 3
+    assert summarise(frame, persistence=4)["time_to_lasting_integration"] is None
+    assert summarise(frame, persistence=1)["time_to_lasting_integration"] == 1
+    assert summarise(frame)["time_to_half_adoption"] is None
+
+
+def test_summary_cost_share_and_fulfilment():
+    """Remediation over every cost of providing data; requests granted over filed, over the horizon."""
+    frame = pd.DataFrame({name: np.zeros(3) for name in METRICS})
+    frame["step"] = range(3)
+    frame["remediation_cost"] = [0.0, 3.0, 1.0]
+    frame["handling_cost"] = [0.0, 1.0, 1.0]
+    frame["negotiation_cost"] = [0.0, 1.0, 0.0]
+    frame["incident_loss"] = [0.0, 0.0, 1.0]
+    frame["requests_filed"] = [0, 10, 30]
+    frame["requests_granted"] = [0, 2, 18]
     summary = summarise(frame)
-    assert summary["time_to_integration"] == 2
-    assert summary["time_to_half_adoption"] is None
+    assert summary["remediation_cost_share"] == pytest.approx(4 / 8)
+    assert summary["fulfilment_overall"] == pytest.approx(20 / 40)

@@ -37,8 +37,8 @@ def test_timeseries_columns_and_summary(small):
     result = run(small, seed=1, steps=12)
     assert tuple(result.timeseries.columns) == METRICS
     assert list(result.timeseries["step"]) == list(range(13))
-    for key in ("scenario", "seed", "steps", "time_to_integration", "time_to_half_adoption", "config_hash", "packages",
-                "sharing_volume", "largest_component_share"):
+    for key in ("scenario", "seed", "steps", "time_to_lasting_integration", "time_to_half_adoption", "config_hash",
+                "packages", "sharing_volume", "largest_component_share", "fulfilment_rate", "producer_integration"):
         assert key in result.summary
     assert result.summary["steps"] == 12
     assert isinstance(result.model, DataSharingModel)
@@ -91,13 +91,18 @@ def test_no_mesa_deprecation_or_future_warnings(root, name):
 
 def _check_invariants(frame: pd.DataFrame, model: DataSharingModel) -> None:
     for col in ("adoption_government", "adoption_enterprise", "adoption_public", "adoption_holders",
-                "isolated_share", "largest_component_share", "mean_trust", "mean_cognition", "mean_quality",
-                "mean_technology"):
+                "isolated_share", "largest_component_share", "largest_two_way_share", "producer_integration",
+                "fulfilment_rate", "beyond_window_share", "grid_sharing", "mean_trust", "mean_cognition",
+                "mean_quality", "mean_technology"):
         assert frame[col].between(0, 1).all(), col
-    for col in ("sharing_volume", "cumulative_volume", *CHANNELS, "remediation_cost", "incidents", "incident_loss",
-                "countermeasure_cost", "mean_isolation_spell"):
+    for col in ("sharing_volume", "cumulative_volume", *CHANNELS, "volume_grid_water", "volume_water_grid",
+                "remediation_cost", "handling_cost", "negotiation_cost", "incidents", "incident_loss",
+                "countermeasure_cost", "fines_collected", "prices_paid", "mean_isolation_spell", "wait_mean_days"):
         assert (frame[col] >= 0).all(), col
     assert np.allclose(frame[list(CHANNELS)].sum(axis=1), frame["sharing_volume"])
+    assert (frame["requests_granted"] + frame["requests_refused"] == frame["requests_filed"]).all()
+    assert (frame["requests_escalated"] <= frame["requests_refused"] + frame["requests_granted"]).all()
+    assert (frame["wait_p90_days"] >= 0).all() and (frame["islands_two_way"] >= frame["islands"]).all()
     assert np.allclose(frame["sharing_volume"].cumsum(), frame["cumulative_volume"])
     for arr in (model.links.trust, model.cognition, model.quality, model.technology, model.security, model.privacy_concern):
         assert np.all((arr >= 0) & (arr <= 1))

@@ -1,4 +1,5 @@
-"""Each lever moves the payoff difference the way docs/ODD.md section 4 says."""
+"""The roles' decision rules move the way docs/ODD.md section 6 says: each lever acts on the payoff
+it names, on the scale of the data involved."""
 
 from dataclasses import replace
 
@@ -6,90 +7,104 @@ import numpy as np
 import pytest
 
 from agents import enterprise, government, public
-from agents import incentives as payoffs
+from agents import incentives
+from agents.incentives import Levers, Requests
 from simulation.config import Parameters
-from agents.incentives import HolderState, Levers, Neighbourhood
 
 P = Parameters()
-ONE = np.array([1.0])
 
 
-def near(g=0.5, e=0.5, pub=0.5, h=0.5) -> Neighbourhood:
-    return Neighbourhood(g * ONE, e * ONE, pub * ONE, h * ONE)
+def request(**fields) -> Requests:
+    """One discretionary request to an enterprise or department, as the rules see it."""
+    values = dict(size=1.0, quality=0.6, technology=0.3, security=0.3, trust=0.5, exposure=0.6, automatic=False,
+                  not_shareable=False, requester_shares=1.0, provider_shares=1.0, watched=0.3, perception=0.5)
+    values.update(fields)
+    return Requests(**{k: np.array([v]) for k, v in values.items()})
 
 
-def enterprise_gain(lv=Levers(), perception=0.5, g=0.5, pub=0.5, h=0.5, **state):
-    st = dict(volume=1.0, quality=0.5, technology=0.3, security=0.3, mean_trust=0.4, exposure=0.6)
-    st.update(state)
-    hs = HolderState(**{k: np.array([v]) for k, v in st.items()})
-    share, hoard = enterprise.payoffs(P, lv, hs, near(g=g, pub=pub, h=h), perception * ONE)
+def provider_gain(rule=enterprise, lv=Levers(), **fields) -> float:
+    share, hoard = rule.provider_payoffs(P, lv, request(**fields))
     return float((share - hoard)[0])
 
 
-def government_gain(lv=Levers(), perception=0.5, e=0.5, pub=0.5, h=0.5):
-    active, passive = government.payoffs(P, lv, near(e=e, pub=pub, h=h), perception * ONE)
-    return float((active - passive)[0])
-
-
-def public_gain(lv=Levers(), perception=0.5, g=0.5, incident_rate=0.0):
-    part, by = public.payoffs(P, lv, near(g=g), 0.5 * ONE, incident_rate, perception * ONE)
-    return float((part - by)[0])
+def requester_gain(rule=enterprise, lv=Levers(), **fields) -> float:
+    share, hoard = rule.requester_payoffs(P, lv, request(**fields))
+    return float((share - hoard)[0])
 
 
 @pytest.mark.parametrize("lever, value", [
     ("coordination", 0.9), ("ownership_clarity", 0.9), ("enterprise_subsidy", 0.5),
     ("evaluation_reward", 0.5), ("evaluation_penalty", 1.0), ("pricing", 1.0),
 ])
-def test_enterprise_levers_raise_the_gain_from_sharing(lever, value):
-    base = Levers(price_cap=0.6, price_markup=0.2)
-    assert enterprise_gain(replace(base, **{lever: value})) > enterprise_gain(base)
+def test_each_provider_lever_raises_the_gain_from_sharing(lever, value):
+    base = Levers(price_cap=0.6, price_per_quality=0.5)
+    assert provider_gain(lv=replace(base, **{lever: value})) > provider_gain(lv=base)
 
 
-@pytest.mark.parametrize("field, low, high, sign", [
-    ("technology", 0.1, 0.9, +1), ("security", 0.1, 0.9, +1), ("mean_trust", 0.1, 0.9, +1),
-    ("quality", 0.3, 0.7, +1), ("exposure", 0.1, 0.9, -1),
-])
-def test_enterprise_state_moves_the_gain(field, low, high, sign):
-    assert sign * (enterprise_gain(**{field: high}) - enterprise_gain(**{field: low})) > 0
+def test_the_subsidy_goes_to_enterprises_only():
+    lv = Levers(enterprise_subsidy=0.5)
+    assert provider_gain(government, lv) == pytest.approx(provider_gain(government))
+    assert provider_gain(enterprise, lv) > provider_gain(enterprise)
 
 
-def test_cognition_raises_perceived_benefits_for_every_role():
-    assert enterprise_gain(perception=0.9) > enterprise_gain(perception=0.1)
-    assert government_gain(perception=0.9) > government_gain(perception=0.1)
-    assert public_gain(perception=0.9) > public_gain(perception=0.1)
+def test_an_authority_that_arbitrates_makes_hoarding_costlier_than_sharing():
+    """Escalated refusals end in grants without the bonus for answering in time."""
+    lv = Levers(evaluation_reward=0.3)
+    assert provider_gain(lv=replace(lv, escalation=0.8, arbitration=0.9)) > provider_gain(lv=lv)
 
 
-def test_public_participation_raises_detection_and_reputation_pressure_on_hoarders():
-    lv = Levers(evaluation_penalty=1.0)
-    assert enterprise_gain(lv, pub=0.9) > enterprise_gain(lv, pub=0.1)
+def test_the_platform_grants_unconditional_data_of_a_sharer_whatever_the_trust():
+    low, high = (provider_gain(automatic=True, trust=t, lv=Levers(evaluation_reward=0.5)) for t in (0.1, 0.9))
+    share, _ = enterprise.provider_payoffs(P, Levers(evaluation_reward=0.5), request(automatic=True, trust=0.1))
+    grant = incentives.grant_payoff(P, Levers(), request(automatic=True, trust=0.1)) + 0.5
+    assert share[0] == pytest.approx(grant[0])
+    assert high > low  # the risk premium falls with trust
 
 
-def test_government_gains_from_sharing_holders_and_participation_and_coordination():
-    assert government_gain(h=0.9) > government_gain(h=0.1)
-    assert government_gain(pub=0.9) > government_gain(pub=0.1)
-    assert government_gain(Levers(coordination=0.9)) > government_gain(Levers(coordination=0.1))
+def test_not_shareable_data_is_worth_nothing_either_way():
+    share, hoard = enterprise.provider_payoffs(P, Levers(evaluation_penalty=1.0), request(not_shareable=True))
+    assert share[0] == hoard[0] == 0.0
 
 
-def test_government_pays_part_of_subsidies():
-    lv = Levers(enterprise_subsidy=1.0)
-    assert government_gain(lv, e=0.9) < government_gain(lv, e=0.1)
+def test_every_term_scales_with_the_data_involved():
+    lv = Levers(evaluation_reward=0.2, evaluation_penalty=0.5, pricing=1.0, price_cap=0.6, price_per_quality=0.5,
+                escalation=0.5, arbitration=0.9)
+    for rule in (government, enterprise):
+        for side in (rule.provider_payoffs, rule.requester_payoffs):
+            small, large = side(P, lv, request(size=1.0)), side(P, lv, request(size=20.0))
+            assert np.allclose(np.array(large), 20.0 * np.array(small))
+
+
+def test_reciprocity_rewards_a_requester_that_shares():
+    assert requester_gain() > 0
+    assert requester_gain(lv=Levers(), perception=0.9) > requester_gain(perception=0.1)
+    assert requester_gain(automatic=True) == 0.0  # the platform grants unconditional data to anyone
+
+
+def test_prices_rise_with_quality_not_with_remediation_cost_and_are_capped():
+    lv = Levers(pricing=1.0, price_per_quality=0.5, price_cap=0.4)
+    q = np.array([0.2, 0.6, 0.9])
+    price = incentives.unit_price(lv, q)
+    assert price[0] < price[1] and np.all(price <= 0.4)
+    assert incentives.unit_price(replace(lv, pricing=0.0), q).sum() == 0.0
+    poor_technology = incentives.grant_payoff(P, lv, request(quality=0.3, technology=0.0))
+    good_technology = incentives.grant_payoff(P, lv, request(quality=0.3, technology=0.9))
+    assert good_technology > poor_technology  # remediation is a cost, never a source of revenue
+
+
+def test_grant_probability_is_smooth_and_never_certain():
+    trust = np.linspace(0, 1, 11)
+    chance = incentives.grant_probability(P, trust)
+    assert np.all(np.diff(chance) > 0) and np.all((chance > 0) & (chance < 1))
+    assert incentives.grant_probability(P, np.array([P.trust_threshold]))[0] == pytest.approx(0.5)
 
 
 def test_public_levers_and_incidents():
-    assert public_gain(Levers(public_reward=0.3)) > public_gain()
-    assert public_gain(Levers(participation_cost_cut=0.5)) > public_gain()
-    assert public_gain(g=0.9) > public_gain(g=0.1)
-    assert public_gain(incident_rate=0.1) < public_gain(incident_rate=0.0)
+    def gain(lv=Levers(), served=0.5, incident_rate=0.0):
+        part, by = public.payoffs(P, lv, np.array([served]), np.array([0.5]), incident_rate, np.array([0.5]))
+        return float((part - by)[0])
 
-
-def test_tiering_lowers_exposure():
-    cond, restr = np.array([0.4]), np.array([0.2])
-    assert payoffs.exposure(P, Levers(tiering=1.0), cond, restr)[0] < payoffs.exposure(P, Levers(), cond, restr)[0]
-
-
-def test_price_is_cost_plus_and_capped():
-    q, tau = np.array([0.3, 0.69]), np.array([0.0, 0.0])
-    price = payoffs.data_price(P, Levers(pricing=1.0, price_markup=0.2, price_cap=0.5), q, tau)
-    unit_cost = P.handling_cost + payoffs.remediation_unit_cost(P, q, tau)
-    assert np.all(price <= 0.5)
-    assert price[1] == pytest.approx(unit_cost[1] * 1.2)
+    assert gain(Levers(public_reward=0.3)) > gain()
+    assert gain(Levers(participation_cost_cut=0.5)) > gain()
+    assert gain(served=0.9) > gain(served=0.1)
+    assert gain(incident_rate=0.1) < gain(incident_rate=0.0)

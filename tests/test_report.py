@@ -15,7 +15,7 @@ from simulation.experiments.execute import execute
 from simulation.experiments.plan import plan_experiment
 from simulation.experiments.report import survival, write_report
 
-FIGURES = ("timeseries", "final_state", "island_persistence")
+FIGURES = ("timeseries", "requests", "final_state", "island_persistence")
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +58,7 @@ def direct(runs, scenario, metric):
 
 
 @pytest.mark.filterwarnings("ignore:Precision loss occurred:RuntimeWarning")  # scipy, on a nearly constant group
-@pytest.mark.parametrize("metric", ["cumulative_volume", "largest_component_share", "time_to_integration", "islands"])
+@pytest.mark.parametrize("metric", ["cumulative_volume", "largest_component_share", "time_to_lasting_integration", "islands"])
 def test_summary_numbers_match_a_direct_computation(batch, metric):
     runs = pd.read_parquet(batch / "runs.parquet")
     summary = pd.read_csv(batch / "report" / "summary.csv")
@@ -87,7 +87,7 @@ def test_integrated_share_and_survival_curve_match_the_runs(batch):
     runs = pd.read_parquet(batch / "runs.parquet")
     summary = pd.read_csv(batch / "report" / "summary.csv")
     for scenario in ("baseline", "all_countermeasures"):
-        times = runs.loc[runs["scenario"] == scenario, "time_to_integration"]
+        times = runs.loc[runs["scenario"] == scenario, "time_to_lasting_integration"]
         row = summary[(summary["scenario"] == scenario) & (summary["metric"] == "integrated_share")].iloc[0]
         assert row["mean"] == pytest.approx(times.notna().mean())
         curve = survival(runs.assign(group=runs["scenario"]), scenario)
@@ -95,6 +95,23 @@ def test_integrated_share_and_survival_curve_match_the_runs(batch):
         for t in (0, 10, 20, 30):
             expected = ((times > t) | times.isna()).mean()
             assert curve.loc[t, "not_integrated"] == pytest.approx(expected)
+
+
+def test_final_year_outcomes_match_the_timeseries(batch):
+    """final_year_volume: a run's mean sharing volume over its last 12 months; the waiting time:
+    the mean over the months of the final year with requests."""
+    runs = pd.read_parquet(batch / "runs.parquet")
+    timeseries = pd.read_parquet(batch / "timeseries.parquet")
+    summary = pd.read_csv(batch / "report" / "summary.csv")
+    last = timeseries[timeseries["step"] > timeseries["step"].max() - 12]
+    for scenario in ("baseline", "all_countermeasures"):
+        ids = runs.loc[runs["scenario"] == scenario, "run_id"]
+        mine = last[last["run_id"].isin(ids)]
+        volume = mine.groupby("run_id")["sharing_volume"].mean()
+        wait = mine[mine["requests_filed"] > 0].groupby("run_id")["wait_mean_days"].mean().reindex(ids).fillna(0.0)
+        for metric, values in (("final_year_volume", volume), ("final_year_wait_mean_days", wait)):
+            row = summary[(summary["scenario"] == scenario) & (summary["metric"] == metric)].iloc[0]
+            assert row["mean"] == pytest.approx(values.mean()), metric
 
 
 def test_markdown_table_shows_the_csv_numbers(batch):

@@ -66,11 +66,11 @@ def test_integer_fields_are_rounded_and_floats_kept():
 
 def test_outputs_are_averaged_over_replications_with_never_as_the_horizon(tmp_path):
     runs = pd.DataFrame({"point": [0, 0, 1, 1], "steps": [60] * 4,
-                         "time_to_integration": pd.array([10, None, 20, 30], dtype="Int64"),
+                         "time_to_lasting_integration": pd.array([10, None, 20, 30], dtype="Int64"),
                          "cumulative_volume": [1.0, 3.0, 5.0, 7.0]})
     runs.to_parquet(tmp_path / "runs.parquet")
-    means = point_means(tmp_path, ["time_to_integration", "cumulative_volume"])
-    assert means.to_dict("list") == {"time_to_integration": [35.0, 25.0], "cumulative_volume": [2.0, 6.0]}
+    means = point_means(tmp_path, ["time_to_lasting_integration", "cumulative_volume"])
+    assert means.to_dict("list") == {"time_to_lasting_integration": [35.0, 25.0], "cumulative_volume": [2.0, 6.0]}
 
 
 # --- spec validation ----------------------------------------------------------------------------
@@ -79,7 +79,7 @@ def test_outputs_are_averaged_over_replications_with_never_as_the_horizon(tmp_pa
 def write_spec(folder, root, **changes):
     data = {"name": "tiny_sensitivity", "scenario": str(tiny_scenario(folder, root)), "method": "morris",
             "samples": 2, "steps": 4, "replications": 2, "seed": 3,
-            "outputs": ["cumulative_volume", "time_to_integration"],
+            "outputs": ["cumulative_volume", "time_to_lasting_integration"],
             "parameters": {"countermeasures.ecosystem.start": [0, 3],
                            "countermeasures.security.tiering": [0.0, 1.0]}}
     data.update(changes)

@@ -124,7 +124,7 @@ def test_phased_package_in_one_file(root, tmp_path):
     mechanism, cognition = (next(c for c in package if c.name == name) for name in ("mechanism", "cognition"))
     assert mechanism.strength(1) == pytest.approx(0.5)
     assert cognition.strength(11) == 0 and cognition.strength(12) == 1
-    assert package.outlays_at(12, 120, 300).budget > package.outlays_at(11, 120, 300).budget > 0
+    assert package.budget_at(12, 120, 300) > package.budget_at(11, 120, 300) > 0
 
 
 def test_every_shipped_yaml_file_validates_as_its_kind(root):

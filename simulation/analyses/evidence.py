@@ -1,5 +1,6 @@
 """Evidence that each countermeasure works through its mechanism: per-run indicators over seeds,
-one-sided Mann-Whitney tests, and the effect table of ``docs/countermeasures.md``."""
+one-sided Mann-Whitney tests, and the effect table of ``docs/countermeasures.md``
+(``python -m simulation effects``; ``--set network.kind=small_world`` runs it on another network)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,11 @@ from scipy import stats
 
 from simulation.config import load_scenario
 from simulation.core.runner import run
+from simulation.experiments.outcomes import FINAL_YEAR, INTEGRATION_TIME, final_year
 from simulation.experiments.statistics import describe, effect
 
 SCENARIOS = ("baseline", "ecosystem", "mechanism", "cognition", "security", "all_countermeasures")
 COUNTERMEASURES = SCENARIOS[1:-1]
-FINAL_YEAR = 12  # months averaged for the end-state island indicators, so one noisy month does not decide
 
 
 @dataclass(frozen=True)
@@ -25,53 +26,87 @@ class Indicator:
     higher_is_better: bool
 
 
-INDICATORS = {
-    "cumulative_volume": Indicator("cumulative_volume", "data units shared over the horizon", True),
-    "final_volume": Indicator("final_volume", "data units shared per month, mean of the final year", True),
-    "final_component_share": Indicator("final_component_share", "largest component share, mean of the final year", True),
-    "volume_gov_ent": Indicator("volume_gov_ent", "government-to-enterprise volume over the horizon", True),
-    "adoption_enterprise": Indicator("adoption_enterprise", "share of enterprises sharing at the horizon", True),
-    "mean_cognition": Indicator("mean_cognition", "mean cognition at the horizon", True),
-    "incidents_per_volume": Indicator("incidents_per_volume", "incidents per data unit shared", False),
-    "adoption_holders": Indicator("adoption_holders", "share of holders sharing at the horizon", True),
-    "remediation_share": Indicator("remediation_share", "remediation share of all costs", False),
-    "integrated": Indicator("integrated", "run reached a 90% largest component within the horizon", True),
-    "total_countermeasure_cost": Indicator("total_countermeasure_cost", "countermeasure cost over the horizon", False),
-}
+INDICATORS = {i.name: i for i in (
+    # what each countermeasure acts on (docs/countermeasures.md)
+    Indicator("requests_escalated", "refused requests taken to the data authority over the horizon", True),
+    Indicator("volume_government_enterprise", "units moved between departments and enterprises (both ways) over the horizon", True),
+    Indicator("adoption_enterprise", "share of enterprises sharing, mean of the final year", True),
+    Indicator("mean_cognition", "mean cognition at the horizon", True),
+    Indicator("incidents_per_volume", "incidents per data unit shared over the horizon", False),
+    # sharing
+    Indicator("final_volume", "data units shared per month, mean of the final year", True),
+    Indicator("cumulative_volume", "data units shared over the horizon", True),
+    # the requests
+    Indicator("fulfilment", "share of requests fulfilled over the horizon", True),
+    Indicator("wait_mean_days", "mean waiting time of a request (working days), mean of the final year", False),
+    Indicator("beyond_window_share", "share of provider-decided requests answered after the reply window, final year", False),
+    # islands and producers
+    Indicator("producer_integration", "share of holders whose data reached another holder, mean of the final year", True),
+    Indicator("islands", "islands of holders joined by recent fulfilled requests, mean of the final year", False),
+    Indicator("islands_two_way", "islands counting only two-way exchanges, mean of the final year", False),
+    Indicator("final_component_share", "largest component share, mean of the final year", True),
+    Indicator("integrated", "run reached lasting integration (90% component held) within the horizon", True),
+    # promotion and costs
+    Indicator("adoption_holders", "share of holders sharing, mean of the final year", True),
+    Indicator("adoption_government", "share of departments active, mean of the final year", True),
+    Indicator("remediation_cost_share", "remediation share of all costs of providing data", False),
+    Indicator("remediation_largest_cost", "remediation is the largest of the costs of providing data", False),
+    Indicator("total_countermeasure_cost", "countermeasure cost over the horizon", False),
+)}
 
-# The indicator of the mechanism each countermeasure targets (docs/ODD.md section 1).
+# The indicators of the mechanism each countermeasure acts through (docs/ODD.md sections 1 and 6).
 MECHANISM_INDICATOR = {
-    "ecosystem": "volume_gov_ent",
-    "mechanism": "adoption_enterprise",
-    "cognition": "mean_cognition",
-    "security": "incidents_per_volume",
+    "ecosystem": ("requests_escalated", "volume_government_enterprise"),
+    "mechanism": ("adoption_enterprise",),
+    "cognition": ("mean_cognition",),
+    "security": ("incidents_per_volume",),
 }
+# Rows of the effect table after a countermeasure's own indicators.
+TABLE_INDICATORS = ("final_volume", "cumulative_volume", "fulfilment", "wait_mean_days", "producer_integration",
+                    "islands", "islands_two_way", "integrated")
+
+
+def _final_year(ts: pd.DataFrame, metric: str) -> float:
+    return float(ts[metric].iloc[-FINAL_YEAR:].mean())
 
 
 def indicators_of(result) -> dict[str, float]:
     ts, summary = result.timeseries, result.summary
+    last = final_year(ts).iloc[0]
+    costs = {name: float(ts[name].sum()) for name in ("remediation_cost", "handling_cost", "negotiation_cost", "incident_loss")}
     return {
-        "cumulative_volume": summary["cumulative_volume"],
-        "final_volume": float(ts["sharing_volume"].iloc[-FINAL_YEAR:].mean()),
-        "final_component_share": float(ts["largest_component_share"].iloc[-FINAL_YEAR:].mean()),
-        "volume_gov_ent": float(ts["volume_gov_ent"].sum()),
-        "adoption_enterprise": summary["adoption_enterprise"],
+        "requests_escalated": float(ts["requests_escalated"].sum()),
+        "volume_government_enterprise": float(ts["volume_gov_ent"].sum() + ts["volume_ent_gov"].sum()),
+        "adoption_enterprise": _final_year(ts, "adoption_enterprise"),
         "mean_cognition": summary["mean_cognition"],
         "incidents_per_volume": summary["incidents_per_volume"],
-        "adoption_holders": summary["adoption_holders"],
-        "remediation_share": summary["remediation_share"],
-        "integrated": float(summary["time_to_integration"] is not None),
-        "time_to_integration": summary["time_to_integration"],
+        "final_volume": float(last["final_year_volume"]),
+        "cumulative_volume": summary["cumulative_volume"],
+        "fulfilment": summary["fulfilment_overall"],
+        "wait_mean_days": float(last["final_year_wait_mean_days"]),
+        "beyond_window_share": float(last["final_year_beyond_window_share"]),
+        "producer_integration": _final_year(ts, "producer_integration"),
+        "islands": _final_year(ts, "islands"),
+        "islands_two_way": _final_year(ts, "islands_two_way"),
+        "final_component_share": _final_year(ts, "largest_component_share"),
+        "integrated": float(summary[INTEGRATION_TIME] is not None),
+        INTEGRATION_TIME: summary[INTEGRATION_TIME],
         "time_to_half_adoption": summary["time_to_half_adoption"],
+        "adoption_holders": _final_year(ts, "adoption_holders"),
+        "adoption_government": _final_year(ts, "adoption_government"),
+        "remediation_cost_share": summary["remediation_cost_share"],
+        "remediation_largest_cost": float(costs["remediation_cost"] >= max(costs.values())),
         "total_countermeasure_cost": summary["total_countermeasure_cost"],
+        **{f"total_{name}": value for name, value in costs.items()},
     }
 
 
-def collect(scenario_dir: str | Path, seeds: range, names=SCENARIOS, overrides: dict | None = None) -> pd.DataFrame:
-    """One row per (scenario, seed) with every indicator."""
+def collect(scenario_dir: str | Path, seeds: range, names=SCENARIOS, overrides: dict | None = None,
+            overrides_source: str = "overrides") -> pd.DataFrame:
+    """One row per (scenario, seed) with every indicator; ``overrides`` (dotted keys) apply to every scenario."""
     rows = []
     for name in names:
-        scenario = load_scenario(Path(scenario_dir) / f"{name}.yaml", overrides)
+        scenario = load_scenario(Path(scenario_dir) / f"{name}.yaml", overrides, overrides_source)
         for seed in seeds:
             rows.append({"scenario": name, "seed": seed, **indicators_of(run(scenario, seed=seed))})
     return pd.DataFrame(rows)
@@ -103,18 +138,19 @@ def _fmt(value: float) -> str:
 
 
 def effect_table(frame: pd.DataFrame) -> str:
-    """Markdown: per countermeasure, its own indicator, volume and islands, as mean [95% CI] and the
-    effect over the baseline [95% CI] with the one-sided Mann-Whitney p-value."""
-    lines = ["| scenario | indicator | baseline mean [95% CI] | scenario mean [95% CI] | effect over baseline [95% CI] | one-sided MW p |",
+    """Markdown: per countermeasure, its own indicators (in bold), then sharing, requests and islands,
+    as mean [95% CI], the effect over the baseline [95% CI] and the one-sided Mann-Whitney p-value
+    that the scenario does better than the baseline."""
+    lines = ["| scenario | indicator | baseline mean [95% CI] | scenario mean [95% CI] | effect over baseline [95% CI] | p (one-sided MW, better) |",
              "|---|---|---|---|---|---|"]
     for name in (*COUNTERMEASURES, "all_countermeasures"):
-        own = MECHANISM_INDICATOR.get(name)
-        for indicator in [i for i in (own, "final_volume", "cumulative_volume", "final_component_share", "integrated") if i]:
+        own = MECHANISM_INDICATOR.get(name, ())
+        for indicator in (*own, *TABLE_INDICATORS):
             binary = indicator == "integrated"
             base = mean_interval(frame.loc[frame.scenario == "baseline", indicator], binary)
             treated = mean_interval(frame.loc[frame.scenario == name, indicator], binary)
             effect = effect_interval(frame, name, indicator)
-            label = f"**{indicator}**" if indicator == own else indicator
+            label = f"**{indicator}**" if indicator in own else indicator
             lines.append(
                 f"| {name} | {label} | {_fmt(base[0])} [{_fmt(base[1])}, {_fmt(base[2])}] "
                 f"| {_fmt(treated[0])} [{_fmt(treated[1])}, {_fmt(treated[2])}] "
@@ -126,12 +162,14 @@ def effect_table(frame: pd.DataFrame) -> str:
 BEGIN, END = "<!-- effect-table:begin -->", "<!-- effect-table:end -->"
 
 
-def update_docs(doc: Path, table: str, seeds: range) -> None:
+def update_docs(doc: Path, table: str, seeds: range, overrides: dict | None = None) -> None:
     """Replace the generated block of ``doc`` with ``table``."""
     from simulation.experiments.store import write_text
 
     text = doc.read_text(encoding="utf-8")
     head, rest = text.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
-    note = f"\n_Generated by `python -m simulation effects` over seeds {seeds.start}-{seeds.stop - 1} (n = {len(seeds)} per scenario)._\n\n"
+    changed = "".join(f" --set {k}={v}" for k, v in (overrides or {}).items())
+    note = (f"\n_Generated by `python -m simulation effects{changed}` over seeds {seeds.start}-{seeds.stop - 1}"
+            f" (n = {len(seeds)} per scenario)._\n\n")
     write_text(doc, head + BEGIN + note + table + END + tail)

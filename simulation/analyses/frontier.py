@@ -7,13 +7,14 @@ ranges and the switches, drawn from the spec's seed; each runs ``replications`` 
 seeds through the batch runner.  Per package, over its replications:
 
 - ``cost``: mean total countermeasure cost over the horizon (budgets, subsidies, rewards);
-- ``persistence``: mean time to integration (largest component >= 90% of holders), a run that never
-  integrates counting as the horizon;
+- ``persistence``: mean time to lasting integration (the first month from which the largest component
+  holds >= 90% of holders for ``integration_persistence`` months in a row), a run that never
+  integrates lastingly counting as the horizon;
 - ``volume``: mean cumulative sharing volume.
 
 The frontier is the set of packages no other package beats on all three (cost and persistence
 lower, volume higher) and strictly on one.  ``--target-integration N`` finds the cheapest package,
-on the frontier or not, whose runs integrate within N months in at least 90% of cases.
+on the frontier or not, whose runs reach lasting integration by month N in at least 90% of cases.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from pydantic import Field
 
 from simulation.analyses.study import Study, model_evaluator, short, typed, validate_spec
 from simulation.experiments.figures import paper_style, save
-from simulation.experiments.outcomes import integrated
+from simulation.experiments.outcomes import INTEGRATION_TIME, integrated
 from simulation.experiments.results import RUNS
 from simulation.experiments.sampling import latin_hypercube, on_range
 from simulation.experiments.store import atomic_path
@@ -36,7 +37,7 @@ from simulation.experiments.store import atomic_path
 BLOCKS = ("ecosystem", "mechanism", "cognition", "security")
 OBJECTIVES = {"cost": "min", "persistence": "min", "volume": "max"}
 TARGET_SHARE = 0.9
-MEASURES = ["total_countermeasure_cost", "time_to_integration", "cumulative_volume"]  # cost, persistence, volume
+MEASURES = ["total_countermeasure_cost", INTEGRATION_TIME, "cumulative_volume"]  # cost, persistence, volume
 PACKAGES, FRONTIER = "packages.csv", "frontier.csv"
 
 
@@ -84,7 +85,7 @@ def package_table(means: pd.DataFrame, runs: pd.DataFrame, points: list[dict[str
             settings[levers] = settings[levers].astype(object).where(settings[key], None)
     integrated_share = integrated(runs).groupby(runs["point"]).mean().sort_index()
     table = pd.DataFrame({"package": np.arange(len(points)), "cost": means["total_countermeasure_cost"],
-                          "persistence": means["time_to_integration"], "volume": means["cumulative_volume"],
+                          "persistence": means[INTEGRATION_TIME], "volume": means["cumulative_volume"],
                           "integrated_share": integrated_share.to_numpy()})
     signs = np.array([1.0 if sense == "min" else -1.0 for sense in OBJECTIVES.values()])
     table["on_frontier"] = non_dominated(table[list(OBJECTIVES)].to_numpy(dtype=float) * signs)
@@ -97,8 +98,9 @@ def settings_of(table: pd.DataFrame) -> list[str]:
 
 
 def cheapest_within(runs: pd.DataFrame, table: pd.DataFrame, months: int) -> pd.Series | None:
-    """The cheapest package whose runs integrate within ``months`` in at least 90% of cases."""
-    within = (runs["time_to_integration"].astype("Float64") <= months).fillna(False)
+    """The cheapest package whose runs reach lasting integration by month ``months`` in at least 90%
+    of cases (the month from which integration lasts, not the month it has lasted until)."""
+    within = (runs[INTEGRATION_TIME].astype("Float64") <= months).fillna(False)
     share = within.groupby(runs["point"]).mean().sort_index().to_numpy()
     hits = table.assign(share_within=share)[share >= TARGET_SHARE]
     return None if hits.empty else hits.sort_values(["cost", "package"]).iloc[0]
@@ -176,7 +178,7 @@ def describe(result: FrontierResult) -> str:
 
 
 def target_text(result: FrontierResult) -> str:
-    goal = f"integrates the holders within {result.target} months in at least {TARGET_SHARE:.0%} of runs"
+    goal = f"integrates the holders lastingly by month {result.target} in at least {TARGET_SHARE:.0%} of runs"
     if result.answer is None:
         return f"TARGET: no package {goal} (of {len(result.table)} drawn)"
     a = result.answer
@@ -184,7 +186,7 @@ def target_text(result: FrontierResult) -> str:
     where = "on the frontier" if a["on_frontier"] else "not on the frontier"
     return (f"TARGET: the cheapest package that {goal} is package {int(a['package'])} ({where}): "
             f"cost {a['cost']:.4g}, persistence {a['persistence']:.3g} months, volume {a['volume']:.4g}, "
-            f"integrated within {result.target} months in {a['share_within']:.0%} of runs\n  settings: "
+            f"lastingly integrated by month {result.target} in {a['share_within']:.0%} of runs\n  settings: "
             + ", ".join(settings))
 
 

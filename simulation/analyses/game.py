@@ -6,8 +6,8 @@ minus strategy 0 for each role, vectorised over leading axes of ``shares``.  Two
 
 * :class:`TableGame`, a game from a payoff table (a ``scenarios/games/*.yaml`` file), multilinear in x;
 * :class:`MeanFieldGame`, the data-sharing model reduced to representative homogeneous agents on a
-  complete graph, whose Δ is computed by the roles' decision rules in ``agents/``, the code the
-  agent-based run uses, under the same countermeasure objects.
+  complete graph, whose Δ is the roles' decision rules in ``agents/`` (the code the agent-based run
+  uses, under the same countermeasure objects) summed over the requests a holder expects in a month.
 
 Everything downstream (the replicator ODE, the 8 pure equilibria and their stability, interior
 equilibria, the agent-based run of the game, the phase portrait) takes a payoff function, so a game
@@ -28,7 +28,7 @@ from pydantic_core import PydanticCustomError
 from scipy.integrate import solve_ivp
 from scipy.optimize import root
 
-from agents import enterprise, government, incentives, public
+from agents import Role, enterprise, government, incentives, public
 from simulation.config import ConfigError, Scenario, read_validated
 from simulation.core.countermeasures import Countermeasure, Package
 
@@ -133,18 +133,37 @@ def load_game(path: str | Path) -> TableGame:
 # ---------------------------------------------------------------------------------------------
 # The mean field of the data-sharing model
 
+# How the rules route a request (docs/ODD.md 3.4b): catalogued in the unconditional, conditional or
+# not-shareable tier; or uncatalogued, where the tier still matters to arbitration, which never
+# orders data of the not-shareable tier shared (3.4d).
+PATHS = ("open", "conditional", "restricted", "uncatalogued", "uncatalogued restricted")
+_STANCES = np.array([1.0, 0.0])  # strategy 1 (share / active), strategy 0
+
 
 @dataclass(frozen=True)
 class MeanFieldGame:
     """The data-sharing model with representative homogeneous agents on a complete graph.
 
-    At shares (x, y, z) every agent sees g = x, e = y, p = z and h = (G x + E y) / (G + E).  State is
-    frozen (an ordinary holder: volume 1, no grid, water or telecom heterogeneity): with
-    ``long_run=False`` at the scenario's initial population means, with ``long_run=True`` at the
-    fixed points the countermeasures drive the capabilities to (cognition, technology and security 1
-    where training or investment goes on; quality where technology's gain balances ageing), so that
-    countermeasures acting through state show in the game.  Levers are those the scenario's
-    countermeasures (and any ``extra`` ones) set at ``step``; perception is each role's cognition.
+    Every department and enterprise is an ordinary holder (volume 1, no grid, water or telecom
+    specifics) linked to every other holder; every member of the public sees every holder.  At role
+    shares (x, y, z) a holder's expected requests of one month are, for each pair of roles, the
+    scenario's demand rate times its partners of that role, described as :class:`incentives.Requests`
+    rows: one per path the rules can route the request by (catalogued unconditional, conditional or
+    not shareable with chance θ·tier share; uncatalogued with (1 − θ)·tier share, where only the
+    not-shareable tier differs, since arbitration never orders it shared) and per stance of the partner,
+    weighted by the chance of each (the partner shares with the probability of its role's share).
+    Δ of a holder's role is the sum of (share − hoard) of the role's own decision rules over the
+    requests it receives (as provider) and files (as requester), exactly what
+    ``DataSharingModel.strategy_payoffs`` sums over the month's actual requests.  The public's Δ is
+    ``public.payoffs`` at the expected share of departments served and the expected incident rate.
+
+    State is frozen: with ``long_run=False`` at the scenario's initial population means, with
+    ``long_run=True`` at the fixed points the countermeasures drive the capabilities to (cognition,
+    technology and security 1 where training or investment goes on; quality where technology's gain
+    and remediation balance ageing: :func:`long_run_quality`), so that countermeasures acting through
+    state show in the game.  Trust is the
+    link's prior.  Levers are those the scenario's countermeasures (and any ``extra`` ones) set at
+    ``step``; perception is each role's cognition.
     """
 
     scenario: Scenario
@@ -168,11 +187,12 @@ class MeanFieldGame:
 
     @cached_property
     def capabilities(self) -> dict[str, float]:
-        """Cognition per role, technology, security and quality of the representative agents."""
+        """Cognition per role, technology, security and quality per holder role of the representative agents."""
         p = self.scenario.parameters
         state = {"cognition_government": p.cognition_government, "cognition_enterprise": p.cognition_enterprise,
                  "cognition_public": p.cognition_public, "technology": p.technology_initial,
-                 "security": p.security_initial, "quality": p.quality_enterprise}
+                 "security": p.security_initial, "quality_government": p.quality_government,
+                 "quality_enterprise": p.quality_enterprise}
         if not self.long_run:
             return state
         rates = self.package.capability_rates_at(self.step)
@@ -184,32 +204,171 @@ class MeanFieldGame:
             state["technology"] = 1.0
         if rates.security > 0:
             state["security"] = 1.0
-        gain = p.technology_quality_gain * state["technology"]
-        if gain + p.quality_decay > 0:
-            state["quality"] = gain / (gain + p.quality_decay)
+        for role in ("government", "enterprise"):
+            state[f"quality_{role}"] = long_run_quality(p, state["technology"], state[f"quality_{role}"])
         return state
 
     @cached_property
-    def holder_state(self) -> incentives.HolderState:
+    def partners(self) -> np.ndarray:
+        """``partners[a, b]``: holders of role b a holder of role a is linked to on the complete graph."""
+        pop = self.scenario.population
+        sizes = np.array([pop.government, pop.enterprise], dtype=float)
+        return sizes[None, :] - np.eye(2)
+
+    @cached_property
+    def demand(self) -> np.ndarray:
+        """``demand[a, b]``: monthly chance a holder of role a asks a linked holder of role b (the
+        scenario's role-level rates: an ordinary holder is no grid or water company)."""
+        d = self.scenario.demand
+        return np.array([[d.government_from_government, d.government_from_enterprise],
+                         [d.enterprise_from_government, d.enterprise_from_enterprise]])
+
+    @cached_property
+    def tiers(self) -> tuple[float, float, float]:
+        """A representative holder's tier mix (unconditional, conditional, not shareable), as the model
+        initialises it around the means."""
+        p = self.scenario.parameters
+        open_ = min(p.open_share, 1.0 - p.restricted_share)
+        return open_, 1.0 - open_ - p.restricted_share, p.restricted_share
+
+    @cached_property
+    def path_chance(self) -> np.ndarray:
+        """Chance of each of :data:`PATHS` for a request to a representative holder."""
+        theta, (open_, conditional, restricted) = self.levers.tiering, self.tiers
+        return np.array([theta * open_, theta * conditional, theta * restricted,
+                         (1.0 - theta) * (open_ + conditional), (1.0 - theta) * restricted])
+
+    def requests(self, requester: Role, provider: Role, watched) -> incentives.Requests:
+        """The requests a holder of ``requester``'s role files with one of ``provider``'s role, one row
+        per (path, requester stance, provider stance), stances in the order (share, hoard); ``watched``
+        (the share of the public participating) broadcasts over leading axes."""
         p, c = self.scenario.parameters, self.capabilities
-        conditional = np.array(1.0 - p.open_share - p.restricted_share)
-        exposure = incentives.exposure(p, self.levers, conditional, np.array(p.restricted_share))
-        return incentives.HolderState(
-            volume=np.array(1.0), quality=np.array(c["quality"]), technology=np.array(c["technology"]),
-            security=np.array(c["security"]), mean_trust=np.array(p.trust_initial), exposure=exposure,
-        )
+        open_, conditional, restricted = self.tiers
+        rows = np.array(list(itertools.product(range(len(PATHS)), range(2), range(2))))
+        path, asks, gives = rows[:, 0], _STANCES[rows[:, 1]], _STANCES[rows[:, 2]]
+        n = len(rows)
+        trust = p.trust_initial + p.trust_government_bonus * (requester is Role.GOVERNMENT and provider is Role.GOVERNMENT)
+        uncatalogued_refused = restricted > p.restricted_tolerance
+        exposure = np.array([0.0, p.tiered_exposure, p.tiered_exposure, conditional + restricted, conditional + restricted])[path]
+        not_shareable = np.array([False, False, True, uncatalogued_refused, uncatalogued_refused])[path]
+        return incentives.Requests(
+            size=np.full(n, p.request_share * 1.0), quality=np.full(n, c[f"quality_{provider.key}"]),
+            technology=np.full(n, c["technology"]), security=np.full(n, c["security"]), trust=np.full(n, trust),
+            exposure=exposure, automatic=path == 0, not_shareable=not_shareable,
+            requester_shares=asks, provider_shares=gives,
+            watched=np.asarray(watched, dtype=float)[..., None] * np.ones(n),
+            perception=np.full(n, c[f"cognition_{requester.key}"]),
+            restricted=np.array([0.0, 0.0, 1.0, 0.0, 1.0])[path])
+
+    def weights(self, requester: Role, provider: Role, shares: np.ndarray, requester_stance=None,
+                provider_stance=None) -> np.ndarray:
+        """Chance of each row of :meth:`requests` (shape (..., rows)).  A side whose stance is given
+        (1 or 0) has it for certain; otherwise it shares with its role's share."""
+        def stance(role, given):
+            if given is not None:
+                return np.broadcast_to(np.array([given, 1.0 - given]), shares.shape[:-1] + (2,))
+            s = shares[..., role]
+            return np.stack([s, 1.0 - s], axis=-1)
+        w = (self.path_chance[:, None, None] * stance(requester, requester_stance)[..., None, :, None]
+             * stance(provider, provider_stance)[..., None, None, :])
+        return w.reshape(shares.shape[:-1] + (-1,))
+
+    def holder_advantage(self, role: Role, shares: np.ndarray) -> np.ndarray:
+        """Δ of a representative holder of ``role``: (share − hoard) of its role's rules, summed over
+        the requests it expects to receive and to file in a month."""
+        p, lv, rule = self.scenario.parameters, self.levers, _RULES[role]
+        z = shares[..., Role.PUBLIC]
+        delta = np.zeros(shares.shape[:-1])
+        for other in (Role.GOVERNMENT, Role.ENTERPRISE):
+            # As provider: the rule evaluates both of the holder's own stances (provider_shares is not read).
+            received = self.partners[role, other] * self.demand[other, role]
+            share, hoard = rule.provider_payoffs(p, lv, self.requests(other, role, z))
+            delta = delta + received * np.sum(self.weights(other, role, shares, provider_stance=1.0) * (share - hoard), axis=-1)
+            # As requester: likewise for requester_shares.
+            filed = self.partners[role, other] * self.demand[role, other]
+            delta = delta + filed * np.sum(self.weights(role, other, shares, requester_stance=1.0)
+                                           * self._requester_gain[role, other], axis=-1)
+        return delta
+
+    @cached_property
+    def _requester_gain(self) -> dict[tuple[Role, Role], np.ndarray]:
+        """(share − hoard) of the requester's rule per row; it does not depend on the shares."""
+        p, lv = self.scenario.parameters, self.levers
+        gains = {}
+        for requester, provider in itertools.product((Role.GOVERNMENT, Role.ENTERPRISE), repeat=2):
+            share, hoard = _RULES[requester].requester_payoffs(p, lv, self.requests(requester, provider, 0.0))
+            gains[requester, provider] = share - hoard
+        return gains
+
+    @cached_property
+    def _outcomes(self) -> dict[tuple[Role, Role], tuple[np.ndarray, np.ndarray]]:
+        """Per row, the chance a request is fulfilled (escalation and arbitration included) and the
+        chance it is fulfilled and leaks; neither depends on the shares."""
+        p, lv = self.scenario.parameters, self.levers
+        outcomes = {}
+        for requester, provider in itertools.product((Role.GOVERNMENT, Role.ENTERPRISE), repeat=2):
+            req = self.requests(requester, provider, 0.0)
+            done = incentives.fulfilment_probability(p, lv, req, req.requester_shares)
+            outcomes[requester, provider] = done, done * incentives.incident_probability(p, req.security, req.exposure)
+        return outcomes
+
+    def fulfilment(self, requester: Role, provider: Role, shares, requester_stance=None, provider_stance=None):
+        """Chance a request from ``requester``'s role to ``provider``'s is fulfilled (escalation and
+        arbitration included), and chance it is fulfilled and leaks."""
+        w = self.weights(requester, provider, shares, requester_stance, provider_stance)
+        done, leak = self._outcomes[requester, provider]
+        return np.sum(w * done, axis=-1), np.sum(w * leak, axis=-1)
+
+    def served(self, shares: np.ndarray) -> np.ndarray:
+        """Expected share of a department's requests that are fulfilled this month (what the public
+        sees, ``DataSharingModel._served_share``): its requests to each role, weighted by how many it
+        files there, fulfilled at that role's stance shares, for a department of either stance."""
+        gov = Role.GOVERNMENT
+        result = np.zeros(shares.shape[:-1])
+        filed = {other: self.partners[gov, other] * self.demand[gov, other] for other in (gov, Role.ENTERPRISE)}
+        total = sum(filed.values())
+        if total == 0:
+            return result
+        for mine, weight in ((1.0, shares[..., gov]), (0.0, 1.0 - shares[..., gov])):
+            done = sum(filed[other] * self.fulfilment(gov, other, shares, requester_stance=mine)[0] for other in filed)
+            result = result + weight * done / total
+        return result
+
+    def incident_rate(self, shares: np.ndarray) -> np.ndarray:
+        """Expected incidents per holder per month (the public's recent incident rate at its fixed point)."""
+        pop = self.scenario.population
+        sizes = {Role.GOVERNMENT: pop.government, Role.ENTERPRISE: pop.enterprise}
+        total = np.zeros(shares.shape[:-1])
+        for requester, provider in itertools.product(sizes, repeat=2):
+            _, leaked = self.fulfilment(requester, provider, shares)
+            total = total + sizes[requester] * self.partners[requester, provider] * self.demand[requester, provider] * leaked
+        return total / (pop.government + pop.enterprise)
 
     def advantage(self, shares: np.ndarray) -> np.ndarray:
-        p, lv, pop, c = self.scenario.parameters, self.levers, self.scenario.population, self.capabilities
+        p, lv, c = self.scenario.parameters, self.levers, self.capabilities
         shares = np.asarray(shares, dtype=float)
-        x, y, z = shares[..., 0], shares[..., 1], shares[..., 2]
-        h = (pop.government * x + pop.enterprise * y) / (pop.government + pop.enterprise)
-        st, near = self.holder_state, incentives.Neighbourhood(x, y, z, h)
-        active, passive = government.payoffs(p, lv, near, c["cognition_government"])
-        share, hoard = enterprise.payoffs(p, lv, st, near, c["cognition_enterprise"])
-        incident_rate = h * incentives.incident_probability(p, st.security, st.exposure)
-        participate, bystand = public.payoffs(p, lv, near, p.privacy_concern, incident_rate, c["cognition_public"])
-        return np.stack(np.broadcast_arrays(active - passive, share - hoard, participate - bystand), axis=-1)
+        participate, bystand = public.payoffs(p, lv, self.served(shares), p.privacy_concern,
+                                              self.incident_rate(shares), c["cognition_public"])
+        return np.stack([self.holder_advantage(Role.GOVERNMENT, shares), self.holder_advantage(Role.ENTERPRISE, shares),
+                         participate - bystand], axis=-1)
+
+
+_RULES = {Role.GOVERNMENT: government, Role.ENTERPRISE: enterprise}
+
+
+def long_run_quality(p, technology: float, initial: float) -> float:
+    """Fixed point of a holder's quality from ``initial`` (docs/ODD.md section 3, steps 2 and 5):
+    technology's gain g·τ·(1 − q) against ageing δ·q, plus, while the data is below the standard q*
+    and remediation costs anything (τ < 1), the share ℓ of the gap closed in each month the holder
+    remediates, which a holder of the complete graph does every month (it provides data every month)."""
+    gain, decay, learn, standard = p.technology_quality_gain * technology, p.quality_decay, p.remediation_learning, p.quality_standard
+    remediates = technology < 1.0 and learn > 0
+    if gain + decay == 0:  # only remediation moves quality, and it stops at the standard
+        return standard if remediates and initial < standard else initial
+    ageing = gain / (gain + decay)
+    if ageing >= standard or not remediates:
+        return ageing
+    return (gain + learn * standard) / (gain + decay + learn)
 
 
 def scenario_game(scenario: Scenario, long_run: bool = False, extra: tuple[Countermeasure, ...] = ()) -> MeanFieldGame:
@@ -295,7 +454,8 @@ def interior_equilibria(game: PayoffFunction, grid: int = 4, tol: float = 1e-9) 
 
 def max_advantage(game: PayoffFunction, points: int = 11) -> float:
     """Largest |Δ_i| over all roles on a grid of the unit cube (exact for a multilinear game: the
-    extremes of a multilinear function lie at corners, which the grid contains)."""
+    extremes of a multilinear function lie at corners, which the grid contains; close for the mean
+    field, whose Δ is smooth but not multilinear)."""
     axis = np.linspace(0.0, 1.0, points)
     grid = np.stack(np.meshgrid(axis, axis, axis, indexing="ij"), axis=-1).reshape(-1, 3)
     return float(np.max(np.abs(game.advantage(grid))))

@@ -8,7 +8,7 @@ resumable and cluster-ready and land in the batch layout of ``DIR``.  Each point
 averaged over its replications before the indices are computed; every point uses the same
 replication seeds (common random numbers).
 
-Outputs are run-level figures: the final value of a metric, or ``time_to_integration`` /
+Outputs are run-level figures: the final value of a metric, or ``time_to_lasting_integration`` /
 ``time_to_half_adoption``, where a run that never gets there counts as the horizon.
 
 Sobol indices are first-order and total (``S1``, ``ST``): the design is Saltelli's without the
@@ -46,7 +46,7 @@ class SensitivitySpec(Study):
     method: Literal["morris", "sobol"] = Field(description="morris: elementary effects; sobol: variance-based indices")
     samples: int = Field(ge=2, le=1_000_000, description="Morris: trajectories; Sobol: base samples N (a power of 2)")
     levels: int = Field(4, ge=2, le=1000, description="Morris: levels of the grid (even)")
-    outputs: list[str] = Field(min_length=1, description="run-level outputs: final metric values or time_to_integration")
+    outputs: list[str] = Field(min_length=1, description="run-level outputs: final metric values, run-level figures such as fulfilment_overall, or time_to_lasting_integration")
 
     @model_validator(mode="after")
     def _design_fits_method(self) -> "SensitivitySpec":

@@ -1,7 +1,7 @@
-"""Scenario configuration: every parameter declared once, with default, range, unit and meaning.
+"""Scenario configuration: every parameter declared once, with default, range, unit, meaning and source.
 
-A scenario is ``name, description, seed, steps`` and the blocks ``population, network, parameters,
-countermeasures``.  The pydantic models below forbid unknown keys, wrong types and non-finite
+A scenario is ``name, description, seed, steps`` and the blocks ``population, network, demand,
+parameters, countermeasures``.  The pydantic models below forbid unknown keys, wrong types and non-finite
 numbers; :mod:`simulation.config.loader` reads files into them and turns every problem into a
 message naming the field and what is allowed.  The parameter table in docs/ODD.md is generated
 from these declarations (``python -m simulation params``).
@@ -18,9 +18,15 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from simulation.config.keys import leaf_fields
 
 
-def param(default: Any, low: float | None, high: float | None, unit: str, meaning: str) -> Any:
-    """Declare a parameter: its default, allowed range, unit and one-line meaning."""
-    return Field(default, ge=low, le=high, description=meaning, json_schema_extra={"unit": unit})
+PUBLISHED = "published rule"
+CASE = "case study"
+ASSUMED = "assumption"
+
+
+def param(default: Any, low: float | None, high: float | None, unit: str, meaning: str, source: str) -> Any:
+    """Declare a parameter: its default, allowed range, unit, one-line meaning and source (a
+    published rule, the case study, or an assumption)."""
+    return Field(default, ge=low, le=high, description=meaning, json_schema_extra={"unit": unit, "source": source})
 
 
 def field_bounds(field: Any) -> tuple[float | None, float | None]:
@@ -34,6 +40,12 @@ def field_unit(field: Any) -> str:
     """The unit a declared field carries ("-" for none)."""
     extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
     return extra.get("unit", "-")
+
+
+def field_source(field: Any) -> str:
+    """Where a declared field's default comes from."""
+    extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+    return extra.get("source", "-")
 
 
 def range_text(low: float | None, high: float | None) -> str:
@@ -51,11 +63,11 @@ class Block(BaseModel):
 
 
 class Population(Block):
-    government: int = param(20, 2, 200_000, "agents", "government departments, the coordinator included")
-    enterprise: int = param(100, 1, 2_000_000, "agents", "enterprises: grid company, water, telecom and others")
-    public: int = param(300, 0, 20_000_000, "agents", "members of the public")
-    water_companies: int = param(37, 0, 1_000_000, "agents", "water companies tied to the grid by confidentiality agreements")
-    telecom_operators: int = param(3, 0, 1_000, "agents", "telecom operators whose data is mostly restricted")
+    government: int = param(20, 2, 200_000, "agents", "government departments, the coordinator included", CASE)
+    enterprise: int = param(100, 1, 2_000_000, "agents", "enterprises: grid company, water, telecom and others", ASSUMED)
+    public: int = param(300, 0, 20_000_000, "agents", "members of the public", ASSUMED)
+    water_companies: int = param(37, 0, 1_000_000, "agents", "water companies tied to the grid by confidentiality agreements", CASE)
+    telecom_operators: int = param(3, 0, 1_000, "agents", "telecom operators whose data is mostly restricted", CASE)
 
     @model_validator(mode="after")
     def _enterprise_mix_fits(self) -> "Population":
@@ -70,17 +82,18 @@ class Population(Block):
 
 class Network(Block):
     kind: Literal["sectoral", "small_world", "scale_free", "complete", "erdos_renyi", "file"] = Field(
-        "sectoral", description="network generator", json_schema_extra={"unit": "-"}
+        "sectoral", description="network generator", json_schema_extra={"unit": "-", "source": ASSUMED}
     )
-    department_density: float = param(0.5, 0, 1, "probability", "chance that two departments are tied (sectoral)")
-    enterprise_departments: int = param(2, 0, 1000, "links", "departments each ordinary enterprise is tied to (sectoral)")
-    grid_departments: int = param(12, 0, 100_000, "links", "departments the grid company is tied to (sectoral)")
-    enterprise_density: float = param(0.02, 0, 1, "probability", "chance that two other enterprises are tied (sectoral)")
-    public_degree: int = param(3, 0, 1000, "links", "holders each public agent is tied to (sectoral)")
-    mean_degree: float = param(6.0, 0, 10_000, "links", "mean degree for small_world and erdos_renyi")
-    rewiring: float = param(0.1, 0, 1, "probability", "rewiring probability for small_world")
-    attachment: int = param(3, 1, 1000, "links", "links per new node for scale_free")
-    path: str | None = Field(None, description="GraphML or CSV edge list with roles (kind: file)", json_schema_extra={"unit": "path"})
+    department_density: float = param(0.5, 0, 1, "probability", "chance that two departments are tied (sectoral)", ASSUMED)
+    enterprise_departments: int = param(2, 0, 1000, "links", "departments each ordinary enterprise is tied to (sectoral)", ASSUMED)
+    grid_departments: int = param(12, 0, 100_000, "links", "departments the grid company is tied to (sectoral)", CASE)
+    enterprise_density: float = param(0.02, 0, 1, "probability", "chance that two other enterprises are tied (sectoral)", ASSUMED)
+    public_degree: int = param(3, 0, 1000, "links", "holders each public agent is tied to (sectoral)", ASSUMED)
+    mean_degree: float = param(6.0, 0, 10_000, "links", "mean degree for small_world and erdos_renyi", ASSUMED)
+    rewiring: float = param(0.1, 0, 1, "probability", "rewiring probability for small_world", ASSUMED)
+    attachment: int = param(3, 1, 1000, "links", "links per new node for scale_free", ASSUMED)
+    path: str | None = Field(None, description="GraphML or CSV edge list with roles (kind: file)",
+                             json_schema_extra={"unit": "path", "source": "user"})
 
     @model_validator(mode="after")
     def _file_needs_path(self) -> "Network":
@@ -89,85 +102,123 @@ class Network(Block):
         return self
 
 
+class Demand(Block):
+    """Monthly chance that a holder asks a linked partner for data, by the pair of kinds; a rule that
+    names a kind (grid, water) overrides the rule for its role."""
+
+    government_from_government: float = param(0.5, 0, 1, "1/month/link", "a department asks a linked department", ASSUMED)
+    government_from_enterprise: float = param(0.3, 0, 1, "1/month/link", "a department asks a linked enterprise", ASSUMED)
+    enterprise_from_government: float = param(0.2, 0, 1, "1/month/link", "an enterprise asks a linked department (open government data)", ASSUMED)
+    enterprise_from_enterprise: float = param(0.05, 0, 1, "1/month/link", "an enterprise asks a linked enterprise", ASSUMED)
+    government_from_grid: float = param(0.6, 0, 1, "1/month/link", "a department asks the grid company (power data for services and monitoring)", CASE)
+    grid_from_water: float = param(0.5, 0, 1, "1/month/link", "the grid company asks a water company (joint metering data)", CASE)
+    water_from_grid: float = param(0.2, 0, 1, "1/month/link", "a water company asks the grid company", CASE)
+
+
 class Parameters(Block):
     # Data holdings and capabilities
-    volume_dispersion: float = param(1.0, 0, 3, "log-sd", "spread of the lognormal data volume of ordinary holders (median 1)")
-    grid_volume_factor: float = param(20.0, 1, 1000, "x median", "the grid company's data volume relative to the median holder")
-    quality_government: float = param(0.7, 0, 1, "share", "mean initial data quality of departments")
-    quality_enterprise: float = param(0.6, 0, 1, "share", "mean initial data quality of enterprises (water: spread 0.2-0.9)")
-    quality_standard: float = param(0.7, 0, 1, "share", "quality gate: data below it is remediated before it is shared")
-    quality_decay: float = param(0.01, 0, 0.5, "1/month", "share of quality lost each month as data ages")
-    technology_quality_gain: float = param(0.03, 0, 1, "1/month", "quality recovered per month per unit of technology")
-    remediation_learning: float = param(0.05, 0, 1, "1/month", "share of the gap to the standard closed by remediating")
-    technology_initial: float = param(0.3, 0, 1, "share", "mean initial technology capacity of holders")
-    security_initial: float = param(0.3, 0, 1, "share", "mean initial security capacity of holders")
-    cognition_government: float = param(0.45, 0, 1, "share", "mean initial cognition of departments")
-    cognition_enterprise: float = param(0.3, 0, 1, "share", "mean initial cognition of enterprises")
-    cognition_public: float = param(0.25, 0, 1, "share", "mean initial cognition of the public")
-    open_share: float = param(0.4, 0, 1, "share", "mean share of a holder's data that is unconditionally shareable")
-    restricted_share: float = param(0.2, 0, 1, "share", "mean share of a holder's data that may not be shared")
-    telecom_restricted_share: float = param(0.8, 0, 1, "share", "share of telecom data that is restricted")
-    restricted_tolerance: float = param(0.5, 0, 1, "share", "without tiering, a holder with more restricted data than this shares nothing")
+    volume_dispersion: float = param(1.0, 0, 3, "log-sd", "spread of the lognormal data volume of ordinary holders (median 1)", ASSUMED)
+    grid_volume_factor: float = param(20.0, 1, 1000, "x median", "the grid company's data volume relative to the median holder", CASE + " (the largest holder; factor assumed)")
+    quality_government: float = param(0.7, 0, 1, "share", "mean initial data quality of departments", ASSUMED)
+    quality_enterprise: float = param(0.6, 0, 1, "share", "mean initial data quality of enterprises other than water companies", ASSUMED)
+    quality_noise: float = param(0.1, 0, 1, "share", "sd of a holder's initial quality around its role's mean", ASSUMED)
+    water_quality_min: float = param(0.2, 0, 1, "share", "lowest initial data quality of a water company (uniform spread)", CASE + " (mixed ownership, sparse meter reads)")
+    water_quality_max: float = param(0.9, 0, 1, "share", "highest initial data quality of a water company", CASE + " (mixed ownership, sparse meter reads)")
+    quality_standard: float = param(0.7, 0, 1, "share", "quality gate: data below it is remediated before it is provided", ASSUMED)
+    quality_decay: float = param(0.01, 0, 0.5, "1/month", "share of quality lost each month as data ages", ASSUMED)
+    technology_quality_gain: float = param(0.03, 0, 1, "1/month", "quality recovered per month per unit of technology", ASSUMED)
+    remediation_learning: float = param(0.05, 0, 1, "1/month", "share of the gap to the standard closed in a month its holder remediates", ASSUMED)
+    technology_initial: float = param(0.3, 0, 1, "share", "mean initial technology capacity of holders", ASSUMED)
+    security_initial: float = param(0.3, 0, 1, "share", "mean initial security capacity of holders", ASSUMED)
+    capability_noise: float = param(0.1, 0, 1, "share", "sd of a holder's initial technology and security around the means", ASSUMED)
+    cognition_government: float = param(0.45, 0, 1, "share", "mean initial cognition of departments", ASSUMED)
+    cognition_enterprise: float = param(0.3, 0, 1, "share", "mean initial cognition of enterprises", ASSUMED)
+    cognition_public: float = param(0.25, 0, 1, "share", "mean initial cognition of the public", ASSUMED)
+    cognition_noise: float = param(0.1, 0, 1, "share", "sd of an agent's initial cognition around its role's mean", ASSUMED)
+    open_share: float = param(0.4, 0, 1, "share", "mean share of a holder's data in the unconditional tier", ASSUMED)
+    open_noise: float = param(0.1, 0, 1, "share", "sd of a holder's unconditional share around the mean", ASSUMED)
+    restricted_share: float = param(0.2, 0, 1, "share", "mean share of a holder's data that may not be shared", ASSUMED)
+    restricted_noise: float = param(0.05, 0, 1, "share", "sd of a holder's restricted share around the mean", ASSUMED)
+    telecom_restricted_share: float = param(0.8, 0, 1, "share", "share of telecom data that may not be shared", CASE + " (telecom data was never integrated)")
+    restricted_tolerance: float = param(0.5, 0, 1, "share", "without a graded catalogue, a provider whose data is more restricted than this refuses every request", ASSUMED)
+    # Requests (docs/ODD.md section 3.4)
+    request_share: float = param(0.1, 0, 1, "share", "share of the provider's monthly data volume one request asks for", ASSUMED)
+    review_days: int = param(2, 0, 60, "working days", "the data authority's review of a request on the platform", PUBLISHED + " (a local procedure, 2024: 2 working days)")
+    reply_days_published: int = param(5, 1, 60, "working days", "reply window for data already on the platform", PUBLISHED + " (5 working days)")
+    reply_days_unpublished: int = param(10, 1, 60, "working days", "reply window for data the provider must publish first", PUBLISHED + " (10 working days)")
+    late_days_max: int = param(15, 1, 120, "working days", "longest delay past the window of a hoarder's answer", PUBLISHED + " (Guizhou: one extension of at most 15 working days)")
+    arbitration_days: int = param(10, 0, 120, "working days", "time the coordinating authority takes over an escalated refusal", ASSUMED + " (Guizhou's reply limit)")
+    hoarder_grant: float = param(0.2, 0, 1, "share", "a hoarding provider grants a request this much less often than a sharing one", ASSUMED)
+    reciprocity: float = param(0.5, 0, 1, "share", "how much less often providers grant requests from a holder that hoards itself", ASSUMED)
     # Trust and links
-    trust_initial: float = param(0.4, 0, 1, "share", "mean initial trust on a holder link (departments among themselves +0.2)")
-    trust_spread: float = param(0.2, 0, 0.5, "share", "half-width of the uniform spread of initial trust")
-    trust_threshold: float = param(0.5, 0, 1, "share", "trust needed before conditional data passes a link")
-    trust_gain: float = param(0.08, 0, 1, "1/month", "share of the gap to full trust closed by a two-way exchange")
-    trust_loss: float = param(0.02, 0, 1, "1/month", "share of trust lost by the sender after one-sided sharing")
-    incident_trust_loss: float = param(0.2, 0, 1, "share", "share of trust lost on a holder's links after an incident")
-    min_flow: float = param(0.05, 0, 1000, "units/month", "smallest transfer on a link that counts as sharing (less is not sent)")
-    flow_window: int = param(3, 1, 120, "months", "a link counts toward islands if data flowed on it within this window")
-    decay_after: int = param(6, 1, 600, "months", "a holder link unused this long may decay")
-    decay_probability: float = param(0.02, 0, 1, "1/month", "chance per month that an unused link decays")
-    base_coordination: float = param(0.2, 0, 1, "share", "coordination strength without a leading coordinator")
-    base_ownership_clarity: float = param(0.2, 0, 1, "share", "clarity of data ownership without the mechanism countermeasure")
-    # Enterprise payoff
-    reciprocal_value: float = param(1.5, 0, 100, "payoff/month", "value of fully reciprocal, full-quality sharing to an enterprise")
-    remediation_cost: float = param(2.0, 0, 100, "payoff/unit", "cost of lifting one data unit by the whole quality scale")
-    handling_cost: float = param(0.05, 0, 100, "payoff/unit", "cost of preparing one data unit for sharing (pricing base)")
-    coordination_cost: float = param(0.15, 0, 100, "payoff/month", "cost of negotiating sharing with no coordination")
-    risk_premium: float = param(0.2, 0, 100, "payoff/month", "perceived risk of sharing with untrusted partners under unclear ownership")
-    incident_loss: float = param(2.0, 0, 1000, "payoff/incident", "loss to a holder from one security incident")
-    incident_probability: float = param(0.05, 0, 1, "1/month", "incident chance of a sharing holder with no security and no tiering")
-    detection_base: float = param(0.3, 0, 1, "probability", "chance that an evaluation detects hoarding without public help")
-    detection_public: float = param(0.7, 0, 1, "probability", "extra detection when the public fully participates")
-    reputation: float = param(0.2, 0, 100, "payoff/month", "reputation loss of a hoarder under full public participation")
-    # Government payoff
-    public_value: float = param(1.0, 0, 100, "payoff/month", "public value an active department creates from fully shared data")
-    public_approval: float = param(0.4, 0, 100, "payoff/month", "approval an active department earns from full participation")
-    supervision_cost: float = param(0.1, 0, 100, "payoff/month", "coordination and supervision cost of an active department")
-    accountability_loss: float = param(0.3, 0, 100, "payoff/month", "loss of a passive department under full public participation")
-    department_budget_share: float = param(0.2, 0, 1, "share", "share of subsidies and rewards borne by the active departments")
+    trust_initial: float = param(0.4, 0, 1, "share", "mean initial trust on a holder link, and the prior it drifts back to", ASSUMED)
+    trust_government_bonus: float = param(0.2, 0, 1, "share", "extra initial and prior trust between two departments of one government", ASSUMED)
+    trust_spread: float = param(0.2, 0, 0.5, "share", "half-width of the uniform spread of initial trust", ASSUMED)
+    trust_threshold: float = param(0.5, 0, 1, "share", "trust at which a willing provider grants a conditional request half the time", ASSUMED)
+    trust_softness: float = param(0.1, 0.001, 1, "share", "how gradually the chance of a grant rises with trust around the threshold", ASSUMED)
+    trust_gain: float = param(0.08, 0, 1, "per request", "share of the gap to full trust closed by a request answered in time", ASSUMED)
+    trust_loss: float = param(0.05, 0, 1, "per request", "share of trust lost by a refused request", ASSUMED)
+    trust_decay: float = param(0.05, 0, 1, "1/month", "share of the gap to the prior closed each month (no state is absorbing)", ASSUMED)
+    incident_trust_loss: float = param(0.2, 0, 1, "share", "share of trust lost on a holder's links after an incident", ASSUMED)
+    flow_window: int = param(3, 1, 120, "months", "a link counts toward islands if a request over it was fulfilled within this window", ASSUMED)
+    integration_persistence: int = param(6, 1, 120, "months", "months the largest component must hold 90% of holders for integration to count", ASSUMED)
+    decay_after: int = param(6, 1, 600, "months", "a holder link with no fulfilled request this long may decay", ASSUMED)
+    decay_probability: float = param(0.02, 0, 1, "1/month", "chance per month that an idle link decays", ASSUMED)
+    base_coordination: float = param(0.2, 0, 1, "share", "coordination strength without a leading coordinator", ASSUMED)
+    base_ownership_clarity: float = param(0.2, 0, 1, "share", "clarity of data ownership without the mechanism countermeasure", ASSUMED)
+    # Payoffs, per data unit involved (docs/ODD.md section 6)
+    value_government: float = param(1.0, 0, 100, "payoff/unit", "public value a department creates from one unit of full-quality data it receives", ASSUMED)
+    value_enterprise: float = param(1.0, 0, 100, "payoff/unit", "value to an enterprise of one unit of full-quality data it receives", ASSUMED)
+    remediation_cost: float = param(2.0, 0, 100, "payoff/unit", "cost of lifting one data unit by the whole quality scale", ASSUMED)
+    handling_cost: float = param(0.05, 0, 100, "payoff/unit", "cost of preparing one data unit for a requester", ASSUMED)
+    coordination_cost: float = param(0.15, 0, 100, "payoff/unit", "cost of agreeing the terms of one unit provided, with no coordination", ASSUMED)
+    risk_premium: float = param(0.2, 0, 100, "payoff/unit", "perceived legal risk of one unit handed to an untrusted partner under unclear ownership", ASSUMED)
+    incident_probability: float = param(0.02, 0, 1, "per request", "chance that a granted request leaks, all of it sensitive and no security", ASSUMED)
+    incident_loss: float = param(2.0, 0, 1000, "payoff/unit", "loss to the provider per data unit of a leaked request", ASSUMED)
+    tiered_exposure: float = param(0.5, 0, 1, "share", "sensitive share of data granted from a conditional tier of a graded catalogue", ASSUMED)
+    detection_base: float = param(0.3, 0, 1, "probability", "chance that the evaluation finds a refusal without public help", ASSUMED)
+    detection_public: float = param(0.7, 0, 1, "probability", "extra chance when every public neighbour of the provider participates", ASSUMED)
+    reputation: float = param(0.2, 0, 100, "payoff/unit", "reputation an enterprise loses per unit refused, every public neighbour participating", ASSUMED)
+    accountability_loss: float = param(0.3, 0, 100, "payoff/unit", "accountability a department loses per unit refused, every public neighbour participating", ASSUMED)
     # Public payoff
-    participation_cost: float = param(0.35, 0, 100, "payoff/month", "time and effort of participating")
-    responsiveness: float = param(0.4, 0, 100, "payoff/month", "benefit of participating when every department is active")
-    privacy_sensitivity: float = param(3.0, 0, 1000, "payoff/incident rate", "privacy cost per unit of recent incident rate")
-    privacy_concern: float = param(0.5, 0, 1, "share", "mean privacy concern of the public")
+    participation_cost: float = param(0.35, 0, 100, "payoff/month", "time and effort of participating", ASSUMED)
+    responsiveness: float = param(0.4, 0, 100, "payoff/month", "benefit of participating when every neighbouring department got the data it asked for", ASSUMED)
+    privacy_sensitivity: float = param(3.0, 0, 1000, "payoff/incident rate", "privacy cost per unit of recent incident rate", ASSUMED)
+    privacy_concern: float = param(0.5, 0, 1, "share", "mean privacy concern of the public", ASSUMED)
+    privacy_noise: float = param(0.15, 0, 1, "share", "sd of a citizen's privacy concern around the mean", ASSUMED)
+    incident_memory: float = param(0.3, 0, 1, "share", "weight of this month's incident rate in the public's memory of incidents", ASSUMED)
     # Learning
     learning_rule: Literal["imitation", "logit"] = Field(
-        "imitation", description="strategy revision: proportional imitation or logit best response", json_schema_extra={"unit": "-"}
+        "imitation", description="strategy revision: proportional imitation or logit best response",
+        json_schema_extra={"unit": "-", "source": ASSUMED + " (imitation's mean field is the replicator equation)"}
     )
-    revision_rate: float = param(0.3, 0, 1, "1/month", "chance an agent revises its strategy in a month")
-    imitation_scale: float = param(1.0, 1e-6, 1000, "payoff", "payoff difference at which imitation is certain")
-    logit_temperature: float = param(0.2, 1e-6, 1000, "payoff", "noise of logit best response")
-    exploration: float = param(0.005, 0, 1, "1/month", "chance a revising agent picks a strategy at random")
-    initial_active_government: float = param(0.2, 0, 1, "share", "departments active at the start (the coordinator always is)")
-    initial_share_enterprise: float = param(0.1, 0, 1, "share", "enterprises sharing at the start (the grid always is)")
-    initial_participation: float = param(0.1, 0, 1, "share", "public participating at the start")
+    imitation_normaliser: Literal["role_max", "fixed"] = Field(
+        "role_max", description="imitation certain at the role's largest payoff gap this month, or at imitation_scale",
+        json_schema_extra={"unit": "-", "source": ASSUMED})
+    imitation_scale: float = param(1.0, 1e-6, 1e6, "payoff", "payoff gap at which imitation is certain (imitation_normaliser: fixed)", ASSUMED)
+    logit_temperature: float = param(0.5, 1e-6, 1000, "x mean gap", "noise of logit best response, relative to the role's mean payoff gap", ASSUMED)
+    revision_rate: float = param(0.3, 0, 1, "1/month", "chance an agent revises its strategy in a month", ASSUMED)
+    exploration: float = param(0.005, 0, 1, "1/month", "chance a revising agent picks a strategy at random", ASSUMED)
+    initial_active_government: float = param(0.2, 0, 1, "share", "departments active at the start", ASSUMED)
+    initial_share_enterprise: float = param(0.1, 0, 1, "share", "enterprises other than the grid sharing at the start", ASSUMED)
+    initial_share_grid: float = param(1.0, 0, 1, "probability", "chance the grid company shares at the start", CASE + " (it already shares with some departments)")
+    initial_participation: float = param(0.1, 0, 1, "share", "public participating at the start", ASSUMED)
 
     @model_validator(mode="after")
-    def _tiers_fit(self) -> "Parameters":
+    def _consistent(self) -> "Parameters":
         if self.open_share + self.restricted_share > 1:
             raise ValueError(
                 f"open_share + restricted_share = {self.open_share + self.restricted_share:g} exceeds 1"
             )
+        if self.water_quality_min > self.water_quality_max:
+            raise ValueError(f"water_quality_min = {self.water_quality_min:g} exceeds water_quality_max = {self.water_quality_max:g}")
         return self
 
 
 class Countermeasure(Block):
-    enabled: bool = Field(False, description="whether the countermeasure acts", json_schema_extra={"unit": "-"})
-    start: int = param(0, 0, 100_000, "month", "month the countermeasure starts; its budget is paid from then on")
-    ramp: int = param(12, 0, 100_000, "months", "months from start to full strength (0: at once)")
+    enabled: bool = Field(False, description="whether the countermeasure acts", json_schema_extra={"unit": "-", "source": "scenario"})
+    start: int = param(0, 0, 100_000, "month", "month the countermeasure starts; its budget is paid from then on", "scenario")
+    ramp: int = param(12, 0, 100_000, "months", "months from start to full strength (0: at once)", ASSUMED)
 
     def strength(self, step: int) -> float:
         """Share of full strength at ``step``: 0 before start, linear over the ramp, then 1."""
@@ -179,38 +230,41 @@ class Countermeasure(Block):
 
 
 class Ecosystem(Countermeasure):
-    coordinator_strength: float = param(0.9, 0, 1, "share", "how strongly the data administration leads: raises coordination toward 1")
-    link_rate: float = param(0.05, 0, 10, "links/holder/month", "new cross-sector links the coordinator brokers at full strength")
-    enterprise_subsidy: float = param(0.6, 0, 100, "payoff/month", "subsidy to a sharing enterprise whose departments are all active")
-    public_reward: float = param(0.3, 0, 100, "payoff/month", "reward to a participating member of the public")
-    coordinator_budget: float = param(2.0, 0, 10_000, "payoff/month", "running cost of the coordination office at full coordinator strength")
-    link_cost: float = param(0.5, 0, 10_000, "payoff/link", "cost of brokering one department-enterprise agreement")
+    coordinator_strength: float = param(0.9, 0, 1, "share", "how strongly the data administration leads: raises coordination toward it", ASSUMED)
+    escalation: float = param(0.8, 0, 1, "share", "share of refusals the requester takes to the authority at full strength", PUBLISHED + " (an unresolved refusal goes to the data authority; share assumed)")
+    arbitration: float = param(0.9, 0, 1, "probability", "chance the authority rules for sharing", PUBLISHED + " (Decree 809: sharing is the rule; value assumed)")
+    vouched_trust: float = param(0.6, 0, 1, "share", "trust the authority lends to links it brokers or arbitrates", ASSUMED)
+    link_rate: float = param(0.05, 0, 10, "links/holder/month", "new department-enterprise links the coordinator brokers at full strength", ASSUMED)
+    enterprise_subsidy: float = param(0.2, 0, 100, "payoff/unit", "subsidy per data unit an enterprise provides in time", ASSUMED)
+    public_reward: float = param(0.3, 0, 100, "payoff/month", "reward to a participating member of the public", ASSUMED)
+    coordinator_budget: float = param(2.0, 0, 10_000, "payoff/month", "running cost of the coordination office at full coordinator strength", ASSUMED)
+    link_cost: float = param(0.5, 0, 10_000, "payoff/link", "cost of brokering one department-enterprise agreement", ASSUMED)
 
 
 class Mechanism(Countermeasure):
-    evaluation_reward: float = param(0.6, 0, 100, "payoff/month", "reward to a sharing enterprise rated by active departments")
-    evaluation_penalty: float = param(1.2, 0, 100, "payoff/month", "penalty on a detected hoarder")
-    evaluation_budget: float = param(1.0, 0, 10_000, "payoff/month", "running cost of the sharing-ability evaluation")
-    ownership_clarity: float = param(0.9, 0, 1, "share", "clarity of data ownership (favouring public interest)")
-    price_markup: float = param(0.2, 0, 10, "share", "cost-plus markup on the cost of preparing and remediating data")
-    price_cap: float = param(0.6, 0, 100, "payoff/unit", "cap on the data price per unit")
+    evaluation_reward: float = param(0.2, 0, 100, "payoff/unit", "reward per data unit a holder provides in time", ASSUMED)
+    evaluation_penalty: float = param(0.5, 0, 100, "payoff/unit", "fine per data unit of a refusal the evaluation finds", ASSUMED)
+    evaluation_budget: float = param(1.0, 0, 10_000, "payoff/month", "running cost of the sharing-ability evaluation", ASSUMED)
+    ownership_clarity: float = param(0.9, 0, 1, "share", "clarity of data ownership (favouring public interest)", ASSUMED)
+    price_per_quality: float = param(0.5, 0, 100, "payoff/unit", "data price per unit at quality 1 (prices follow quality)", ASSUMED)
+    price_cap: float = param(0.6, 0, 100, "payoff/unit", "cap on the data price per unit", ASSUMED)
 
 
 class Cognition(Countermeasure):
-    training_rate: float = param(0.06, 0, 1, "1/month", "share of a holder's cognition gap closed by training each month")
-    publicity_rate: float = param(0.06, 0, 1, "1/month", "share of the public's cognition gap closed by publicity each month")
-    participation_cost_cut: float = param(0.5, 0, 1, "share", "share of the public's participation cost removed by publicity")
-    training_cost: float = param(0.33, 0, 1000, "payoff/holder/month per unit rate", "cost of training one holder a month, per unit of training rate")
-    publicity_cost: float = param(0.005, 0, 1000, "payoff/person/month per unit", "cost of publicity per citizen a month, per unit of publicity rate plus cost cut")
+    training_rate: float = param(0.06, 0, 1, "1/month", "share of a holder's cognition gap closed by training each month", ASSUMED)
+    publicity_rate: float = param(0.06, 0, 1, "1/month", "share of the public's cognition gap closed by publicity each month", ASSUMED)
+    participation_cost_cut: float = param(0.5, 0, 1, "share", "share of the public's participation cost removed by publicity", ASSUMED)
+    training_cost: float = param(0.33, 0, 1000, "payoff/holder/month per unit rate", "cost of training one holder a month, per unit of training rate", ASSUMED)
+    publicity_cost: float = param(0.005, 0, 1000, "payoff/person/month per unit", "cost of publicity per citizen a month, per unit of publicity rate plus cost cut", ASSUMED)
 
 
 class Security(Countermeasure):
-    tiering: float = param(1.0, 0, 1, "share", "how fully graded (open / conditional / restricted) sharing is used")
-    tiering_cost: float = param(0.02, 0, 100, "payoff/holder/month", "cost of grading and running graded catalogues per holder at full tiering")
-    transparency: float = param(1.0, 0, 10, "x", "extra speed of trust gain from transparent use of shared data")
-    technology_investment: float = param(0.05, 0, 1, "payoff/holder/month", "technology investment per holder")
-    security_investment: float = param(0.05, 0, 1, "payoff/holder/month", "security investment per holder")
-    investment_efficiency: float = param(1.0, 0, 100, "1/payoff", "capacity gap closed per unit invested")
+    tiering: float = param(1.0, 0, 1, "share", "chance that requested data is in a graded catalogue (unconditional / conditional / not shared)", PUBLISHED + " (three tiers: Decree 809)")
+    tiering_cost: float = param(0.02, 0, 100, "payoff/holder/month", "cost of grading and running graded catalogues per holder at full tiering", ASSUMED)
+    transparency: float = param(1.0, 0, 10, "x", "extra speed of trust gain from transparent use of shared data", ASSUMED)
+    technology_investment: float = param(0.05, 0, 1, "payoff/holder/month", "technology investment per holder", ASSUMED)
+    security_investment: float = param(0.05, 0, 1, "payoff/holder/month", "security investment per holder", ASSUMED)
+    investment_efficiency: float = param(1.0, 0, 100, "1/payoff", "capacity gap closed per unit invested", ASSUMED)
 
 
 class Countermeasures(Block):
@@ -223,10 +277,11 @@ class Countermeasures(Block):
 class Scenario(Block):
     name: str = Field("baseline", description="scenario name used in results")
     description: str = Field("", description="what the scenario represents")
-    seed: int = param(1, 0, 2**63 - 1, "-", "default seed of a run")
-    steps: int = param(60, 1, 100_000, "months", "default horizon of a run")
+    seed: int = param(1, 0, 2**63 - 1, "-", "default seed of a run", "user")
+    steps: int = param(60, 1, 100_000, "months", "default horizon of a run", CASE + " (a five-year plan)")
     population: Population = Field(default_factory=Population)
     network: Network = Field(default_factory=Network)
+    demand: Demand = Field(default_factory=Demand)
     parameters: Parameters = Field(default_factory=Parameters)
     countermeasures: Countermeasures = Field(default_factory=Countermeasures)
 
@@ -236,7 +291,7 @@ class Scenario(Block):
 
 
 def parameter_table() -> list[dict[str, str]]:
-    """One row per declared parameter: dotted key, default, range, unit, meaning."""
+    """One row per declared parameter: dotted key, default, range, unit, meaning, source."""
     rows: list[dict[str, str]] = []
     for key, field in leaf_fields(Scenario):
         if key in ("name", "description"):
@@ -251,12 +306,12 @@ def parameter_table() -> list[dict[str, str]]:
             allowed = range_text(low, high)
         default = field.get_default(call_default_factory=True)
         rows.append({"key": key, "default": "-" if default is None else str(default), "range": allowed,
-                     "unit": field_unit(field), "meaning": field.description or ""})
+                     "unit": field_unit(field), "meaning": field.description or "", "source": field_source(field)})
     return rows
 
 
 def parameter_markdown() -> str:
-    lines = ["| key | default | range | unit | meaning |", "|---|---|---|---|---|"]
+    lines = ["| key | default | range | unit | meaning | source |", "|---|---|---|---|---|---|"]
     for row in parameter_table():
-        lines.append(f"| `{row['key']}` | {row['default']} | {row['range']} | {row['unit']} | {row['meaning']} |")
+        lines.append(f"| `{row['key']}` | {row['default']} | {row['range']} | {row['unit']} | {row['meaning']} | {row['source']} |")
     return "\n".join(lines) + "\n"

@@ -1,8 +1,9 @@
 """Countermeasures as interventions (docs/ODD.md sections 1 and 7), in the manner of Starsim's.
 
 Each countermeasure is one small object that owns its schedule (start and ramp, from its scenario
-block) and everything it does in a month: the payoff levers it moves, the capability rates it drives,
-the links it brokers, and what it costs.  Everything is a function of the month alone, so the model,
+block) and everything it does in a month: the payoff levers it moves (among them the rewards,
+subsidies and fines the model pays and collects on the month's requests), the capability rates it
+drives, the links it brokers, and its running budget.  Everything is a function of the month alone, so the model,
 the mean-field game and the plain-Mesa reference read the same objects, and a new countermeasure is
 a new subclass: nothing else needs to know about it.
 
@@ -40,15 +41,6 @@ class Brokering:
     links_per_holder: float  # expected new links per holder this month
     trust: float  # trust a brokered link starts with (the coordinator vouches)
     cost_per_link: float
-
-
-@dataclass(frozen=True)
-class Outlays:
-    """What a countermeasure spends this month, by what the spending follows."""
-
-    budget: float = 0.0  # fixed running costs
-    per_rated_enterprise: float = 0.0  # paid to a sharing enterprise, times its share of active departments
-    per_participant: float = 0.0  # paid to each participating member of the public
 
 
 class Countermeasure:
@@ -90,8 +82,9 @@ class Countermeasure:
     def brokering(self, step: int) -> Brokering | None:
         return None
 
-    def outlays(self, step: int, holders: int, public: int) -> Outlays:
-        return Outlays()
+    def budget(self, step: int, holders: int, public: int) -> float:
+        """Running costs this month (payments that follow the month's requests are the model's)."""
+        return 0.0
 
 
 def _toward(base: float, target: float, strength: float) -> float:
@@ -100,7 +93,9 @@ def _toward(base: float, target: float, strength: float) -> float:
 
 
 class Ecosystem(Countermeasure):
-    """The data administration leads: coordination, brokered links, subsidies and public rewards."""
+    """The data administration leads: it coordinates, takes up refused requests and arbitrates,
+    vouches for the links it brokers and arbitrates, subsidises enterprises that provide data in
+    time and rewards the participating public."""
 
     name = "ecosystem"
 
@@ -108,21 +103,23 @@ class Ecosystem(Countermeasure):
         cm, s = self.settings, self.strength(step)
         return replace(levers, coordination=_toward(levers.coordination, cm.coordinator_strength, s),
                        enterprise_subsidy=levers.enterprise_subsidy + cm.enterprise_subsidy * s,
-                       public_reward=levers.public_reward + cm.public_reward * s)
+                       public_reward=levers.public_reward + cm.public_reward * s,
+                       escalation=max(levers.escalation, cm.escalation * s),
+                       arbitration=max(levers.arbitration, cm.arbitration),
+                       vouched_trust=max(levers.vouched_trust, cm.vouched_trust * (s > 0)))
 
     def brokering(self, step: int) -> Brokering | None:
-        p = self.params
-        return Brokering(self.settings.link_rate * self.strength(step), max(p.trust_threshold, p.trust_initial),
-                         self.settings.link_cost)
+        cm = self.settings
+        return Brokering(cm.link_rate * self.strength(step), cm.vouched_trust, cm.link_cost)
 
-    def outlays(self, step: int, holders: int, public: int) -> Outlays:
-        cm, s = self.settings, self.strength(step)
-        return Outlays(budget=self.paid(step) * cm.coordinator_budget * cm.coordinator_strength,
-                       per_rated_enterprise=cm.enterprise_subsidy * s, per_participant=cm.public_reward * s)
+    def budget(self, step: int, holders: int, public: int) -> float:
+        cm = self.settings
+        return self.paid(step) * cm.coordinator_budget * cm.coordinator_strength
 
 
 class Mechanism(Countermeasure):
-    """Sharing-ability evaluation with rewards and penalties, clear ownership and priced data."""
+    """Sharing-ability evaluation (rewards for data provided in time, fines for detected refusals),
+    ownership that favours the public interest, and data priced by quality."""
 
     name = "mechanism"
 
@@ -131,12 +128,10 @@ class Mechanism(Countermeasure):
         return replace(levers, ownership_clarity=_toward(levers.ownership_clarity, cm.ownership_clarity, s),
                        evaluation_reward=levers.evaluation_reward + cm.evaluation_reward * s,
                        evaluation_penalty=levers.evaluation_penalty + cm.evaluation_penalty * s,
-                       price_markup=cm.price_markup, price_cap=cm.price_cap, pricing=levers.pricing + s)
+                       price_per_quality=cm.price_per_quality, price_cap=cm.price_cap, pricing=levers.pricing + s)
 
-    def outlays(self, step: int, holders: int, public: int) -> Outlays:
-        cm = self.settings
-        return Outlays(budget=self.paid(step) * cm.evaluation_budget,
-                       per_rated_enterprise=cm.evaluation_reward * self.strength(step))
+    def budget(self, step: int, holders: int, public: int) -> float:
+        return self.paid(step) * self.settings.evaluation_budget
 
 
 class Cognition(Countermeasure):
@@ -152,15 +147,16 @@ class Cognition(Countermeasure):
         s = self.strength(step)
         return CapabilityRates(training=self.settings.training_rate * s, publicity=self.settings.publicity_rate * s)
 
-    def outlays(self, step: int, holders: int, public: int) -> Outlays:
+    def budget(self, step: int, holders: int, public: int) -> float:
         cm = self.settings
         running = (cm.training_cost * cm.training_rate * holders
                    + cm.publicity_cost * (cm.publicity_rate + cm.participation_cost_cut) * public)
-        return Outlays(budget=self.paid(step) * running)
+        return self.paid(step) * running
 
 
 class Security(Countermeasure):
-    """Graded (tiered) catalogues, transparent use, and investment in technology and security."""
+    """Graded catalogues (unconditional, conditional, not shared), transparent use of shared data,
+    and investment in technology and security."""
 
     name = "security"
 
@@ -174,10 +170,10 @@ class Security(Countermeasure):
         invest = cm.investment_efficiency * self.strength(step)
         return CapabilityRates(technology=invest * cm.technology_investment, security=invest * cm.security_investment)
 
-    def outlays(self, step: int, holders: int, public: int) -> Outlays:
+    def budget(self, step: int, holders: int, public: int) -> float:
         cm = self.settings
         per_holder = cm.technology_investment + cm.security_investment + cm.tiering_cost * cm.tiering
-        return Outlays(budget=self.paid(step) * per_holder * holders)
+        return self.paid(step) * per_holder * holders
 
 
 SHIPPED = (Ecosystem, Mechanism, Cognition, Security)  # the four of the case, in the scenario's block order
@@ -217,8 +213,5 @@ class Package:
     def brokering_at(self, step: int) -> list[Brokering]:
         return [b for c in self.countermeasures if (b := c.brokering(step)) is not None]
 
-    def outlays_at(self, step: int, holders: int, public: int) -> Outlays:
-        each = [c.outlays(step, holders, public) for c in self.countermeasures]
-        return Outlays(budget=sum(o.budget for o in each),
-                       per_rated_enterprise=sum(o.per_rated_enterprise for o in each),
-                       per_participant=sum(o.per_participant for o in each))
+    def budget_at(self, step: int, holders: int, public: int) -> float:
+        return sum(c.budget(step, holders, public) for c in self.countermeasures)

@@ -17,12 +17,14 @@ class Links:
     u: np.ndarray
     v: np.ndarray
     trust: np.ndarray
-    last_flow: np.ndarray  # month of the last flow over the link (NEVER if none)
-    last_active: np.ndarray  # month of creation or of the last flow (for decay)
+    last_forward: np.ndarray  # month a request last brought u's data to v (NEVER if none)
+    last_backward: np.ndarray  # month a request last brought v's data to u
+    last_active: np.ndarray  # month of creation or of the last fulfilled request (for decay)
 
     @classmethod
     def new(cls, u: np.ndarray, v: np.ndarray, trust: np.ndarray, step: int) -> "Links":
-        return cls(u, v, trust, np.full(len(u), NEVER, dtype=np.int64), np.full(len(u), step, dtype=np.int64))
+        never = np.full(len(u), NEVER, dtype=np.int64)
+        return cls(u, v, trust, never, never.copy(), np.full(len(u), step, dtype=np.int64))
 
     def __len__(self) -> int:
         return len(self.u)
@@ -36,23 +38,25 @@ class Links:
         for field in fields(self):
             setattr(self, field.name, np.concatenate([getattr(self, field.name), getattr(new, field.name)]))
 
-    def flowed(self, mask: np.ndarray, step: int) -> None:
-        self.last_flow[mask] = step
-        self.last_active[mask] = step
+    def flowed(self, forward: np.ndarray, backward: np.ndarray, step: int) -> None:
+        self.last_forward[forward] = step
+        self.last_backward[backward] = step
+        self.last_active[forward | backward] = step
 
-    def recent(self, step: int, window: int) -> np.ndarray:
-        """Which links carried data within the last ``window`` months."""
-        return (step - self.last_flow) < window
+    def recent(self, step: int, window: int, two_way: bool = False) -> np.ndarray:
+        """Which links carried data within the last ``window`` months (in both directions if ``two_way``)."""
+        forward, backward = (step - self.last_forward) < window, (step - self.last_backward) < window
+        return forward & backward if two_way else forward | backward
 
 
 @dataclass
 class Flows:
-    """Data sent this month over each holder link, in both directions."""
+    """Data units moved this month by fulfilled requests over each holder link, in both directions."""
 
-    forward: np.ndarray  # u -> v
-    backward: np.ndarray  # v -> u
-    sent: np.ndarray  # per holder, total sent
-    shared_fraction: np.ndarray  # per holder, largest share of its data sent on any link
+    forward: np.ndarray  # units u -> v
+    backward: np.ndarray  # units v -> u
+    sent: np.ndarray  # per holder, units provided
+    received: np.ndarray  # per holder, units received
 
     @classmethod
     def none(cls, links: int, holders: int) -> "Flows":

@@ -16,6 +16,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from agents.roles import Role
+from simulation.core.requests import KINDS
 
 Measure = Callable[[Any, Any, dict], tuple]
 _MEASURES: list[tuple[tuple[str, ...], Measure]] = []
@@ -47,15 +48,48 @@ def _step(model, outcome, previous):
     return (int(model.steps),)
 
 
+def _units_between(model, outcome, provider_mask: np.ndarray, requester_mask: np.ndarray) -> float:
+    batch = outcome.batch
+    if batch is None:
+        return 0.0
+    moved = batch.fulfilled & provider_mask[batch.provider] & requester_mask[batch.requester]
+    return float(batch.view.size[moved].sum())
+
+
 @metric("sharing_volume", "cumulative_volume", *CHANNELS)
 def _volumes(model, outcome, previous):
-    """Data sent over holder links this month, by sender and receiver role, and since the start."""
-    links, flows = model.links, outcome.flows
-    ru, rv = model.role[links.u], model.role[links.v]
-    channels = [float(flows.forward[(ru == src) & (rv == dst)].sum() + flows.backward[(rv == src) & (ru == dst)].sum())
-                for src, dst in _CHANNEL_ROLES]
-    volume = float(sum(channels))
+    """Data units moved by fulfilled requests this month, by provider and requester role (the first
+    role provides), and since the start."""
+    holder_role = model.role[:model.layout.holders]
+    channels = [_units_between(model, outcome, holder_role == src, holder_role == dst) for src, dst in _CHANNEL_ROLES]
+    volume = float(outcome.flows.sent.sum())
     return (volume, previous.get("cumulative_volume", 0.0) + volume, *channels)
+
+
+@metric("volume_grid_water", "volume_water_grid", "grid_sharing")
+def _grid(model, outcome, previous):
+    """The case's central exchange: units the grid company provides to the water companies and
+    receives from them this month, and whether it plays share."""
+    kinds = model.kind_code
+    grid, water = kinds == KINDS.index("grid"), kinds == KINDS.index("water")
+    sharing = float(model.strategy[model.layout.grid]) if grid.any() else 0.0
+    return _units_between(model, outcome, grid, water), _units_between(model, outcome, water, grid), sharing
+
+
+@metric("requests_filed", "requests_granted", "requests_refused", "requests_escalated", "requests_not_shareable",
+        "fulfilment_rate", "wait_mean_days", "wait_p90_days", "beyond_window_share")
+def _requests(model, outcome, previous):
+    """Requests this month: filed; granted (by the platform, the provider or arbitration); refused
+    in the end (not shareable included); escalated to the authority; not shareable at all; the share
+    fulfilled; working days from filing to answer (mean and 90th percentile); and the share of the
+    requests a provider decided on that it answered after the rule's reply window."""
+    batch = outcome.batch
+    if batch is None or len(batch) == 0:
+        return 0, 0, 0, 0, 0, 0.0, 0.0, 0.0, 0.0
+    filed, granted = len(batch), int(batch.fulfilled.sum())
+    beyond = float(batch.beyond_window[batch.decided].mean()) if batch.decided.any() else 0.0
+    return (filed, granted, filed - granted, int(batch.escalated.sum()), int(batch.view.not_shareable.sum()),
+            granted / filed, float(batch.wait_days.mean()), float(np.percentile(batch.wait_days, 90)), beyond)
 
 
 def _mean(values: np.ndarray) -> float:
@@ -71,15 +105,27 @@ def _adoption(model, outcome, previous):
 
 @metric("islands", "isolated_share", "largest_component_share")
 def _islands(model, outcome, previous):
-    """Islands on the graph of holders joined by a flow within the flow window."""
+    """Islands on the graph of holders joined by a request fulfilled within the flow window, in
+    either direction."""
     links, recent = model.links, outcome.recent
     found = island_metrics(model.layout.holders, links.u[recent], links.v[recent])
     return found["islands"], found["isolated_share"], found["largest_component_share"]
 
 
+@metric("islands_two_way", "largest_two_way_share", "producer_integration")
+def _two_way(model, outcome, previous):
+    """Islands when only exchanges count (a request fulfilled each way within the window), and the
+    share of holders whose own data reached another holder within the window: a holder that only
+    receives is not integrated as a producer."""
+    u, v = model.recent_flow_links(two_way=True)
+    found = island_metrics(model.layout.holders, u, v)
+    produced = (model.steps - model.last_provided) < model.params.flow_window
+    return found["islands"], found["largest_component_share"], _mean(produced.astype(float))
+
+
 @metric("mean_isolation_spell")
 def _isolation(model, outcome, previous):
-    """Months an isolated holder has been without a recent flow, on average over isolated holders."""
+    """Months an isolated holder has been without a recent fulfilled request, on average over isolated holders."""
     isolated = model.isolation_spell > 0
     return (float(model.isolation_spell[isolated].mean()) if isolated.any() else 0.0,)
 
@@ -90,9 +136,15 @@ def _capabilities(model, outcome, previous):
             float(model.technology.mean()))
 
 
-@metric("remediation_cost", "incidents", "incident_loss", "countermeasure_cost")
-def _costs(model, outcome, previous):
-    return (outcome.remediation_cost, int(outcome.incidents), float(outcome.incident_loss), float(outcome.countermeasure_cost))
+@metric("remediation_cost", "handling_cost", "negotiation_cost", "incidents", "incident_loss", "countermeasure_cost",
+        "fines_collected", "prices_paid")
+def _money(model, outcome, previous):
+    """Costs of the data provided this month, incidents, what the countermeasures paid out, the
+    fines they collected, and the prices requesters paid providers."""
+    ledger = outcome.ledger
+    return (outcome.remediation_cost, outcome.handling_cost, outcome.negotiation_cost, int(outcome.incidents),
+            float(outcome.incident_loss), float(outcome.countermeasure_cost), float(ledger.fines.sum()),
+            float(ledger.price_paid.sum()))
 
 
 @metric("payoff_government", "payoff_enterprise", "payoff_public")
@@ -102,10 +154,11 @@ def _payoffs(model, outcome, previous):
 
 
 METRICS = tuple(name for names, _ in _MEASURES for name in names)
+COUNTS = ("step", "islands", "islands_two_way", "incidents", "requests_filed", "requests_granted", "requests_refused",
+          "requests_escalated", "requests_not_shareable")
 
 INTEGRATION_THRESHOLD = 0.9
 HALF_ADOPTION = 0.5
-
 
 def components(n: int, u: np.ndarray, v: np.ndarray) -> tuple[int, np.ndarray]:
     """Connected components of the undirected graph on nodes 0..n-1 with edges (u, v);
@@ -136,26 +189,43 @@ def first_step(series: pd.Series, steps: pd.Series, threshold: float) -> int | N
     return int(hits.iloc[0]) if len(hits) else None
 
 
-def summarise(timeseries: pd.DataFrame) -> dict[str, float | int | None]:
-    """Run-level figures: time to integration, time to half adoption, remediation share of costs,
-    and the final value of every metric."""
+def first_lasting_step(series: pd.Series, steps: pd.Series, threshold: float, months: int) -> int | None:
+    """First step from which ``series`` stays at or above ``threshold`` for ``months`` steps in a row."""
+    above = series.to_numpy() >= threshold
+    run = 0
+    for i, hit in enumerate(above):
+        run = run + 1 if hit else 0
+        if run == months:
+            return int(steps.iloc[i - months + 1])
+    return None
+
+
+def summarise(timeseries: pd.DataFrame, persistence: int = 6) -> dict[str, float | int | None]:
+    """Run-level figures: time to lasting integration (the largest component holds 90% of holders
+    for ``persistence`` months in a row), time to half adoption, the remediation share of all costs
+    of providing data, the countermeasure cost, incidents per unit and the fulfilment rate over the
+    horizon, and the final value of every metric."""
     steps = timeseries["step"]
     final = timeseries.iloc[-1]
-    remediation = float(timeseries["remediation_cost"].sum())
-    costs = remediation + float(timeseries["incident_loss"].sum()) + float(timeseries["countermeasure_cost"].sum())
+    total = {name: float(timeseries[name].sum()) for name in
+             ("remediation_cost", "handling_cost", "negotiation_cost", "incident_loss", "countermeasure_cost",
+              "incidents", "requests_filed", "requests_granted")}
+    costs = total["remediation_cost"] + total["handling_cost"] + total["negotiation_cost"] + total["incident_loss"]
     summary: dict[str, float | int | None] = {
-        "time_to_integration": first_step(timeseries["largest_component_share"], steps, INTEGRATION_THRESHOLD),
+        "time_to_lasting_integration": first_lasting_step(timeseries["largest_component_share"], steps,
+                                                          INTEGRATION_THRESHOLD, persistence),
         "time_to_half_adoption": first_step(timeseries["adoption_holders"], steps, HALF_ADOPTION),
-        "remediation_share": remediation / costs if costs > 0 else 0.0,
-        "total_countermeasure_cost": float(timeseries["countermeasure_cost"].sum()),
-        "incidents_per_volume": float(timeseries["incidents"].sum()) / max(float(final["cumulative_volume"]), 1e-12),
+        "remediation_cost_share": total["remediation_cost"] / costs if costs > 0 else 0.0,
+        "total_countermeasure_cost": total["countermeasure_cost"],
+        "incidents_per_volume": total["incidents"] / max(float(final["cumulative_volume"]), 1e-12),
+        "fulfilment_overall": total["requests_granted"] / total["requests_filed"] if total["requests_filed"] else 0.0,
     }
     for name in METRICS:
         if name != "step":
             value = final[name]
-            summary[name] = int(value) if name in ("islands", "incidents") else float(value)
+            summary[name] = int(value) if name in COUNTS else float(value)
     return summary
 
 
-SUMMARY_EXTRAS = ("time_to_integration", "time_to_half_adoption", "remediation_share",
-                  "total_countermeasure_cost", "incidents_per_volume")
+SUMMARY_EXTRAS = ("time_to_lasting_integration", "time_to_half_adoption", "remediation_cost_share",
+                  "total_countermeasure_cost", "incidents_per_volume", "fulfilment_overall")

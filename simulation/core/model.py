@@ -1,12 +1,13 @@
 """The government-enterprise-public data-sharing model (docs/ODD.md sections 2 and 3).
 
 State lives in NumPy arrays owned by the model: per agent (role, strategy, cognition, payoff),
-per holder (volume, quality, technology, security, tier mix, isolation spell), per public agent
-(privacy concern) and per holder link (:class:`~simulation.core.links.Links`).  The Mesa agents
-in ``agents/`` are views over those arrays, and each role's decision rule is in its module there.
-Node ``i`` of the graph is row ``i`` of every agent array; holders (departments, then enterprises)
-come first, so holder arrays share the index.  Countermeasures act only through the
-:class:`~simulation.core.countermeasures.Package` the model is given.
+per holder (volume, quality, technology, security, tier mix, isolation spell, last month its data
+reached another holder), per public agent (privacy concern) and per holder link
+(:class:`~simulation.core.links.Links`).  The Mesa agents in ``agents/`` are views over those
+arrays, and each role's decision rule is in its module there.  Node ``i`` of the graph is row ``i``
+of every agent array; holders (departments, then enterprises) come first, so holder arrays share
+the index.  Countermeasures act only through the :class:`~simulation.core.countermeasures.Package`
+the model is given.  Data moves only by requests (``simulation/core/requests.py``).
 """
 
 from __future__ import annotations
@@ -22,13 +23,36 @@ from scipy import sparse
 from agents import AGENT_CLASSES, Role, enterprise, government, public
 from agents import incentives
 from simulation.config import Scenario
+from simulation.core import requests
 from simulation.core.countermeasures import Brokering, Countermeasure, Package
 from simulation.core.links import Flows, Links
-from simulation.core.metrics import METRICS, measure
+from simulation.core.metrics import measure
 from simulation.core.network import Layout, build_network, layout_of, read_network_file, sorted_unique
 
 GOV, ENT, PUB = Role.GOVERNMENT, Role.ENTERPRISE, Role.PUBLIC
-INCIDENT_MEMORY = 0.3  # weight of this step's incident rate in the public's recent-incident memory
+
+
+@dataclass
+class Ledger:
+    """Money moved this month.  Prices go from requesters to providers; rewards, subsidies and public
+    rewards come out of the countermeasure budget; fines go into it."""
+
+    price_paid: np.ndarray  # per holder, as requester
+    price_received: np.ndarray  # per holder, as provider
+    rewards: np.ndarray  # per holder: evaluation rewards and subsidies for timely grants
+    fines: np.ndarray  # per holder: for detected refusals
+    public_rewards: np.ndarray  # per member of the public
+    budgets: float = 0.0  # running budgets of the countermeasures
+    brokering: float = 0.0  # cost of the links brokered
+
+    @classmethod
+    def empty(cls, holders: int, public: int) -> "Ledger":
+        return cls(np.zeros(holders), np.zeros(holders), np.zeros(holders), np.zeros(holders), np.zeros(public))
+
+    @property
+    def outlays(self) -> float:
+        """Everything the countermeasures paid out this month (fines collected are not netted)."""
+        return self.budgets + self.brokering + float(self.rewards.sum()) + float(self.public_rewards.sum())
 
 
 @dataclass
@@ -36,9 +60,13 @@ class StepOutcome:
     """What one month produced, handed from phase to phase and to the metrics."""
 
     flows: Flows
+    batch: requests.RequestBatch | None = None  # this month's requests and what became of them
+    ledger: Ledger | None = None
     brokered: int = 0  # links the coordinator brokered
     incident_holders: np.ndarray | None = None  # holders that suffered an incident
     remediation_cost: float = 0.0
+    handling_cost: float = 0.0
+    negotiation_cost: float = 0.0
     incidents: int = 0
     incident_loss: float = 0.0
     countermeasure_cost: float = 0.0
@@ -49,8 +77,8 @@ class StepOutcome:
 class PublicTies:
     """The links with the public, which never change, prepared once.  Their adjacency is split into
     one column block per role (a role's node ids are contiguous), so one sparse product per role
-    counts every agent's active neighbours of that role; ``present`` counts its neighbours over
-    these links by role; the public-public pairs are the only same-role ones among them."""
+    counts every agent's neighbours of that role with some property; ``present`` counts them all;
+    the public-public pairs are the only same-role ones among them."""
 
     blocks: tuple[sparse.csr_matrix, sparse.csr_matrix, sparse.csr_matrix]
     present: tuple[np.ndarray, np.ndarray, np.ndarray]  # per role: each agent's neighbours of it over these links
@@ -59,7 +87,7 @@ class PublicTies:
 
 
 class DataSharingModel(mesa.Model):
-    """Departments, enterprises and the public sharing data over a network.
+    """Departments, enterprises and the public, with data moving by requests over a network.
 
     Args:
         config: a validated :class:`~simulation.config.Scenario`.
@@ -75,16 +103,18 @@ class DataSharingModel(mesa.Model):
         self.config = config
         self.params = config.parameters
         self.package = Package.of(config, countermeasures)
+        self.demand = requests.demand_matrix(config)
         self._build_network()
         self._init_state()
         self._create_agents()
         self.levers = self.package.levers_at(0)
         self.metrics: dict[str, float] = {}
-        self._refresh_neighbourhoods()
-        self.outcome = StepOutcome(Flows.none(len(self.links), self.layout.holders))
+        self.watched = self._public_share_around(self.strategy[self.layout.holders:].astype(float))
+        self.outcome = StepOutcome(Flows.none(len(self.links), self.layout.holders),
+                                   ledger=Ledger.empty(self.layout.holders, self.layout.public))
         self._measure(self.outcome)
         self.datacollector = mesa.DataCollector(
-            model_reporters={name: (lambda m, key=name: m.metrics[key]) for name in METRICS}
+            model_reporters={name: (lambda m, key=name: m.metrics[key]) for name in self.metrics}
         )
         self.datacollector.collect(self)
 
@@ -98,6 +128,7 @@ class DataSharingModel(mesa.Model):
         lay: Layout = self.network.layout
         self.layout = lay
         self.kinds = lay.kinds()
+        self.kind_code = np.array([requests.KINDS.index(k) for k in self.kinds[:lay.holders]], dtype=np.int8)
         self.role = np.repeat(np.array([GOV, ENT, PUB], dtype=np.int8), [lay.government, lay.enterprise, lay.public])
         edges = np.sort(self.network.edges, axis=1)
         is_holder_link = edges[:, 1] < lay.holders
@@ -128,29 +159,41 @@ class DataSharingModel(mesa.Model):
         self.volume = np.exp(rng.normal(0.0, p.volume_dispersion, h))
         self.volume[lay.grid] = p.grid_volume_factor
         base_quality = np.where(self.role[:h] == GOV, p.quality_government, p.quality_enterprise)
-        self.quality = _clip01(base_quality + rng.normal(0, 0.1, h))
+        self.quality = _clip01(base_quality + rng.normal(0, p.quality_noise, h))
         water = kinds == "water"
-        self.quality[water] = rng.uniform(0.2, 0.9, water.sum())  # mixed ownership, sparse meter reads
-        self.technology = _clip01(p.technology_initial + rng.normal(0, 0.1, h))
-        self.security = _clip01(p.security_initial + rng.normal(0, 0.1, h))
-        self.restricted = _clip01(p.restricted_share + rng.normal(0, 0.05, h))
+        self.quality[water] = rng.uniform(p.water_quality_min, p.water_quality_max, water.sum())
+        self.technology = _clip01(p.technology_initial + rng.normal(0, p.capability_noise, h))
+        self.security = _clip01(p.security_initial + rng.normal(0, p.capability_noise, h))
+        self.restricted = _clip01(p.restricted_share + rng.normal(0, p.restricted_noise, h))
         self.restricted[kinds == "telecom"] = p.telecom_restricted_share
-        self.open = np.minimum(_clip01(p.open_share + rng.normal(0, 0.1, h)), 1 - self.restricted)
+        self.open = np.minimum(_clip01(p.open_share + rng.normal(0, p.open_noise, h)), 1 - self.restricted)
         self.conditional = 1.0 - self.open - self.restricted
         cognition_mean = np.array([p.cognition_government, p.cognition_enterprise, p.cognition_public])[self.role]
-        self.cognition = _clip01(cognition_mean + rng.normal(0, 0.1, n))
-        self.privacy_concern = _clip01(p.privacy_concern + rng.normal(0, 0.15, lay.public))
-        initial = np.array([p.initial_active_government, p.initial_share_enterprise, p.initial_participation])
-        self.strategy = (rng.random(n) < initial[self.role]).astype(np.int8)
-        self.strategy[0] = 1  # the coordinator leads from the start
-        self.strategy[lay.grid] = 1  # the grid company already shares with some departments
+        self.cognition = _clip01(cognition_mean + rng.normal(0, p.cognition_noise, n))
+        self.privacy_concern = _clip01(p.privacy_concern + rng.normal(0, p.privacy_noise, lay.public))
+        initial = np.array([p.initial_active_government, p.initial_share_enterprise, p.initial_participation])[self.role]
+        if lay.enterprise:
+            initial[lay.grid] = p.initial_share_grid
+        self.strategy = (rng.random(n) < initial).astype(np.int8)
         self.payoff = np.zeros(n)
         u, v = self._holder_edges
-        gov_pair = (self.role[u] == GOV) & (self.role[v] == GOV)
-        trust = _clip01(p.trust_initial + 0.2 * gov_pair + rng.uniform(-p.trust_spread, p.trust_spread, len(u)))
+        trust = _clip01(self.trust_prior(u, v) + rng.uniform(-p.trust_spread, p.trust_spread, len(u)))
         self.links = Links.new(u, v, trust, step=0)
         self.isolation_spell = np.zeros(h, dtype=np.int64)
+        self.last_provided = np.full(h, -(10**9), dtype=np.int64)  # last month a holder's data reached another
         self.recent_incident_rate = 0.0
+
+    def holder_mean_trust(self) -> np.ndarray:
+        """Mean trust on each holder's links (the prior where it has none)."""
+        h, links = self.layout.holders, self.links
+        total = np.bincount(links.u, links.trust, h) + np.bincount(links.v, links.trust, h)
+        count = np.bincount(links.u, minlength=h) + np.bincount(links.v, minlength=h)
+        return np.where(count > 0, total / np.maximum(count, 1), self.params.trust_initial)
+
+    def trust_prior(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """The trust a link returns to when nothing happens on it: departments of one government trust more."""
+        p = self.params
+        return np.minimum(1.0, p.trust_initial + p.trust_government_bonus * ((self.role[u] == GOV) & (self.role[v] == GOV)))
 
     @property
     def graph(self) -> nx.Graph:
@@ -167,11 +210,11 @@ class DataSharingModel(mesa.Model):
         self._apply_countermeasures(t)
         self._change_capabilities(t)
         brokered = self._update_links(t)
-        self._refresh_neighbourhoods()
-        outcome = StepOutcome(self._share(t), brokered)
-        self._outcomes(outcome, t)
+        batch = self._request_data()
+        outcome = StepOutcome(self._flows(batch, t), batch=batch, brokered=brokered)
+        self._settle(outcome, t)
         self._update_trust(outcome)
-        self._learn()
+        self._learn(outcome)
         self._measure(outcome)
         self.datacollector.collect(self)
 
@@ -222,156 +265,203 @@ class DataSharingModel(mesa.Model):
             links.add(new // h, new % h, np.full(len(new), brokering.trust), t)
         return len(new)
 
-    def _refresh_neighbourhoods(self) -> None:
-        """Local fractions g, e, p, h of every agent; forgets the holders' mean trust (links changed)."""
-        h, ties = self.layout.holders, self._public_ties
-        strategy = self.strategy.astype(np.float64)
-        active = [block @ strategy[start:stop] for block, (start, stop) in zip(ties.blocks, self._role_bounds())]
-        present = [count.copy() for count in ties.present]
-        # Holder links change every step: count them by (role, strategy) class of the neighbour in one
-        # bincount over both directions.  Every count is a whole number, exact in floating point, so
-        # no order of summation can change a fraction.
-        kind = 2 * self.role[:h].astype(np.int64) + self.strategy[:h]
-        u, v = self.links.u, self.links.v
-        counts = np.bincount(np.concatenate([6 * u + kind[v], 6 * v + kind[u]]), minlength=6 * h).reshape(h, 6)
-        for role in (GOV, ENT, PUB):
-            active[role][:h] += counts[:, 2 * role + 1]
-            present[role][:h] += counts[:, 2 * role] + counts[:, 2 * role + 1]
-        self._mean_trust = None
-        self.neighbourhood = incentives.Neighbourhood(
-            government=_share_of(active[GOV], present[GOV]), enterprise=_share_of(active[ENT], present[ENT]),
-            public=_share_of(active[PUB], present[PUB]),
-            holders=_share_of(active[GOV] + active[ENT], present[GOV] + present[ENT]))
+    def _public_share_around(self, participating: np.ndarray) -> np.ndarray:
+        """Per holder, the share of its public neighbours who participate."""
+        public_block, h = self._public_ties.blocks[PUB], self.layout.holders
+        return _share_of((public_block @ participating)[:h], self._public_ties.present[PUB][:h])
 
-    def holder_mean_trust(self) -> np.ndarray:
-        if self._mean_trust is None:
-            h, links = self.layout.holders, self.links
-            total = np.bincount(links.u, links.trust, h) + np.bincount(links.v, links.trust, h)
-            count = np.bincount(links.u, minlength=h) + np.bincount(links.v, minlength=h)
-            self._mean_trust = np.where(count > 0, total / np.maximum(count, 1), self.params.trust_initial)
-        return self._mean_trust
+    def _request_data(self) -> requests.RequestBatch:
+        """This month's requests (docs/ODD.md section 3.4): drawn, routed by tier and decided."""
+        p, lv, links = self.params, self.levers, self.links
+        self.watched = self._public_share_around(self.strategy[self.layout.holders:].astype(float))
+        link, u_asks = requests.draw_requests(self.rng, self.demand, self.kind_code, links.u, links.v)
+        batch = requests.route(self.rng, p, lv, self, links, link, u_asks, self.watched, self.cognition)
+        requests.decide(self.rng, p, lv, batch)
+        return batch
 
-    def _share(self, t: int) -> Flows:
-        """Tiered sharing over holder links (docs/ODD.md 3.4)."""
-        p, lv, h, links = self.params, self.levers, self.layout.holders, self.links
-        trusted = links.trust >= p.trust_threshold
+    def _flows(self, batch: requests.RequestBatch, t: int) -> Flows:
+        """Data units moved over each link and by each holder; marks links and providers as active."""
+        h, links = self.layout.holders, self.links
+        units = batch.view.size * batch.fulfilled
+        forward = np.bincount(batch.link, units * batch.provider_is_u, len(links))
+        backward = np.bincount(batch.link, units * ~batch.provider_is_u, len(links))
+        links.flowed(forward > 0, backward > 0, t)
+        self.last_provided[batch.provider[batch.fulfilled]] = t
+        return Flows(forward, backward, np.bincount(batch.provider, units, h), np.bincount(batch.requester, units, h))
 
-        def fraction(sender: np.ndarray) -> np.ndarray:
-            untiered = (self.restricted[sender] <= p.restricted_tolerance) * trusted
-            tiered = self.open[sender] + self.conditional[sender] * trusted
-            return self.strategy[sender] * ((1 - lv.tiering) * untiered + lv.tiering * tiered)  # a new array
+    def _settle(self, outcome: StepOutcome, t: int) -> None:
+        """Prices, rewards, fines, costs, remediation and incidents of the month's requests."""
+        p, lv, lay, batch = self.params, self.levers, self.layout, outcome.batch
+        h, req, done = lay.holders, batch.view, batch.fulfilled
+        size = req.size
+        price = incentives.unit_price(lv, req.quality) * size * done
+        bonus = np.where(self.role[batch.provider] == ENT, lv.enterprise_subsidy, 0.0) + lv.evaluation_reward
+        caught = batch.escalated | (self.rng.random(len(batch)) < incentives.detection(p, req))
+        fine = lv.evaluation_penalty * size * (batch.refused & caught)
+        participants = self.strategy[h:] > 0
+        outcome.ledger = Ledger(
+            price_paid=np.bincount(batch.requester, price, h), price_received=np.bincount(batch.provider, price, h),
+            rewards=np.bincount(batch.provider, bonus * size * batch.timely, h), fines=np.bincount(batch.provider, fine, h),
+            public_rewards=lv.public_reward * participants,
+            budgets=self.package.budget_at(t, h, lay.public),
+            brokering=sum(b.cost_per_link for b in self.package.brokering_at(t)) * outcome.brokered)
+        outcome.countermeasure_cost = outcome.ledger.outlays
+        remediation = incentives.remediation_unit_cost(p, req.quality, req.technology) * size * done
+        outcome.remediation_cost = float(remediation.sum())
+        outcome.handling_cost = float((p.handling_cost * size * done).sum())
+        outcome.negotiation_cost = float((incentives.negotiation_unit_cost(p, lv) * size * done).sum())
+        remediated = np.zeros(h, dtype=bool)
+        remediated[batch.provider[done & (remediation > 0)]] = True
+        self.quality += remediated * p.remediation_learning * np.maximum(0.0, p.quality_standard - self.quality)
+        leaked = done & (self.rng.random(len(batch)) < incentives.incident_probability(p, req.security, req.exposure))
+        loss = p.incident_loss * size * leaked
+        outcome.incident_holders = np.bincount(batch.provider[leaked], minlength=h) > 0
+        outcome.incidents = int(leaked.sum())
+        outcome.incident_loss = float(loss.sum())
+        self.recent_incident_rate = (1 - p.incident_memory) * self.recent_incident_rate + p.incident_memory * outcome.incidents / h
+        self._welfare(outcome, remediation, loss)
 
-        f_forward, f_backward = fraction(links.u), fraction(links.v)
-        # A trickle below min_flow is no transfer: without the floor, the first sliver of tiering
-        # would join every link of every sharing holder at once.
-        f_forward[self.volume[links.u] * f_forward < p.min_flow] = 0.0
-        f_backward[self.volume[links.v] * f_backward < p.min_flow] = 0.0
-        forward = self.volume[links.u] * f_forward
-        backward = self.volume[links.v] * f_backward
-        links.flowed((forward > 0) | (backward > 0), t)
-        sent = np.bincount(links.u, forward, h) + np.bincount(links.v, backward, h)
-        shared_fraction = np.zeros(h)
-        np.maximum.at(shared_fraction, links.u, f_forward)
-        np.maximum.at(shared_fraction, links.v, f_backward)
-        return Flows(forward, backward, sent, shared_fraction)
+    def _welfare(self, outcome: StepOutcome, remediation: np.ndarray, loss: np.ndarray) -> None:
+        """Each agent's payoff this month, every benefit fully perceived."""
+        p, lv, batch, ledger = self.params, self.levers, outcome.batch, outcome.ledger
+        h, n, req, done = self.layout.holders, self.layout.total, outcome.batch.view, outcome.batch.fulfilled
+        value = np.where(self.role[batch.requester] == GOV, p.value_government, p.value_enterprise) * req.quality * req.size * done
+        cost = ((p.handling_cost + incentives.negotiation_unit_cost(p, lv) + incentives.risk_premium(p, lv, req.trust))
+                * req.size * done + remediation + loss)
+        shame = np.where(self.role[batch.provider] == GOV, p.accountability_loss, p.reputation) * req.watched * req.size * batch.refused
+        holders = (np.bincount(batch.requester, value, h) - np.bincount(batch.provider, cost + shame, h)
+                   + ledger.price_received - ledger.price_paid + ledger.rewards - ledger.fines)
+        served = self._served_share(outcome)
+        participate, bystand = public.payoffs(p, lv, served, self.privacy_concern, self.recent_incident_rate, 1.0)
+        self.payoff = np.concatenate([holders, np.where(self.strategy[h:] > 0, participate, bystand)])
+        assert len(self.payoff) == n
 
-    def _holder_state(self, rows: slice) -> incentives.HolderState:
-        """What the payoffs need of the holders in ``rows``."""
-        exposure = incentives.exposure(self.params, self.levers, self.conditional[rows], self.restricted[rows])
-        return incentives.HolderState(self.volume[rows], self.quality[rows], self.technology[rows], self.security[rows],
-                                   self.holder_mean_trust()[rows], exposure)
-
-    def _outcomes(self, outcome: StepOutcome, t: int) -> None:
-        """Remediation, incidents and what the countermeasures spent, into ``outcome``."""
-        p, lv, lay, flows = self.params, self.levers, self.layout, outcome.flows
-        h = lay.holders
-        unit_cost = incentives.remediation_unit_cost(p, self.quality, self.technology)
-        outcome.remediation_cost = float(np.sum(unit_cost * self.volume * flows.shared_fraction))
-        remediated = flows.shared_fraction > 0
-        gap = np.maximum(0.0, p.quality_standard - self.quality)
-        self.quality += remediated * p.remediation_learning * gap
-
-        exposure = incentives.exposure(p, lv, self.conditional, self.restricted)
-        chance = incentives.incident_probability(p, self.security, exposure)
-        outcome.incident_holders = (flows.sent > 0) & (self.rng.random(h) < chance)
-        outcome.incidents = incidents = int(outcome.incident_holders.sum())
-        outcome.incident_loss = incidents * p.incident_loss
-        self.recent_incident_rate = (1 - INCIDENT_MEMORY) * self.recent_incident_rate + INCIDENT_MEMORY * incidents / h
-        outcome.countermeasure_cost = self._countermeasure_cost(outcome, t)
-
-    def _countermeasure_cost(self, outcome: StepOutcome, t: int) -> float:
-        """Running budgets, payments to sharing enterprises and participants, and brokered links."""
-        lay = self.layout
-        h = lay.holders
-        outlays = self.package.outlays_at(t, h, lay.public)
-        sharing_ent = (self.role[:h] == ENT) & (self.strategy[:h] == 1)
-        rated = float(self.neighbourhood.government[:h][sharing_ent].sum())
-        participants = int(self.strategy[h:].sum())
-        brokering = sum(b.cost_per_link for b in self.package.brokering_at(t)) * outcome.brokered
-        return outlays.budget + outlays.per_rated_enterprise * rated + outlays.per_participant * participants + brokering
+    def _served_share(self, outcome: StepOutcome) -> np.ndarray:
+        """Per member of the public, the share of its neighbouring departments' requests this month
+        that were fulfilled (a department that asked for nothing was not served)."""
+        g, h, batch = self.layout.government, self.layout.holders, outcome.batch
+        asking = batch.requester < g
+        filed = np.bincount(batch.requester[asking], minlength=g)
+        fulfilled = np.bincount(batch.requester[asking & batch.fulfilled], minlength=g)
+        served = _share_of(fulfilled.astype(float), filed.astype(float))
+        return _share_of((self._public_ties.blocks[GOV] @ served)[h:], self._public_ties.present[GOV][h:])
 
     def _update_trust(self, outcome: StepOutcome) -> None:
-        p, lv, links, flows = self.params, self.levers, self.links, outcome.flows
-        two_way = (flows.forward > 0) & (flows.backward > 0)
-        one_way = (flows.forward > 0) ^ (flows.backward > 0)
+        """Answered requests build trust, refusals erode it, incidents hit it, the authority vouches
+        for links it arbitrated, and every link drifts back toward its prior."""
+        p, lv, links, batch = self.params, self.levers, self.links, outcome.batch
+        m, trust = len(links), links.trust.copy()
+        answered = np.bincount(batch.link, batch.timely, m)
+        refused = np.bincount(batch.link, batch.refused & ~batch.arbitrated, m)
         gain = min(1.0, p.trust_gain * (1.0 + lv.transparency))
-        trust = np.where(two_way, links.trust + gain * (1 - links.trust), links.trust)
-        trust = np.where(one_way, trust * (1 - p.trust_loss), trust)
+        for count, update in ((answered, lambda k, x: 1.0 - (1.0 - x) * (1.0 - gain) ** k),
+                              (refused, lambda k, x: x * (1.0 - p.trust_loss) ** k)):
+            touched = np.flatnonzero(count)  # powers only where something happened
+            trust[touched] = update(count[touched], trust[touched])
         hit = outcome.incident_holders[links.u] | outcome.incident_holders[links.v]
-        links.trust = np.where(hit, trust * (1 - p.incident_trust_loss), trust)
-        self._mean_trust = None
+        trust = np.where(hit, trust * (1.0 - p.incident_trust_loss), trust)
+        vouched = np.bincount(batch.link, batch.arbitrated, m) > 0
+        trust = np.where(vouched, np.maximum(trust, lv.vouched_trust), trust)
+        links.trust = trust + p.trust_decay * (self.trust_prior(links.u, links.v) - trust)
 
     # ------------------------------------------------------------------ payoffs and learning
-    def strategy_payoffs(self, perception: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Payoff of strategy 1 and strategy 0 for every agent, from each role's decision rule."""
-        p, lv, near = self.params, self.levers, self.neighbourhood
-        one, zero = np.zeros(self.layout.total), np.zeros(self.layout.total)
-        gov, ent, pub = self.role_rows()
-        one[gov], zero[gov] = government.payoffs(p, lv, near.rows(gov), perception[gov])
-        one[ent], zero[ent] = enterprise.payoffs(p, lv, self._holder_state(ent), near.rows(ent), perception[ent])
-        one[pub], zero[pub] = public.payoffs(p, lv, near.rows(pub), self.privacy_concern, self.recent_incident_rate,
-                                             perception[pub])
+    def strategy_payoffs(self, outcome: StepOutcome) -> tuple[np.ndarray, np.ndarray]:
+        """Payoff every agent expects this month under strategy 1 and strategy 0, from each role's
+        decision rule applied to the month's requests (as provider and as requester)."""
+        p, lv, batch = self.params, self.levers, outcome.batch
+        h, n = self.layout.holders, self.layout.total
+        one, zero = np.zeros(n), np.zeros(n)
+        for side, who in (("provider_payoffs", batch.provider), ("requester_payoffs", batch.requester)):
+            # Both roles' rules over every request, each kept where its role is the one deciding:
+            # cheaper than copying the request columns out role by role.
+            is_gov = self.role[who] == GOV
+            gov_one, gov_zero = getattr(government, side)(p, lv, batch.view)
+            ent_one, ent_zero = getattr(enterprise, side)(p, lv, batch.view)
+            one += np.bincount(who, np.where(is_gov, gov_one, ent_one), n)
+            zero += np.bincount(who, np.where(is_gov, gov_zero, ent_zero), n)
+        served = self._served_share(outcome)
+        one[h:], zero[h:] = public.payoffs(p, lv, served, self.privacy_concern, self.recent_incident_rate, self.cognition[h:])
         return one, zero
 
-    def _learn(self) -> None:
+    def _learn(self, outcome: StepOutcome) -> None:
         p, rng, n = self.params, self.rng, self.layout.total
-        welfare_one, welfare_zero = self.strategy_payoffs(np.ones(n))
-        self.payoff = np.where(self.strategy == 1, welfare_one, welfare_zero)
-        one, zero = self.strategy_payoffs(self.cognition)
-        advantage = one - zero  # perceived gain from strategy 1
+        one, zero = self.strategy_payoffs(outcome)
+        stakes = self.data_at_stake(outcome)
         revising = rng.random(n) < p.revision_rate
         if p.learning_rule == "logit":
-            z = np.clip(advantage / p.logit_temperature, -500, 500)
-            proposal = (rng.random(n) < 1.0 / (1.0 + np.exp(-z))).astype(np.int8)
+            proposal = (rng.random(n) < self.logit_chance(one - zero, stakes)).astype(np.int8)
         else:
-            model_strategy = self.strategy[self._imitation_partners()]
-            gain = np.where(model_strategy == 1, advantage, -advantage)
-            switch = rng.random(n) < np.clip(gain / p.imitation_scale, 0.0, 1.0)
-            proposal = np.where((model_strategy != self.strategy) & switch, model_strategy, self.strategy).astype(np.int8)
+            model_strategy = self.strategy[self._imitation_partners(revising)]
+            switch = rng.random(n) < self.imitation_chance(one - zero, model_strategy, stakes)
+            proposal = np.where(switch, model_strategy, self.strategy).astype(np.int8)
         explore = rng.random(n) < p.exploration
         proposal = np.where(explore, rng.integers(0, 2, n), proposal).astype(np.int8)
         self.strategy = np.where(revising, proposal, self.strategy).astype(np.int8)
-        self.strategy[0] = 1  # the coordinator does not give up leading
 
-    def _imitation_partners(self) -> np.ndarray:
-        """A random same-role neighbour for every agent, or a random same-role agent when it has none."""
+    def data_at_stake(self, outcome: StepOutcome) -> np.ndarray:
+        """Per agent, the data units its requests involved this month, as provider or requester (1
+        for the public, who hold none): payoff gaps are compared per unit, so a holder's chance to
+        switch does not depend on how much data it holds, only on how much better the other
+        strategy is per unit of it."""
+        h, n, batch = self.layout.holders, self.layout.total, outcome.batch
+        units = np.bincount(batch.provider, batch.view.size, h) + np.bincount(batch.requester, batch.view.size, h)
+        return np.concatenate([units, np.ones(n - h)])
+
+    def imitation_chance(self, advantage: np.ndarray, model_strategy: np.ndarray,
+                         stakes: np.ndarray | None = None) -> np.ndarray:
+        """Chance each agent takes up its imitation partner's strategy, given its perceived
+        ``advantage`` of strategy 1 and the data at stake: its gain per unit from the switch, over
+        the role's largest gap per unit this month (``role_max``) or over ``imitation_scale``."""
+        p = self.params
+        gain = np.where(model_strategy == 1, advantage, -advantage) * (model_strategy != self.strategy)
+        if p.imitation_normaliser == "fixed":
+            return np.clip(gain / p.imitation_scale, 0.0, 1.0)
+        stakes = np.ones(len(advantage)) if stakes is None else stakes
+        per_unit, gain_per_unit = _share_of(advantage, stakes), _share_of(gain, stakes)
+        return np.clip(gain_per_unit / self._role_scale(np.abs(per_unit), np.max), 0.0, 1.0)
+
+    def logit_chance(self, advantage: np.ndarray, stakes: np.ndarray | None = None) -> np.ndarray:
+        """Chance of playing strategy 1 under logit choice on the gap per unit at stake, the noise
+        relative to the role's mean gap per unit."""
+        stakes = np.ones(len(advantage)) if stakes is None else stakes
+        per_unit = _share_of(advantage, stakes)
+        scale = self.params.logit_temperature * self._role_scale(np.abs(per_unit), np.mean)
+        return 1.0 / (1.0 + np.exp(-np.clip(per_unit / scale, -500, 500)))
+
+    def _role_scale(self, gaps: np.ndarray, statistic) -> np.ndarray:
+        """Per agent, ``statistic`` of the payoff gaps in its role this month (1 where all are 0), so
+        a switching probability saturates only at the role's extremes, whatever the payoff scale."""
+        scale = np.ones(len(gaps))
+        for rows in self.role_rows():
+            if rows.stop > rows.start:
+                value = statistic(gaps[rows])
+                scale[rows] = value if value > 0 else 1.0
+        return scale
+
+    def _imitation_partners(self, revising: np.ndarray | None = None) -> np.ndarray:
+        """A random same-role neighbour for every agent in ``revising`` (all if None), or a random
+        same-role agent when it has none; agents not revising keep themselves."""
         n, rng = self.layout.total, self.rng
+        revising = np.ones(n, dtype=bool) if revising is None else revising
         ties, links = self._public_ties, self.links
         same = self.role[links.u] == self.role[links.v]
-        u = np.concatenate([links.u[same], ties.same_role_u])
-        v = np.concatenate([links.v[same], ties.same_role_v])
-        # Same-role neighbour lists in CSR order (by agent, then neighbour id): one sort of integer keys.
-        keys = np.sort(np.concatenate([u * n + v, v * n + u]))
-        neighbours = keys % n
-        degree = np.bincount(keys // n, minlength=n)
-        first = np.cumsum(degree) - degree
-        draw = rng.random(n)
-        pick = first + np.floor(draw * degree).astype(np.int64)
-        partner = np.where(degree > 0, neighbours[np.minimum(pick, len(neighbours) - 1)] if len(neighbours) else 0, -1)
+        src = np.concatenate([links.u[same], links.v[same], ties.same_role_u, ties.same_role_v])
+        dst = np.concatenate([links.v[same], links.u[same], ties.same_role_v, ties.same_role_u])
+        asking = revising[src]
+        src, dst = src[asking], dst[asking]
+        # A uniform neighbour per agent without sorting: each of its edges draws a key, the largest wins.
+        key = rng.random(len(src))
+        best = np.full(n, -1.0)
+        np.maximum.at(best, src, key)
+        won = key == best[src]
+        partner = np.arange(n)
+        partner[src[won]] = dst[won]
         sizes = np.bincount(self.role, minlength=3)
         starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
         fallback = starts[self.role] + np.floor(rng.random(n) * sizes[self.role]).astype(np.int64)
-        return np.where(partner >= 0, partner, fallback)
+        alone = revising & (best < 0)
+        partner[alone] = fallback[alone]
+        return partner
 
     # ------------------------------------------------------------------ measurement
     def _measure(self, outcome: StepOutcome) -> None:
@@ -382,12 +472,13 @@ class DataSharingModel(mesa.Model):
         self.outcome = outcome
         self.metrics = measure(self, outcome, self.metrics)
 
-    def recent_flow_mask(self) -> np.ndarray:
-        """Which holder links carried data within the flow window (the islands graph)."""
-        return self.links.recent(self.steps, self.params.flow_window)
+    def recent_flow_mask(self, two_way: bool = False) -> np.ndarray:
+        """Which holder links carried a fulfilled request within the flow window (the islands graph);
+        with ``two_way``, in both directions."""
+        return self.links.recent(self.steps, self.params.flow_window, two_way)
 
-    def recent_flow_links(self) -> tuple[np.ndarray, np.ndarray]:
-        recent = self.recent_flow_mask()
+    def recent_flow_links(self, two_way: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        recent = self.recent_flow_mask(two_way)
         return self.links.u[recent], self.links.v[recent]
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from simulation.config import Scenario
-from simulation.core.metrics import METRICS, summarise
+from simulation.core.metrics import COUNTS, METRICS, summarise
 from simulation.core.model import DataSharingModel
 from simulation.core.provenance import code_version, package_versions
 
@@ -32,7 +32,7 @@ def run(scenario: Scenario, seed: int | None = None, steps: int | None = None) -
         "scenario": scenario.name,
         "seed": seed,
         "steps": steps,
-        **summarise(timeseries),
+        **summarise(timeseries, scenario.parameters.integration_persistence),
         "config_hash": scenario.config_hash(),
         "code_version": code_version(),
         "packages": package_versions(),
@@ -43,4 +43,4 @@ def run(scenario: Scenario, seed: int | None = None, steps: int | None = None) -
 def timeseries_of(model: DataSharingModel) -> pd.DataFrame:
     frame = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
     frame = frame[list(METRICS)]
-    return frame.astype({"step": "int64", "islands": "int64", "incidents": "int64"})
+    return frame.astype({name: "int64" for name in COUNTS})

@@ -1,8 +1,9 @@
 """Tables and figures for papers from a batch folder (``python -m simulation report DIR``).
 
 Writes ``DIR/report/``: ``summary.csv`` (every run-level metric), ``summary.md`` and ``summary.tex``
-(the key metrics), and PDF and PNG figures: time series with 95% bands, final-state comparisons and
-island persistence as a survival curve.
+(the key metrics), and PDF and PNG figures: time series of sharing and of the request procedure
+(fulfilment, waiting time, answers beyond the rule's window) with 95% bands, final-state
+comparisons, and island persistence as a survival curve.
 
 Statistics, per group (a scenario, and its sweep point when the experiment sweeps):
 - mean, sample sd and the 95% confidence interval of the mean (Student's t; Wilson's for shares of
@@ -10,10 +11,12 @@ Statistics, per group (a scenario, and its sweep point when the experiment sweep
   finished (failed runs are left out and counted in ``failed``);
 - the effect over the baseline (the baseline scenario at the same sweep point): difference in means
   with Welch's t 95% interval (runs of different scenarios have independent seeds);
-- ``time_to_integration`` and ``time_to_half_adoption`` are right-censored: a run that never gets
-  there counts as the horizon (:mod:`simulation.experiments.outcomes`), so their mean is the
-  restricted mean time over the horizon; the share of runs that integrate at all is reported as
-  ``integrated_share``.
+- ``time_to_lasting_integration`` and ``time_to_half_adoption`` are right-censored: a run that never
+  gets there counts as the horizon (:mod:`simulation.experiments.outcomes`), so their mean is the
+  restricted mean time over the horizon; the share of runs whose integration lasted at all is
+  reported as ``integrated_share``;
+- ``final_year_*`` outcomes are a run's monthly metric averaged over its final 12 months (metrics of
+  requests over the months with requests), read from the timeseries.
 """
 
 from __future__ import annotations
@@ -26,20 +29,31 @@ import pandas as pd
 from scipy import stats
 
 from simulation.experiments.figures import group_style, paper_style, save
-from simulation.experiments.outcomes import CENSORED, horizon_filled, integrated
+from simulation.experiments.outcomes import CENSORED, FINAL_YEAR_OUTCOMES, INTEGRATION_TIME, final_year, horizon_filled, integrated
 from simulation.experiments.results import SUMMARY_COLUMNS, read_results
 from simulation.experiments.statistics import LEVEL, describe, effect
 from simulation.experiments.store import atomic_path, write_text
 
-OUTCOMES = ("integrated_share", *CENSORED, *(c for c in SUMMARY_COLUMNS if c not in CENSORED))
-KEY_OUTCOMES = ("integrated_share", "time_to_integration", "time_to_half_adoption", "cumulative_volume",
-                "adoption_holders", "largest_component_share", "islands", "remediation_share",
-                "total_countermeasure_cost")
+OUTCOMES = ("integrated_share", *CENSORED, *FINAL_YEAR_OUTCOMES, *(c for c in SUMMARY_COLUMNS if c not in CENSORED))
+# The table of the paper: the four problems of the case (docs/ODD.md section 1) and what they cost.
+KEY_OUTCOMES = (
+    "integrated_share", INTEGRATION_TIME, "time_to_half_adoption", "adoption_holders",  # promotion
+    "fulfilment_overall", "final_year_wait_mean_days", "final_year_wait_p90_days",  # the requests
+    "final_year_beyond_window_share",
+    "producer_integration", "islands", "islands_two_way", "largest_component_share",  # islands
+    "cumulative_volume", "final_year_volume",  # sharing
+    "remediation_cost_share", "total_countermeasure_cost",  # costs
+)
 SERIES = (("sharing_volume", "sharing volume (units / month)"),
           ("largest_component_share", "largest component share"),
           ("adoption_holders", "adoption (share of holders sharing)"))
-FINAL = (("cumulative_volume", "cumulative sharing volume"), ("largest_component_share", "largest component share"),
-         ("adoption_holders", "adoption (share of holders)"), ("islands", "islands"))
+REQUEST_SERIES = (("fulfilment_rate", "requests fulfilled (share)"),
+                  ("wait_mean_days", "mean waiting time (working days)"),
+                  ("beyond_window_share", "answered beyond the reply window (share)"))
+FINAL = (("cumulative_volume", "cumulative sharing volume"), ("fulfilment_overall", "requests fulfilled over the horizon"),
+         ("producer_integration", "producer integration (share of holders)"),
+         ("islands", "islands"), ("islands_two_way", "islands of two-way exchange"),
+         ("adoption_holders", "adoption (share of holders)"))
 
 
 def write_report(out: str | Path) -> list[Path]:
@@ -49,6 +63,7 @@ def write_report(out: str | Path) -> list[Path]:
     keys = ["scenario", *manifest.get("value_columns", [])]
     baseline = manifest.get("resolved", {}).get("baseline")
     runs = runs.assign(group=group_labels(runs, keys))
+    runs = runs.join(final_year(timeseries, by="run_id"), on="run_id")
     summary = summary_table(runs, keys, baseline)
     folder = out / "report"
     written = write_tables(summary, folder, baseline)
@@ -70,7 +85,7 @@ def group_labels(runs: pd.DataFrame, keys: list[str]) -> pd.Series:
 def outcomes(runs: pd.DataFrame) -> pd.DataFrame:
     """Per finished run, every reported outcome; censored times count 'never' as the horizon."""
     ok = runs[runs["status"] == "ok"]
-    return horizon_filled(ok, SUMMARY_COLUMNS).assign(integrated_share=integrated(ok))[list(OUTCOMES)]
+    return horizon_filled(ok, [*SUMMARY_COLUMNS, *FINAL_YEAR_OUTCOMES]).assign(integrated_share=integrated(ok))[list(OUTCOMES)]
 
 
 def summary_table(runs: pd.DataFrame, keys: list[str], baseline: str | None) -> pd.DataFrame:
@@ -128,9 +143,10 @@ def _notes(summary: pd.DataFrame, baseline: str | None) -> str:
     failed = int(summary.drop_duplicates("group")["failed"].sum())
     return (f"Mean, sample sd and t-based (Wilson for integrated_share) {LEVEL:.0%} confidence interval over the replications of each scenario"
             f" (n finished runs; {failed} failed runs left out). Effect: difference in means over {baseline}"
-            f" with Welch's t {LEVEL:.0%} interval. time_to_integration and time_to_half_adoption count a run"
+            f" with Welch's t {LEVEL:.0%} interval. {INTEGRATION_TIME} and time_to_half_adoption count a run"
             " that never gets there as the horizon (restricted mean, in months); integrated_share is the share"
-            " of runs whose largest component reached 90% of holders within the horizon.")
+            " of runs whose largest component held 90% of holders for the persistence window within the horizon."
+            " final_year_* are means over each run's final 12 months (waiting times in working days).")
 
 
 def _number(x: float) -> str:
@@ -155,6 +171,8 @@ def figures(ok: pd.DataFrame, timeseries: pd.DataFrame, folder: Path) -> list[Pa
     written = []
     with paper_style():
         written += save(time_series_figure(timeseries, groups, styles), folder / "timeseries")
+        written += save(time_series_figure(timeseries, groups, styles, REQUEST_SERIES,
+                                           "Requests under the sharing rules: mean over runs with"), folder / "requests")
         written += save(final_state_figure(ok, groups, styles), folder / "final_state")
         written += save(survival_figure(ok, groups, styles), folder / "island_persistence")
     return written
@@ -167,12 +185,13 @@ def band(timeseries: pd.DataFrame, metric: str) -> pd.DataFrame:
     return grouped.assign(low=grouped["mean"] - half.fillna(0), high=grouped["mean"] + half.fillna(0))
 
 
-def time_series_figure(timeseries: pd.DataFrame, groups: list[str], styles: dict) -> Any:
+def time_series_figure(timeseries: pd.DataFrame, groups: list[str], styles: dict, series=SERIES,
+                       title: str = "Mean over runs with") -> Any:
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(11, 4), layout="constrained")
-    axes = figure.subplots(1, len(SERIES))
-    for ax, (metric, label) in zip(axes, SERIES):
+    axes = figure.subplots(1, len(series))
+    for ax, (metric, label) in zip(axes, series):
         stats_ = band(timeseries, metric)
         for group in groups:
             rows = stats_[stats_["group"] == group]
@@ -182,15 +201,15 @@ def time_series_figure(timeseries: pd.DataFrame, groups: list[str], styles: dict
         ax.set_xlabel("month")
         ax.set_title(label)
     figure.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=min(len(groups), 6))
-    figure.suptitle(f"Mean over runs with {LEVEL:.0%} confidence band")
+    figure.suptitle(f"{title} {LEVEL:.0%} confidence band")
     return figure
 
 
 def final_state_figure(ok: pd.DataFrame, groups: list[str], styles: dict) -> Any:
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(9, 6.5), layout="constrained")
-    axes = figure.subplots(2, 2).ravel()
+    figure = Figure(figsize=(11, 6.5), layout="constrained")
+    axes = figure.subplots(2, 3).ravel()
     jitter = np.random.default_rng(0).uniform(-0.15, 0.15, len(ok))  # fixed: same results, same figure
     positions = np.arange(len(groups))
     for ax, (metric, label) in zip(axes, FINAL):
@@ -212,7 +231,7 @@ def survival(ok: pd.DataFrame, group: str) -> pd.DataFrame:
     Every run is observed to the same horizon, so this equals the Kaplan-Meier estimate."""
     members = ok[ok["group"] == group]
     horizon = int(members["steps"].max())
-    times = members["time_to_integration"].astype("Float64").fillna(np.inf).to_numpy(dtype=float)
+    times = members[INTEGRATION_TIME].astype("Float64").fillna(np.inf).to_numpy(dtype=float)
     steps = np.arange(horizon + 1)
     return pd.DataFrame({"step": steps, "not_integrated": [(times > t).mean() for t in steps]})
 
@@ -229,6 +248,6 @@ def survival_figure(ok: pd.DataFrame, groups: list[str], styles: dict) -> Any:
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("month")
     ax.set_ylabel("share of runs not yet integrated")
-    ax.set_title("Island persistence: largest component below 90% of holders")
+    ax.set_title("Island persistence: no lasting largest component of 90% of holders")
     ax.legend(loc="best")
     return figure

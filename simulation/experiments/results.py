@@ -25,7 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-from simulation.core.metrics import METRICS, SUMMARY_EXTRAS
+from simulation.core.metrics import COUNTS, METRICS, SUMMARY_EXTRAS
 from simulation.core.provenance import code_version, package_versions
 from simulation.errors import OutputLocked, ResultsMissing, StaleResults
 from simulation.experiments.plan import Plan
@@ -43,7 +43,7 @@ EXTRA_PACKAGES = ("dask", "distributed", "tqdm", "matplotlib")
 
 SUMMARY_COLUMNS = SUMMARY_EXTRAS + tuple(m for m in METRICS if m != "step")
 # Whole numbers in metrics.summarise, possibly missing ("never", or a failed run).
-COUNT_COLUMNS = ("time_to_integration", "time_to_half_adoption", "islands", "incidents")
+COUNT_COLUMNS = ("time_to_lasting_integration", "time_to_half_adoption", *(c for c in COUNTS if c != "step"))
 
 
 def runs_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
