@@ -147,7 +147,7 @@ def report(results: dict) -> str:
                   f"(fit over >= {sc['fit_from_agents']:,} agents; {_fmt(sc['exponent_all_sizes'])} over all sizes; goal <= 1.1)",
               f"  median of the first {FIT_STEPS} steps: {pts}"]
     b = results["batch"]
-    lines += ["", "Batch throughput (simulation.experiments.batch, local processes):"]
+    lines += ["", "Batch throughput (simulation.experiments.execute, local processes):"]
     lines += [f"  {r['workers']} worker(s): {r['runs_per_minute']:.0f} runs/min ({r['runs']} runs of {r['agents']} agents x "
               f"{r['steps']} steps in {r['seconds']:.1f} s, {r['failed']} failed; CPU {r['workers_cpu_seconds']:.1f} s in workers,"
               f" {r['parent_cpu_seconds']:.1f} s in the parent; load average {r['load_average_before']:.1f} before)" for r in b["runs"]]

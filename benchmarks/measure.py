@@ -105,7 +105,8 @@ def measure_reference(total: int, steps: int) -> dict[str, Any]:
 def batch_throughput(workers: int, runs: int, steps: int) -> dict[str, Any]:
     """Runs per minute of the batch runner on ``workers`` local processes (all_countermeasures as
     written, ``runs`` seeds); process start-up is part of the time, as it is for users."""
-    from simulation.experiments.batch import Plan, RunSpec, execute
+    from simulation.experiments.execute import execute
+    from simulation.experiments.plan import Plan, RunSpec
 
     scenario = load_scenario(SCENARIO)
     plan = Plan("benchmark", {"scenario": str(SCENARIO)}, {"runs": runs, "steps": steps},
