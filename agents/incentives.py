@@ -13,7 +13,7 @@ rewards, fines) is understood whatever the cognition; welfare uses 1.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -59,9 +59,18 @@ class Requests:
     watched: np.ndarray  # share of the provider's public neighbours who participate
     perception: np.ndarray  # requester's (cognition for learning, 1 for welfare)
     restricted: np.ndarray | float = 0.0  # 1 if the data is in the not-shareable tier, catalogued or not
+    _agreement: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
     def rows(self, mask: np.ndarray) -> "Requests":
-        return Requests(**{name: value[mask] if np.ndim(value) else value for name, value in vars(self).items()})
+        values = {f.name: getattr(self, f.name) for f in fields(self) if f.init}
+        return Requests(**{name: value[mask] if np.ndim(value) else value for name, value in values.items()})
+
+    def agreement(self, p: Parameters) -> np.ndarray:
+        """:func:`grant_probability` of every request, kept: the rules ask for it several times a month."""
+        key = (p.trust_threshold, p.trust_softness)
+        if self._agreement is None or self._agreement[0] != key:
+            self._agreement = (key, grant_probability(p, self.trust))
+        return self._agreement[1]
 
 
 def remediation_unit_cost(p: Parameters, quality: np.ndarray, technology: np.ndarray) -> np.ndarray:
@@ -90,7 +99,7 @@ def discretionary_grant(p: Parameters, req: Requests, provider_shares, requester
     """Chance a provider grants a request it decides on: a hoarder rarely does, and every provider
     favours requesters who share themselves (reciprocity)."""
     willing = np.where(provider_shares > 0, 1.0, p.hoarder_grant)
-    return willing * grant_probability(p, req.trust) * (1.0 - p.reciprocity * (1.0 - requester_shares))
+    return willing * req.agreement(p) * (1.0 - p.reciprocity * (1.0 - requester_shares))
 
 
 def negotiation_unit_cost(p: Parameters, lv: Levers) -> float:
@@ -131,11 +140,14 @@ def forced_grant_probability(lv: Levers, req: Requests) -> np.ndarray:
     return lv.escalation * lv.arbitration * (1.0 - req.restricted)
 
 
-def refusal_payoff(p: Parameters, lv: Levers, req: Requests, shame_per_unit: float) -> np.ndarray:
+def refusal_payoff(p: Parameters, lv: Levers, req: Requests, shame_per_unit: float,
+                   grant: np.ndarray | None = None) -> np.ndarray:
     """Expected payoff to a provider of refusing: the fine if detected (always when escalated), the
-    public's disapproval, and the forced grant when the authority rules for sharing."""
+    public's disapproval, and the forced grant (``grant``: its payoff, if already known) when the
+    authority rules for sharing."""
     found = lv.escalation + (1.0 - lv.escalation) * detection(p, req)
-    forced = forced_grant_probability(lv, req) * grant_payoff(p, lv, req)
+    grant = grant_payoff(p, lv, req) if grant is None else grant
+    forced = forced_grant_probability(lv, req) * grant
     return -lv.evaluation_penalty * req.size * found - shame_per_unit * req.watched * req.size + forced
 
 
@@ -143,7 +155,8 @@ def provider_payoffs(p: Parameters, lv: Levers, req: Requests, bonus_per_unit, s
     """(expected payoff if sharing, if hoarding) to the provider of each request.  A sharer's platform
     grants unconditional data and it answers the rest in time, earning ``bonus_per_unit``; a hoarder
     has published nothing, so it decides on every request, rarely grants, and answers late."""
-    grant, refuse = grant_payoff(p, lv, req), refusal_payoff(p, lv, req, shame_per_unit)
+    grant = grant_payoff(p, lv, req)
+    refuse = refusal_payoff(p, lv, req, shame_per_unit, grant)
     bonus = bonus_per_unit * req.size
     willing = discretionary_grant(p, req, 1.0, req.requester_shares)
     unwilling = discretionary_grant(p, req, 0.0, req.requester_shares)

@@ -108,12 +108,13 @@ def test_fast_model_agrees_with_reference_in_distribution(scenarios, reference_s
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name, change, rejected", [
-    ("all_countermeasures", {"trust_loss": 0.0}, "mean_trust"),  # refusals cost no trust (a plausible slip)
-    ("baseline", {"reciprocity": 0.0}, "fulfilment_rate"),  # providers ignore whether the requester shares
+    ("all_countermeasures", {"trust_loss": 0.0}, {"mean_trust"}),  # refusals cost no trust (a plausible slip)
+    # providers ignore whether the requester shares: fewer grants, so fewer links carry data
+    ("baseline", {"reciprocity": 0.0}, {"fulfilment_rate", "islands", "producer_integration"}),
 ])
 def test_comparison_rejects_an_altered_model(scenarios, reference_samples, name, change, rejected):
     """A fast model with one rule changed must be told apart from the reference."""
     altered = scenarios[name].model_copy(deep=True)
     for key, value in change.items():
         setattr(altered.parameters, key, value)
-    assert rejected in disagreements(fast_sample(altered), reference_samples[name])
+    assert rejected & set(disagreements(fast_sample(altered), reference_samples[name]))

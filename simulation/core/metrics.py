@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
-from scipy.sparse import coo_matrix
+from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 from agents.roles import Role
@@ -60,8 +60,11 @@ def _units_between(model, outcome, provider_mask: np.ndarray, requester_mask: np
 def _volumes(model, outcome, previous):
     """Data units moved by fulfilled requests this month, by provider and requester role (the first
     role provides), and since the start."""
-    holder_role = model.role[:model.layout.holders]
-    channels = [_units_between(model, outcome, holder_role == src, holder_role == dst) for src, dst in _CHANNEL_ROLES]
+    batch, channels = outcome.batch, [0.0] * len(CHANNELS)
+    if batch is not None:
+        pair = 2 * model.role[batch.provider].astype(np.int64) + model.role[batch.requester]
+        by_pair = np.bincount(pair[batch.fulfilled], batch.view.size[batch.fulfilled], minlength=4)
+        channels = [float(by_pair[2 * src + dst]) for src, dst in _CHANNEL_ROLES]
     volume = float(outcome.flows.sent.sum())
     return (volume, previous.get("cumulative_volume", 0.0) + volume, *channels)
 
@@ -107,9 +110,7 @@ def _adoption(model, outcome, previous):
 def _islands(model, outcome, previous):
     """Islands on the graph of holders joined by a request fulfilled within the flow window, in
     either direction."""
-    links, recent = model.links, outcome.recent
-    found = island_metrics(model.layout.holders, links.u[recent], links.v[recent])
-    return found["islands"], found["isolated_share"], found["largest_component_share"]
+    return _island_graphs(model, outcome)[0]
 
 
 @metric("islands_two_way", "largest_two_way_share", "producer_integration")
@@ -117,10 +118,20 @@ def _two_way(model, outcome, previous):
     """Islands when only exchanges count (a request fulfilled each way within the window), and the
     share of holders whose own data reached another holder within the window: a holder that only
     receives is not integrated as a producer."""
-    u, v = model.recent_flow_links(two_way=True)
-    found = island_metrics(model.layout.holders, u, v)
+    islands, _, largest = _island_graphs(model, outcome)[1]
     produced = (model.steps - model.last_provided) < model.params.flow_window
-    return found["islands"], found["largest_component_share"], _mean(produced.astype(float))
+    return islands, largest, _mean(produced.astype(float))
+
+
+def _island_graphs(model, outcome) -> tuple[dict, dict]:
+    """Island metrics of the either-way and of the two-way graph of the month (kept on ``outcome``)."""
+    if getattr(outcome, "_islands", None) is None:
+        links, both = model.links, model.recent_flow_mask(two_way=True)
+        outcome._islands = island_metrics_pair(model.layout.holders, (links.u[outcome.recent], links.v[outcome.recent]),
+                                               (links.u[both], links.v[both]))
+    either, two_way = outcome._islands
+    return ((either["islands"], either["isolated_share"], either["largest_component_share"]),
+            (two_way["islands"], two_way["isolated_share"], two_way["largest_component_share"]))
 
 
 @metric("mean_isolation_spell")
@@ -165,23 +176,32 @@ def components(n: int, u: np.ndarray, v: np.ndarray) -> tuple[int, np.ndarray]:
     isolated nodes count as components.  Returns (count, component label per node)."""
     if n == 0:
         return 0, np.empty(0, dtype=np.int64)
-    ones = np.ones(len(u), dtype=np.int8)
-    adjacency = coo_matrix((ones, (u, v)), shape=(n, n)).tocsr()
-    return connected_components(adjacency, directed=False)
+    # Each edge once, as a directed adjacency in CSR form built by hand (no COO conversion and no
+    # transpose): weakly connected components of it are the undirected components.
+    order = np.argsort(u, kind="stable")
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(u, minlength=n))])
+    adjacency = csr_matrix((np.ones(len(u)), v[order], indptr), shape=(n, n))
+    return connected_components(adjacency, directed=True, connection="weak")
 
 
 def island_metrics(n: int, u: np.ndarray, v: np.ndarray) -> dict[str, float]:
     """Islands on the graph of holders joined by a recent flow."""
-    count, labels = components(n, u, v)
+    return island_metrics_pair(n, (u, v), (u[:0], v[:0]))[0]
+
+
+def island_metrics_pair(n: int, first: tuple, second: tuple) -> tuple[dict, dict]:
+    """Island metrics of two graphs on the same n nodes, found in one pass over the two side by side."""
     if n == 0:
-        return {"islands": 0, "isolated_share": 0.0, "largest_component_share": 0.0}
-    degree = np.bincount(u, minlength=n) + np.bincount(v, minlength=n)
-    sizes = np.bincount(labels)
-    return {
-        "islands": int(count),
-        "isolated_share": float(np.mean(degree == 0)),
-        "largest_component_share": float(sizes.max() / n),
-    }
+        empty = {"islands": 0, "isolated_share": 0.0, "largest_component_share": 0.0}
+        return empty, dict(empty)
+    _, labels = components(2 * n, np.concatenate([first[0], second[0] + n]), np.concatenate([first[1], second[1] + n]))
+    found = []
+    for half, (u, v) in enumerate((first, second)):
+        sizes = np.bincount(labels[half * n:(half + 1) * n])
+        degree = np.bincount(u, minlength=n) + np.bincount(v, minlength=n)
+        found.append({"islands": int(np.count_nonzero(sizes)), "isolated_share": float(np.mean(degree == 0)),
+                      "largest_component_share": float(sizes.max() / n)})
+    return found[0], found[1]
 
 
 def first_step(series: pd.Series, steps: pd.Series, threshold: float) -> int | None:

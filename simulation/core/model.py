@@ -70,7 +70,9 @@ class StepOutcome:
     incidents: int = 0
     incident_loss: float = 0.0
     countermeasure_cost: float = 0.0
+    served: np.ndarray | None = None  # per member of the public: share of nearby departments' requests fulfilled
     recent: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # links with a flow in the window
+    _islands: tuple | None = None  # the month's island metrics, found once for both island graphs
 
 
 @dataclass
@@ -239,7 +241,8 @@ class DataSharingModel(mesa.Model):
         p, links = self.params, self.links
         idle = (t - links.last_active) >= p.decay_after
         decays = idle & (self.rng.random(len(links)) < p.decay_probability)
-        links.keep(~decays)
+        if decays.any():
+            links.keep(~decays)
         return sum(self._broker_links(t, brokering) for brokering in self.package.brokering_at(t))
 
     def _broker_links(self, t: int, brokering: Brokering) -> int:
@@ -331,8 +334,8 @@ class DataSharingModel(mesa.Model):
         shame = np.where(self.role[batch.provider] == GOV, p.accountability_loss, p.reputation) * req.watched * req.size * batch.refused
         holders = (np.bincount(batch.requester, value, h) - np.bincount(batch.provider, cost + shame, h)
                    + ledger.price_received - ledger.price_paid + ledger.rewards - ledger.fines)
-        served = self._served_share(outcome)
-        participate, bystand = public.payoffs(p, lv, served, self.privacy_concern, self.recent_incident_rate, 1.0)
+        outcome.served = self._served_share(outcome)
+        participate, bystand = public.payoffs(p, lv, outcome.served, self.privacy_concern, self.recent_incident_rate, 1.0)
         self.payoff = np.concatenate([holders, np.where(self.strategy[h:] > 0, participate, bystand)])
         assert len(self.payoff) == n
 
@@ -379,8 +382,8 @@ class DataSharingModel(mesa.Model):
             ent_one, ent_zero = getattr(enterprise, side)(p, lv, batch.view)
             one += np.bincount(who, np.where(is_gov, gov_one, ent_one), n)
             zero += np.bincount(who, np.where(is_gov, gov_zero, ent_zero), n)
-        served = self._served_share(outcome)
-        one[h:], zero[h:] = public.payoffs(p, lv, served, self.privacy_concern, self.recent_incident_rate, self.cognition[h:])
+        one[h:], zero[h:] = public.payoffs(p, lv, outcome.served, self.privacy_concern, self.recent_incident_rate,
+                                           self.cognition[h:])
         return one, zero
 
     def _learn(self, outcome: StepOutcome) -> None:
@@ -394,8 +397,8 @@ class DataSharingModel(mesa.Model):
             model_strategy = self.strategy[self._imitation_partners(revising)]
             switch = rng.random(n) < self.imitation_chance(one - zero, model_strategy, stakes)
             proposal = np.where(switch, model_strategy, self.strategy).astype(np.int8)
-        explore = rng.random(n) < p.exploration
-        proposal = np.where(explore, rng.integers(0, 2, n), proposal).astype(np.int8)
+        explore = np.flatnonzero(rng.random(n) < p.exploration)
+        proposal[explore] = rng.integers(0, 2, len(explore))
         self.strategy = np.where(revising, proposal, self.strategy).astype(np.int8)
 
     def data_at_stake(self, outcome: StepOutcome) -> np.ndarray:
@@ -456,11 +459,11 @@ class DataSharingModel(mesa.Model):
         won = key == best[src]
         partner = np.arange(n)
         partner[src[won]] = dst[won]
+        alone = np.flatnonzero(revising & (best < 0))
         sizes = np.bincount(self.role, minlength=3)
         starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-        fallback = starts[self.role] + np.floor(rng.random(n) * sizes[self.role]).astype(np.int64)
-        alone = revising & (best < 0)
-        partner[alone] = fallback[alone]
+        role = self.role[alone]
+        partner[alone] = starts[role] + np.floor(rng.random(len(alone)) * sizes[role]).astype(np.int64)
         return partner
 
     # ------------------------------------------------------------------ measurement
