@@ -11,17 +11,31 @@ from agents.roles import Role
 from simulation.config import Parameters
 
 
+def value_per_unit(p: Parameters) -> float:
+    """Public value a department creates from one unit of full-quality data it receives."""
+    return p.value_government
+
+
+def bonus_per_unit(lv: Levers) -> float:
+    """What a department earns per unit it provides in time: the evaluation's reward."""
+    return lv.evaluation_reward
+
+
+def shame_per_unit(p: Parameters) -> float:
+    """Accountability a department loses per unit it refuses, every public neighbour watching."""
+    return p.accountability_loss
+
+
 def provider_payoffs(p: Parameters, lv: Levers, req: Requests) -> tuple[np.ndarray, np.ndarray]:
     """(payoff if active, if passive) of the department asked for each request: an active department
     answers in time and is rated for it; a refusal costs it accountability before a watching public."""
-    return incentives.provider_payoffs(p, lv, req, bonus_per_unit=lv.evaluation_reward,
-                                       shame_per_unit=p.accountability_loss)
+    return incentives.provider_payoffs(p, lv, req, bonus_per_unit(lv), shame_per_unit(p))
 
 
 def requester_payoffs(p: Parameters, lv: Levers, req: Requests) -> tuple[np.ndarray, np.ndarray]:
     """(payoff if active, if passive) of the department asking: the public value it creates from the
     data, which partners grant more readily to a department that shares itself."""
-    return incentives.requester_payoffs(p, lv, req, p.value_government)
+    return incentives.requester_payoffs(p, lv, req, value_per_unit(p))
 
 
 class GovernmentAgent(HolderAgent):

@@ -377,9 +377,9 @@ class ReferenceModel(mesa.Model):
         for agent in self.people:
             agent.change_capabilities()
         self.decay_links(t)
-        brokered = sum(self.broker(brokering, t) for brokering in self.package.brokering_at(t))
+        link_costs = sum(brokering.cost_per_link * self.broker(brokering, t) for brokering in self.package.brokering_at(t))
         self.request_data()
-        self.settle(t, brokered)
+        self.settle(t, link_costs)
         self.update_trust()
         self.learn()
         self.measure()
@@ -422,7 +422,7 @@ class ReferenceModel(mesa.Model):
         for request in self.requests:
             request.provider.answer(request)
 
-    def settle(self, t: int, brokered: int) -> None:
+    def settle(self, t: int, link_costs: float) -> None:
         """Flows, money, costs, remediation, incidents and welfare payoffs of the month's requests (3.5)."""
         p, lv, rnd = self.params, self.levers, self.random
         for link in self.links:
@@ -440,7 +440,7 @@ class ReferenceModel(mesa.Model):
                 risk = float(incentives.risk_premium(p, lv, view.trust)) * size
                 r.leaked = rnd.random() < float(incentives.incident_probability(p, view.security, view.exposure))
                 leak = p.incident_loss * size if r.leaked else 0.0
-                value = (p.value_government if requester.role == "government" else p.value_enterprise) * view.quality * size
+                value = requester.rule.value_per_unit(p) * view.quality * size
                 requester.payoff += value - price
                 provider.payoff += price - (p.handling_cost * size + negotiate + risk + fix + leak)
                 r.link.last_sent[provider] = t
@@ -453,12 +453,12 @@ class ReferenceModel(mesa.Model):
                 loss += leak
                 incidents += r.leaked
             if r.timely:
-                bonus = lv.evaluation_reward + (lv.enterprise_subsidy if provider.role == "enterprise" else 0.0)
+                bonus = provider.rule.bonus_per_unit(lv)
                 provider.payoff += bonus * size
                 rewards += bonus * size
                 r.link.answered += 1
             if r.refused:
-                shame = p.accountability_loss if provider.role == "government" else p.reputation
+                shame = provider.rule.shame_per_unit(p)
                 provider.payoff -= shame * provider.watched * size
                 if r.escalated or rnd.random() < float(incentives.detection(p, view)):
                     provider.payoff -= lv.evaluation_penalty * size
@@ -474,7 +474,6 @@ class ReferenceModel(mesa.Model):
                                      + p.incident_memory * incidents / len(self.holders))
         participants = sum(c.strategy for c in self.by_role["public"])
         budgets = self.package.budget_at(t, len(self.holders), len(self.by_role["public"]))
-        link_costs = sum(b.cost_per_link for b in self.package.brokering_at(t)) * brokered
         for citizen in self.by_role["public"]:
             citizen.see_services()
             citizen.earn()

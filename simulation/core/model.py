@@ -63,6 +63,7 @@ class StepOutcome:
     batch: requests.RequestBatch | None = None  # this month's requests and what became of them
     ledger: Ledger | None = None
     brokered: int = 0  # links the coordinator brokered
+    brokering_cost: float = 0.0
     incident_holders: np.ndarray | None = None  # holders that suffered an incident
     remediation_cost: float = 0.0
     handling_cost: float = 0.0
@@ -211,9 +212,9 @@ class DataSharingModel(mesa.Model):
         t = self.steps
         self._apply_countermeasures(t)
         self._change_capabilities(t)
-        brokered = self._update_links(t)
+        brokered, brokering_cost = self._update_links(t)
         batch = self._request_data()
-        outcome = StepOutcome(self._flows(batch, t), batch=batch, brokered=brokered)
+        outcome = StepOutcome(self._flows(batch, t), batch=batch, brokered=brokered, brokering_cost=brokering_cost)
         self._settle(outcome, t)
         self._update_trust(outcome)
         self._learn(outcome)
@@ -236,14 +237,18 @@ class DataSharingModel(mesa.Model):
         self.security += rates.security * (1.0 - self.security)
         self.quality += p.technology_quality_gain * self.technology * (1.0 - self.quality) - p.quality_decay * self.quality
 
-    def _update_links(self, t: int) -> int:
-        """Idle links may decay; coordinators broker new ones.  Returns the links brokered."""
+    def _update_links(self, t: int) -> tuple[int, float]:
+        """Idle links may decay; coordinators broker new ones.  Returns the links brokered and their cost."""
         p, links = self.params, self.links
         idle = (t - links.last_active) >= p.decay_after
         decays = idle & (self.rng.random(len(links)) < p.decay_probability)
         if decays.any():
             links.keep(~decays)
-        return sum(self._broker_links(t, brokering) for brokering in self.package.brokering_at(t))
+        brokered, cost = 0, 0.0
+        for brokering in self.package.brokering_at(t):
+            new = self._broker_links(t, brokering)
+            brokered, cost = brokered + new, cost + brokering.cost_per_link * new
+        return brokered, cost
 
     def _broker_links(self, t: int, brokering: Brokering) -> int:
         """Department-enterprise links, favouring isolated enterprises; returns how many are new."""
@@ -298,7 +303,7 @@ class DataSharingModel(mesa.Model):
         h, req, done = lay.holders, batch.view, batch.fulfilled
         size = req.size
         price = incentives.unit_price(lv, req.quality) * size * done
-        bonus = np.where(self.role[batch.provider] == ENT, lv.enterprise_subsidy, 0.0) + lv.evaluation_reward
+        bonus = self._by_holder_role(batch.provider, government.bonus_per_unit(lv), enterprise.bonus_per_unit(lv))
         caught = batch.escalated | (self.rng.random(len(batch)) < incentives.detection(p, req))
         fine = lv.evaluation_penalty * size * (batch.refused & caught)
         participants = self.strategy[h:] > 0
@@ -307,7 +312,7 @@ class DataSharingModel(mesa.Model):
             rewards=np.bincount(batch.provider, bonus * size * batch.timely, h), fines=np.bincount(batch.provider, fine, h),
             public_rewards=lv.public_reward * participants,
             budgets=self.package.budget_at(t, h, lay.public),
-            brokering=sum(b.cost_per_link for b in self.package.brokering_at(t)) * outcome.brokered)
+            brokering=outcome.brokering_cost)
         outcome.countermeasure_cost = outcome.ledger.outlays
         remediation = incentives.remediation_unit_cost(p, req.quality, req.technology) * size * done
         outcome.remediation_cost = float(remediation.sum())
@@ -328,16 +333,22 @@ class DataSharingModel(mesa.Model):
         """Each agent's payoff this month, every benefit fully perceived."""
         p, lv, batch, ledger = self.params, self.levers, outcome.batch, outcome.ledger
         h, n, req, done = self.layout.holders, self.layout.total, outcome.batch.view, outcome.batch.fulfilled
-        value = np.where(self.role[batch.requester] == GOV, p.value_government, p.value_enterprise) * req.quality * req.size * done
+        value = (self._by_holder_role(batch.requester, government.value_per_unit(p), enterprise.value_per_unit(p))
+                 * req.quality * req.size * done)
         cost = ((p.handling_cost + incentives.negotiation_unit_cost(p, lv) + incentives.risk_premium(p, lv, req.trust))
                 * req.size * done + remediation + loss)
-        shame = np.where(self.role[batch.provider] == GOV, p.accountability_loss, p.reputation) * req.watched * req.size * batch.refused
+        shame = (self._by_holder_role(batch.provider, government.shame_per_unit(p), enterprise.shame_per_unit(p))
+                 * req.watched * req.size * batch.refused)
         holders = (np.bincount(batch.requester, value, h) - np.bincount(batch.provider, cost + shame, h)
                    + ledger.price_received - ledger.price_paid + ledger.rewards - ledger.fines)
         outcome.served = self._served_share(outcome)
         participate, bystand = public.payoffs(p, lv, outcome.served, self.privacy_concern, self.recent_incident_rate, 1.0)
         self.payoff = np.concatenate([holders, np.where(self.strategy[h:] > 0, participate, bystand)])
         assert len(self.payoff) == n
+
+    def _by_holder_role(self, holders: np.ndarray, if_government: float, if_enterprise: float) -> np.ndarray:
+        """Per entry of ``holders``, the department's or the enterprise's value of a role term."""
+        return np.where(self.role[holders] == GOV, if_government, if_enterprise)
 
     def _served_share(self, outcome: StepOutcome) -> np.ndarray:
         """Per member of the public, the share of its neighbouring departments' requests this month
