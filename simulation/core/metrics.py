@@ -125,7 +125,7 @@ def _two_way(model, outcome, previous):
 
 def _island_graphs(model, outcome) -> tuple[dict, dict]:
     """Island metrics of the either-way and of the two-way graph of the month (kept on ``outcome``)."""
-    if getattr(outcome, "_islands", None) is None:
+    if outcome._islands is None:
         links, both = model.links, model.recent_flow_mask(two_way=True)
         outcome._islands = island_metrics_pair(model.layout.holders, (links.u[outcome.recent], links.v[outcome.recent]),
                                                (links.u[both], links.v[both]))

@@ -332,7 +332,7 @@ class DataSharingModel(mesa.Model):
     def _welfare(self, outcome: StepOutcome, remediation: np.ndarray, loss: np.ndarray) -> None:
         """Each agent's payoff this month, every benefit fully perceived."""
         p, lv, batch, ledger = self.params, self.levers, outcome.batch, outcome.ledger
-        h, n, req, done = self.layout.holders, self.layout.total, outcome.batch.view, outcome.batch.fulfilled
+        h, req, done = self.layout.holders, outcome.batch.view, outcome.batch.fulfilled
         value = (self._by_holder_role(batch.requester, government.value_per_unit(p), enterprise.value_per_unit(p))
                  * req.quality * req.size * done)
         cost = ((p.handling_cost + incentives.negotiation_unit_cost(p, lv) + incentives.risk_premium(p, lv, req.trust))
@@ -344,7 +344,6 @@ class DataSharingModel(mesa.Model):
         outcome.served = self._served_share(outcome)
         participate, bystand = public.payoffs(p, lv, outcome.served, self.privacy_concern, self.recent_incident_rate, 1.0)
         self.payoff = np.concatenate([holders, np.where(self.strategy[h:] > 0, participate, bystand)])
-        assert len(self.payoff) == n
 
     def _by_holder_role(self, holders: np.ndarray, if_government: float, if_enterprise: float) -> np.ndarray:
         """Per entry of ``holders``, the department's or the enterprise's value of a role term."""
