@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run lint test compare validate params clean
+.PHONY: setup run lint test browser-deps tutorial compare validate params clean
 
 setup: $(STAMP)
 
@@ -29,8 +29,31 @@ run: setup
 lint: setup
 	$(VENV)/bin/lint-imports --no-logo
 
-test: lint
+test: lint browser-deps
 	$(PY) -m pytest -q
+
+# What the browser test needs besides Python packages: Debian's chromium (the test drives
+# /usr/bin/chromium) and npm (fetches the app's front-end, unless viz-assets already did).  As root with apt-get they are installed;
+# otherwise one line says what to install.  `.ci/run` relies on this (it only calls `make test`).
+CHROMIUM := /usr/bin/chromium
+browser-deps:
+	@missing() { [ -x $(CHROMIUM) ] || printf 'chromium '; \
+		[ "$$(cat $(VIZ_ASSETS)/.packages 2>/dev/null)" = "$(VIZ_PACKAGES)" ] || command -v npm >/dev/null 2>&1 || printf 'npm '; }; \
+	need=$$(missing); \
+	if [ -n "$$need" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing $${need}for the browser test (apt-get)"; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need >/dev/null; } || true; \
+		need=$$(missing); \
+	fi; \
+	if [ -n "$$need" ]; then \
+		echo "error: the browser test needs: $${need% }. Install with: sudo apt-get install $${need% } (Debian; the test drives $(CHROMIUM)), then run make test again" >&2; \
+		exit 2; \
+	fi
+
+# The analyst's tutorial: docs/tutorial.ipynb is rendered from its source docs/tutorial.py (jupytext),
+# without outputs; `make test` executes it at small sizes (tests/test_tutorial.py).
+tutorial: setup
+	$(VENV)/bin/jupytext --to ipynb docs/tutorial.py
 
 compare: setup
 	$(PY) -m simulation compare
@@ -42,10 +65,18 @@ params: setup
 	$(PY) -m simulation params
 
 # Speed and scale (benchmarks/): 500 to 1,000,000 agents, the plain-Mesa reference, batch
-# throughput; prints the report and writes benchmarks/results.json (a few minutes).
+# throughput; prints the report, writes benchmarks/results.json (a few minutes) and renders the
+# README's benchmark figures from it.
 .PHONY: bench
 bench: setup
 	$(PY) -m benchmarks
+	$(PY) -m benchmarks.readme
+
+# The README's benchmark figures, rendered from benchmarks/results.json (tests/test_readme_bench.py
+# checks that they match).
+.PHONY: readme-bench
+readme-bench: setup
+	$(PY) -m benchmarks.readme
 
 # The browser app (app.py), served on 127.0.0.1 only.  Offline: Solara's front-end comes from the
 # npm registry at setup time into $(VIZ_ASSETS)/, laid out like the /_solara/cdn/ URLs the page
