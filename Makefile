@@ -51,9 +51,12 @@ browser-deps:
 	fi
 
 # The analyst's tutorial: docs/tutorial.ipynb is rendered from its source docs/tutorial.py (jupytext),
-# without outputs; `make test` executes it at small sizes (tests/test_tutorial.py).
+# without outputs (they are not committed); a cell's id is a hash of its source, so a diff shows only
+# the cells that changed.  `make test` executes the notebook at small sizes (tests/test_tutorial.py).
 tutorial: setup
-	$(VENV)/bin/jupytext --to ipynb docs/tutorial.py
+	$(PY) -c 'import hashlib, jupytext; book = jupytext.read("docs/tutorial.py"); \
+		[cell.update(id=hashlib.sha1(cell.source.encode()).hexdigest()[:12]) for cell in book.cells]; \
+		jupytext.write(book, "docs/tutorial.ipynb")'
 
 compare: setup
 	$(PY) -m simulation compare
