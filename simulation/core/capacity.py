@@ -21,7 +21,9 @@ are peak resident memory of fresh processes minus the memory before building, me
 about 10%: 300,120 agents with 300,437 public ties took 156 MB and with 1,500,437 ties 227 MB (59
 bytes per tie, then 460 per agent); 2,000 departments with 1,000,418 links between them 499 MB
 (497 per holder link); a small world of 100,120 agents and 300,360 links 245 MB (181 MB of it
-networkx's graph).
+networkx's graph).  Against the speed benchmark's sizes (benchmarks/results.json, memory grown while
+building and stepping): 100,000 agents, 322,673 links measured 75 MB, estimated 102 MB; 1,000,000
+agents, 3.3 million links, measured 0.64 GiB, estimated 0.80 GiB.
 
 A plan holds one validated scenario per cell (scenario x sweep point) and one run description
 per run, and hashes every run's full configuration once (``Plan.digest``): 20,000 replications took
