@@ -14,8 +14,8 @@ from simulation.errors import ConfigError, OutputLocked, ResultsMissing, Schedul
 
 RESULTS = Path("results")
 SET = "--set"
-SET_HELP = ("override a field, e.g. population.public=500 (repeatable); a mapping for a block is merged into it:"
-            " countermeasures.security={enabled: true} keeps the block's other values")
+SET_MERGES = "a mapping for a block is merged into it: countermeasures.security={enabled: true} keeps the block's other values"
+SET_HELP = f"override a field, e.g. population.public=500 (repeatable); {SET_MERGES}"
 
 # What the command line adds to a library error: the flags or commands that address it.
 HINTS = {
@@ -47,12 +47,12 @@ def _seed_and_steps(args: argparse.Namespace, scenario: Scenario) -> tuple[int, 
     return seed, steps
 
 
-def _checked_scenario(path: str, scenario: Scenario, steps: int) -> Scenario:
-    """The scenario once its network file reads and one run of ``steps`` months fits in memory."""
+def _check_buildable(path: str | Path, scenario: Scenario, steps: int) -> None:
+    """Raise a ConfigError naming ``path`` unless the scenario's network file reads and one run of
+    ``steps`` months fits in memory."""
     from simulation.core.capacity import check_scenario
 
-    check_scenario(scenario, path, steps)
-    return scenario
+    check_scenario(scenario, str(path), steps)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -61,7 +61,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     scenario = _scenario(args.scenario, args.set)
     seed, steps = _seed_and_steps(args, scenario)
-    _checked_scenario(args.scenario, scenario, steps)
+    _check_buildable(args.scenario, scenario, steps)
     out = Path(args.out) if args.out else RESULTS / "runs" / f"{scenario.name}-seed{seed}"
     result = run(scenario, seed=seed, steps=steps)
     write_parquet(out / "timeseries.parquet", result.timeseries)
@@ -97,11 +97,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     files = [Path(f) for f in args.scenarios] or sorted(Path("scenarios").glob("*.yaml"))
     scenarios = [load_scenario(f) for f in files]
-    for file, scenario in zip(files, scenarios):
-        _checked_scenario(str(file), scenario, _seed_and_steps(args, scenario)[1])
+    seeds_and_steps = [_seed_and_steps(args, scenario) for scenario in scenarios]
+    for file, scenario, (_, steps) in zip(files, scenarios, seeds_and_steps):
+        _check_buildable(file, scenario, steps)
     rows = []
-    for scenario in scenarios:
-        seed, steps = _seed_and_steps(args, scenario)
+    for scenario, (seed, steps) in zip(scenarios, seeds_and_steps):
         summary = run(scenario, seed=seed, steps=steps).summary
         rows.append({"scenario": scenario.name, **{k: _text(summary[k]) for k in SHOWN}})
     print(pd.DataFrame(rows).set_index("scenario").T.to_string())
@@ -137,7 +137,7 @@ def validate_file(path: Path, overrides: dict) -> str:
         load_sensitivity(path)
         return "sensitivity spec"
     scenario = load_scenario(path, overrides, overrides_source=SET)
-    _checked_scenario(str(path), scenario, scenario.steps)
+    _check_buildable(path, scenario, scenario.steps)
     return "scenario"
 
 
@@ -274,7 +274,6 @@ def cmd_game(args: argparse.Namespace) -> int:
 def cmd_effects(args: argparse.Namespace) -> int:
     """The countermeasure effect table over seeds; with --doc, written into that Markdown file."""
     from simulation.analyses import evidence
-
     from simulation.core.runner import checked
 
     if args.seeds < 1:
@@ -324,7 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, default=30)
     p.add_argument("--first-seed", type=int, default=0)
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
-                   help="override a field of every scenario, e.g. network.kind=small_world; " + SET_HELP.split("; ")[1])
+                   help=f"override a field of every scenario, e.g. network.kind=small_world; {SET_MERGES}")
     p.add_argument("--doc", help="Markdown file whose generated block to replace, e.g. docs/countermeasures.md")
     p.set_defaults(func=cmd_effects)
 
