@@ -8,11 +8,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from simulation.config import Scenario, load_scenario, parameter_markdown, parse_override
+from simulation.config import Scenario, field_bounds, load_scenario, parameter_markdown, parse_override
+from simulation.config.schema import range_text
 from simulation.errors import ConfigError, OutputLocked, ResultsMissing, SchedulerUnreachable, StaleResults, UserError
 
 RESULTS = Path("results")
 SET = "--set"
+SET_MERGES = "a mapping for a block is merged into it: countermeasures.security={enabled: true} keeps the block's other values"
+SET_HELP = f"override a field, e.g. population.public=500 (repeatable); {SET_MERGES}"
 
 # What the command line adds to a library error: the flags or commands that address it.
 HINTS = {
@@ -35,14 +38,32 @@ def _scenario(path: str | Path, pairs: list[str] | None) -> Scenario:
     return load_scenario(path, _overrides(pairs), overrides_source=SET)
 
 
+def _seed_and_steps(args: argparse.Namespace, scenario: Scenario) -> tuple[int, int]:
+    """``--seed`` and ``--steps`` (default: the scenario's), held to the scenario fields' declared ranges."""
+    from simulation.core.runner import checked
+
+    seed = scenario.seed if args.seed is None else checked("seed", args.seed, "--seed")
+    steps = scenario.steps if args.steps is None else checked("steps", args.steps, "--steps")
+    return seed, steps
+
+
+def _check_buildable(path: str | Path, scenario: Scenario, steps: int) -> None:
+    """Raise a ConfigError naming ``path`` unless the scenario's network file reads and one run of
+    ``steps`` months fits in memory."""
+    from simulation.core.capacity import check_scenario
+
+    check_scenario(scenario, str(path), steps)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from simulation.core.runner import run
     from simulation.experiments.store import write_json, write_parquet
 
     scenario = _scenario(args.scenario, args.set)
-    seed = scenario.seed if args.seed is None else args.seed
+    seed, steps = _seed_and_steps(args, scenario)
+    _check_buildable(args.scenario, scenario, steps)
     out = Path(args.out) if args.out else RESULTS / "runs" / f"{scenario.name}-seed{seed}"
-    result = run(scenario, seed=seed, steps=args.steps)
+    result = run(scenario, seed=seed, steps=steps)
     write_parquet(out / "timeseries.parquet", result.timeseries)
     write_json(out / "summary.json", result.summary)
     print(format_summary(result.summary))
@@ -76,9 +97,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     files = [Path(f) for f in args.scenarios] or sorted(Path("scenarios").glob("*.yaml"))
     scenarios = [load_scenario(f) for f in files]
+    seeds_and_steps = [_seed_and_steps(args, scenario) for scenario in scenarios]
+    for file, scenario, (_, steps) in zip(files, scenarios, seeds_and_steps):
+        _check_buildable(file, scenario, steps)
     rows = []
-    for scenario in scenarios:
-        summary = run(scenario, seed=args.seed, steps=args.steps).summary
+    for scenario, (seed, steps) in zip(scenarios, seeds_and_steps):
+        summary = run(scenario, seed=seed, steps=steps).summary
         rows.append({"scenario": scenario.name, **{k: _text(summary[k]) for k in SHOWN}})
     print(pd.DataFrame(rows).set_index("scenario").T.to_string())
     return 0
@@ -112,7 +136,8 @@ def validate_file(path: Path, overrides: dict) -> str:
 
         load_sensitivity(path)
         return "sensitivity spec"
-    load_scenario(path, overrides, overrides_source=SET)
+    scenario = load_scenario(path, overrides, overrides_source=SET)
+    _check_buildable(path, scenario, scenario.steps)
     return "scenario"
 
 
@@ -186,6 +211,11 @@ def cmd_frontier(args: argparse.Namespace) -> int:
     from simulation.analyses import frontier
     from simulation.analyses.study import RunsFailed
 
+    if args.target_integration is not None:
+        low, high = field_bounds(Scenario.model_fields["steps"])
+        if not low <= args.target_integration <= high:
+            raise ConfigError(f"--target-integration: {args.target_integration} is not allowed: int in"
+                              f" {range_text(low, high)} (a month within the longest horizon of a run)")
     try:
         result = frontier.run_frontier(args.spec, args.out, args.target_integration, **_runner_options(args))
     except RunsFailed as exc:
@@ -221,6 +251,8 @@ def cmd_game(args: argparse.Namespace) -> int:
 
     from simulation.analyses import game
 
+    if args.plot:
+        game.check_plot_path(args.plot)
     if (args.file is None) == (args.scenario is None):
         raise ConfigError("game: give either a game FILE.yaml or --scenario SCENARIO.yaml")
     if args.file and (args.set or args.long_run):
@@ -242,7 +274,14 @@ def cmd_game(args: argparse.Namespace) -> int:
 def cmd_effects(args: argparse.Namespace) -> int:
     """The countermeasure effect table over seeds; with --doc, written into that Markdown file."""
     from simulation.analyses import evidence
+    from simulation.core.runner import checked
 
+    if args.seeds < 1:
+        raise ConfigError(f"--seeds: {args.seeds} is not allowed: at least 1 seed per scenario")
+    checked("seed", args.first_seed, "--first-seed")
+    checked("seed", args.first_seed + args.seeds - 1, "--first-seed + --seeds - 1")
+    if args.doc:
+        evidence.check_doc(Path(args.doc))  # before the runs, not after them
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     overrides = _overrides(args.set)
     table = evidence.effect_table(evidence.collect(args.scenarios, seeds, overrides=overrides, overrides_source=SET))
@@ -257,14 +296,14 @@ def cmd_effects(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     # The name the user typed: "datasharing" for the console command, "python -m simulation" otherwise.
     prog = "python -m simulation" if Path(sys.argv[0]).name == "__main__.py" else Path(sys.argv[0]).name
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__)
+    parser = OneLineParser(prog=prog, description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("run", help="run one scenario once")
     p.add_argument("scenario")
     p.add_argument("--seed", type=int)
     p.add_argument("--steps", type=int)
-    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a field, e.g. population.public=500")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help=SET_HELP)
     p.add_argument("--out", help="output folder (default results/runs/NAME-seedS)")
     p.set_defaults(func=cmd_run)
 
@@ -276,7 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="check scenario, experiment, game and study files without running them")
     p.add_argument("files", nargs="+")
-    p.add_argument("--set", action="append", metavar="KEY=VALUE")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help=SET_HELP)
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("effects", help="countermeasure effects over seeds: mean, 95%% CI, Mann-Whitney p")
@@ -284,7 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, default=30)
     p.add_argument("--first-seed", type=int, default=0)
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
-                   help="override a field of every scenario, e.g. network.kind=small_world")
+                   help=f"override a field of every scenario, e.g. network.kind=small_world; {SET_MERGES}")
     p.add_argument("--doc", help="Markdown file whose generated block to replace, e.g. docs/countermeasures.md")
     p.set_defaults(func=cmd_effects)
 
@@ -328,7 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("game", help="tripartite evolutionary game: equilibria, ESS, replicator ODE and agent-based run")
     p.add_argument("file", nargs="?", help="a game file (scenarios/games/*.yaml)")
     p.add_argument("--scenario", help="analyse the mean field of this scenario instead of a game file")
-    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a scenario field (with --scenario)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help=f"with --scenario: {SET_HELP}")
     p.add_argument("--long-run", action="store_true",
                    help="with --scenario: capabilities at the levels the countermeasures drive them to, not the initial ones")
     p.add_argument("--start", nargs=3, type=float, metavar=("X", "Y", "Z"), help="initial shares (default: the file's)")
@@ -341,19 +380,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, with a malformed command line reported as one line (not the usage, then the error)."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {self.prog}: {message} (see --help)\n")
+
+
 def main(argv: list[str] | None = None) -> int:
+    """The one place where an expected failure becomes one line on stderr and exit status 2."""
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except UserError as exc:
+    except (UserError, RecursionError, MemoryError) as exc:
         print_error(exc)
         return 2
 
 
-def print_error(exc: UserError) -> None:
+# What to say about failures that are not UserErrors but still come from the input.
+INPUT_FAILURES = {
+    RecursionError: "the input is nested too deeply to process",
+    MemoryError: "out of memory: the input asks for more than this machine has; reduce the sizes",
+}
+
+
+def print_error(exc: Exception) -> None:
     """One line per problem on stderr, with the flags that address it."""
     hint = next((text for kind, text in HINTS.items() if isinstance(exc, kind)), None)
-    lines = str(exc).splitlines() or [type(exc).__name__]
+    known = next((text for kind, text in INPUT_FAILURES.items() if isinstance(exc, kind)), None)
+    lines = [known] if known else (str(exc).splitlines() or [type(exc).__name__])
     if hint:
         lines[-1] += f"; {hint}"
     for line in lines:

@@ -215,16 +215,22 @@ def test_a_batch_killed_mid_way_resumes_without_losing_or_repeating_runs(tmp_pat
 
 
 def test_a_failing_run_is_recorded_and_the_batch_goes_on(tmp_path, root):
-    (tmp_path / "broken.csv").write_text("not,a,graph\n1,2,3\n", encoding="utf-8")
+    """A run that fails in a worker is a row with its error, not the end of the batch.  Here its
+    network file breaks after the plan checked it (a file broken before is refused up front:
+    tests/test_failures_input.py)."""
+    network = tmp_path / "net.csv"
+    network.write_text("source,target,source_role,target_role\nd1,d2,government,government\n"
+                       "d2,e1,government,enterprise\n", encoding="utf-8")
     (tmp_path / "broken.yaml").write_text(
-        f"extends: {root / 'scenarios' / 'baseline.yaml'}\nname: broken\nnetwork: {{kind: file, path: broken.csv}}\n",
+        f"extends: {root / 'scenarios' / 'baseline.yaml'}\nname: broken\nnetwork: {{kind: file, path: net.csv}}\n",
         encoding="utf-8")
     experiment = write_experiment(tmp_path, root, sweep=None, replications=2,
                                   scenarios=[str(root / "scenarios" / "baseline.yaml"), "broken.yaml"])
+    plan = plan_experiment(experiment)
+    network.write_text("not,a,graph\n1,2,3\n", encoding="utf-8")
     out = tmp_path / "out"
-    proc = cli(root, "batch", str(experiment), "--out", str(out), "--workers", "1", "--quiet")
-    assert proc.returncode == 1
-    assert "2 of 4 runs failed" in proc.stderr and "Traceback" not in proc.stderr
+    outcome = execute(plan, out, workers=1, progress=False)
+    assert (outcome.total, outcome.failed) == (4, 2)
     runs, timeseries = results(out)
     assert list(runs["status"]) == ["ok", "ok", "failed", "failed"]
     assert runs.loc[2, "error"].startswith("ConfigError: ") and "cannot read the network" in runs.loc[2, "error"]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 from scipy import stats
 
-from simulation.config import load_scenario
+from simulation.config import ConfigError, load_scenario
 from simulation.core.runner import run
 from simulation.experiments.outcomes import FINAL_YEAR, INTEGRATION_TIME, final_year
 from simulation.experiments.statistics import describe, effect
@@ -162,11 +162,25 @@ def effect_table(frame: pd.DataFrame) -> str:
 BEGIN, END = "<!-- effect-table:begin -->", "<!-- effect-table:end -->"
 
 
+def check_doc(doc: Path) -> str:
+    """The text of ``doc``, a Markdown file with a generated block; a ConfigError otherwise (checked
+    before any run, so that hours of runs never end in a missing file)."""
+    try:
+        text = doc.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{doc}: file not found (the Markdown file whose effect table to replace)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{doc}: cannot read it: {exc}") from None
+    if BEGIN not in text or END not in text.split(BEGIN, 1)[1]:
+        raise ConfigError(f"{doc}: no generated block: the table goes between the lines {BEGIN} and {END}")
+    return text
+
+
 def update_docs(doc: Path, table: str, seeds: range, overrides: dict | None = None) -> None:
     """Replace the generated block of ``doc`` with ``table``."""
     from simulation.experiments.store import write_text
 
-    text = doc.read_text(encoding="utf-8")
+    text = check_doc(doc)
     head, rest = text.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
     changed = "".join(f" --set {k}={v}" for k, v in (overrides or {}).items())

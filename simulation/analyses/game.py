@@ -29,7 +29,8 @@ from scipy.integrate import solve_ivp
 from scipy.optimize import root
 
 from agents import Role, enterprise, government, incentives, public
-from simulation.config import ConfigError, Scenario, read_validated
+from simulation.config import ConfigError, Scenario, field_bounds, read_validated
+from simulation.config.schema import range_text
 from simulation.core.countermeasures import Countermeasure, Package
 
 PROFILES = tuple("".join(bits) for bits in itertools.product("01", repeat=3))
@@ -547,6 +548,11 @@ def _floats(values) -> list[float]:
     return [round(float(v), 6) for v in values]
 
 
+# Three roles of this many agents take about 40 bytes each per step (strategies, partners drawn,
+# random numbers): 10^7 per role is 1.2 GB, the most a laptop holds comfortably.
+ABM_AGENTS_MAX = 10_000_000
+
+
 def check_options(start, t_end: float, agents_per_role: int, seed: int) -> None:
     """Raise a ConfigError for a start outside the unit cube, a non-positive horizon, a negative N or seed."""
     values = np.asarray(start, dtype=float)
@@ -554,10 +560,23 @@ def check_options(start, t_end: float, agents_per_role: int, seed: int) -> None:
         raise ConfigError(f"--start: {list(start)} is not allowed: three shares, each in [0, 1]")
     if not (np.isfinite(t_end) and t_end > 0):
         raise ConfigError(f"--t-end: {t_end} is not allowed: a finite ODE horizon > 0")
-    if agents_per_role < 0:
-        raise ConfigError(f"--abm-agents: {agents_per_role} is not allowed: agents per role >= 0 (0 skips the run)")
-    if seed < 0:
-        raise ConfigError(f"--seed: {seed} is not allowed: a seed >= 0")
+    if not 0 <= agents_per_role <= ABM_AGENTS_MAX:
+        raise ConfigError(f"--abm-agents: {agents_per_role} is not allowed: agents per role in [0, {ABM_AGENTS_MAX:,}]"
+                          " (0 skips the run)")
+    low, high = field_bounds(Scenario.model_fields["seed"])
+    if not low <= seed <= high:
+        raise ConfigError(f"--seed: {seed} is not allowed: int in {range_text(low, high)}")
+
+
+def check_plot_path(out: str | Path) -> None:
+    """Raise a ConfigError unless matplotlib can write ``out`` (told by its extension)."""
+    from matplotlib.figure import Figure
+
+    formats = Figure().canvas.get_supported_filetypes()
+    suffix = Path(out).suffix.lower().lstrip(".")
+    if suffix not in formats:
+        raise ConfigError(f"--plot: {out}: cannot write a {'.' + suffix if suffix else 'file without an extension'}"
+                          f" file; the name must end in one of {', '.join('.' + f for f in sorted(formats))}")
 
 
 def analyse(game: PayoffFunction, start, t_end: float, agents_per_role: int, seed: int) -> Analysis:

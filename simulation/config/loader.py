@@ -1,9 +1,13 @@
 """Reading configuration files: YAML, ``extends:``, dotted overrides and friendly errors.
 
-Files are read with ``yaml.safe_load`` (nothing in a file is executed).  A scenario file may name
+Files are read with safe_load's loader (nothing in a file is executed), with two changes
+(:class:`SafeLoader`): a number in exponent notation such as ``1e-3`` is a number, as in YAML 1.2,
+and a document whose aliases would expand it beyond :data:`MAX_VALUES` values, or that nests deeper
+than :data:`MAX_DEPTH` levels, is refused before anything is expanded.  A scenario file may name
 another one in ``extends:`` (relative to the file that says it); its fields are merged over that
-file's.  Every problem becomes a :class:`ConfigError` whose message names the file, the field
-path, the value and what is allowed (with the nearest valid key for a typo).
+file's, and a relative ``network.path`` stays relative to the file that says it.  Every problem
+becomes a :class:`ConfigError` whose message names the file, the field path, the value and what is
+allowed (with the nearest valid key for a typo).
 """
 
 from __future__ import annotations
@@ -24,13 +28,91 @@ from simulation.errors import ConfigError
 # ---------------------------------------------------------------------------------------------
 # YAML files and extends
 
+# A scenario file holds a few hundred values and an experiment's sweep lists a few thousand; a
+# 500-byte "billion laughs" document expands to 10^9 through nested aliases.  The limits are far
+# above any real file and far below what hangs validation.
+MAX_VALUES = 1_000_000
+MAX_DEPTH = 64
+
+
+class UnreadableDocument(yaml.YAMLError):
+    """A document refused before it is built: too large once its aliases expand, nested too deep,
+    or an alias inside the block it names."""
+
+
+class SafeLoader(yaml.SafeLoader):
+    """``yaml.safe_load``'s loader (only plain YAML types) that reads ``1e-3`` as a number and
+    measures each document's expanded size and depth before constructing it."""
+
+    def get_single_node(self):
+        node = super().get_single_node()
+        if node is not None:
+            _check_expanded_size(node)
+        return node
+
+
+# YAML 1.1's float pattern (PyYAML's) needs a dot, so "1e-3" would be a string; YAML 1.2 reads it as
+# a number.  Added after the 1.1 patterns, so everything they match reads as before.
+SafeLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _check_expanded_size(root: yaml.Node) -> None:
+    """Count the values ``root`` expands to, and its depth, without expanding it: each distinct
+    node (an alias is the node it names) is measured once, in a loop rather than by recursion."""
+    size: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, measured_children = stack.pop()
+        key = id(node)
+        if measured_children:
+            children = _children(node)
+            size[key] = 1 + sum(size[id(c)] for c in children)
+            depth[key] = 1 + max((depth[id(c)] for c in children), default=0)
+            open_nodes.discard(key)
+            if size[key] > MAX_VALUES:
+                raise UnreadableDocument(f"its aliases (*name) expand it to more than {MAX_VALUES:,} values;"
+                                         " write the values out or use fewer aliases")
+            if depth[key] > MAX_DEPTH:
+                raise UnreadableDocument(f"nested more than {MAX_DEPTH} levels deep")
+            continue
+        if key in size:
+            continue
+        if key in open_nodes:
+            raise UnreadableDocument("an alias (*name) stands inside the block its anchor (&name) names: a value cannot contain itself")
+        open_nodes.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in _children(node) if id(child) not in size)
+
+
+def load_yaml_text(text: str) -> Any:
+    """YAML text read with :class:`SafeLoader` (plain YAML types only)."""
+    return yaml.load(text, Loader=SafeLoader)  # noqa: S506 - a SafeLoader subclass: safe_load's types only
+
 
 def read_yaml(path: Path) -> dict:
-    """Read a YAML mapping with safe_load, turning every failure into a ConfigError."""
+    """Read a YAML mapping with :class:`SafeLoader`, turning every failure into a ConfigError."""
     if not path.is_file():
         raise ConfigError(f"{path}: file not found")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml_text(path.read_text(encoding="utf-8"))
+    except UnreadableDocument as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    except RecursionError:  # the parser recurses once per level, before the depth check can run
+        raise ConfigError(f"{path}: nested too deeply to read (at most {MAX_DEPTH} levels)") from None
     except yaml.constructor.ConstructorError as exc:
         raise ConfigError(f"{path}: line {_line(exc)}: tag {_tag(exc)} is not allowed (plain YAML only; nothing in a file is executed)") from None
     except yaml.YAMLError as exc:
@@ -74,7 +156,7 @@ def resolve_extends(path: Path, chain: tuple[Path, ...] = ()) -> dict:
     if path in chain:
         cycle = " -> ".join(str(p) for p in (*chain, path))
         raise ConfigError(f"{chain[0]}: extends: cycle {cycle}")
-    data = read_yaml(path)
+    data = _network_path_from(path, read_yaml(path))
     parent = data.pop("extends", None)
     if parent is None:
         return data
@@ -84,6 +166,17 @@ def resolve_extends(path: Path, chain: tuple[Path, ...] = ()) -> dict:
     if not parent_path.is_file():
         raise ConfigError(f"{path}: extends: file not found: {parent_path}")
     return deep_merge(resolve_extends(parent_path, (*chain, path)), data)
+
+
+def _network_path_from(path: Path, data: dict) -> dict:
+    """``data`` with a relative ``network.path`` made absolute against the folder of ``path``, the
+    file that names it (so a parent's network file stays the parent's when a child extends it)."""
+    network = data.get("network")
+    if isinstance(network, dict) and isinstance(network.get("path"), str) and network["path"]:
+        named = Path(network["path"])
+        if not named.is_absolute():
+            data["network"] = {**network, "path": str(path.parent / named)}
+    return data
 
 
 # ---------------------------------------------------------------------------------------------
@@ -98,22 +191,36 @@ def parse_override(text: str) -> tuple[str, Any]:
     if raw.strip().lower().lstrip("+-") in ("nan", "inf", "infinity"):
         return key.strip(), float(raw)  # so the non-finite check names it, not a type error
     try:
-        value = yaml.safe_load(raw) if raw.strip() else raw
-    except yaml.YAMLError:
+        value = load_yaml_text(raw) if raw.strip() else raw
+    except UnreadableDocument as exc:
+        raise ConfigError(f"{text[:60]}: {exc}") from None
+    except (yaml.YAMLError, RecursionError):
         value = raw
     return key.strip(), value
 
 
 def apply_overrides(data: dict, overrides: dict[str, Any], source: str) -> dict:
-    """A copy of scenario ``data`` with each dotted key set to its value (keys checked first)."""
+    """A copy of scenario ``data`` with each dotted key set to its value (keys checked first).  A
+    mapping given for a block is merged into the block: the keys it names change, the others keep
+    their values (``countermeasures.security={enabled: true}`` leaves the security levers as they were)."""
     data = json.loads(json.dumps(data))  # deep copy of plain data
     for dotted, value in overrides.items():
         check_key(Scenario, dotted, source)
+        if isinstance(value, dict):
+            value = deep_merge(_block_in(data, dotted), value)
         try:
             set_at(data, dotted, value)
         except TypeError as exc:
             raise ConfigError(f"{source}: {dotted}: {exc}") from None
     return data
+
+
+def _block_in(data: dict, dotted: str) -> dict:
+    """The block of plain ``data`` at a dotted key as written so far ({} where it holds none)."""
+    node: Any = data
+    for part in dotted.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node if isinstance(node, dict) else {}
 
 
 # ---------------------------------------------------------------------------------------------

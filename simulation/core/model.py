@@ -23,7 +23,7 @@ from scipy import sparse
 from agents import AGENT_CLASSES, Role, enterprise, government, public
 from agents import incentives
 from simulation.config import Scenario
-from simulation.core import requests
+from simulation.core import capacity, requests
 from simulation.core.countermeasures import Brokering, Countermeasure, Package
 from simulation.core.links import Flows, Links
 from simulation.core.metrics import measure
@@ -127,7 +127,9 @@ class DataSharingModel(mesa.Model):
         if net.kind == "file":
             self.network = read_network_file(net.path)
         else:
-            self.network = build_network(layout_of(self.config.population), net, self.rng)
+            layout = layout_of(self.config.population)
+            capacity.check_run_fits(layout, net, self.config.steps, f"scenario {self.config.name!r}")
+            self.network = build_network(layout, net, self.rng)
         lay: Layout = self.network.layout
         self.layout = lay
         self.kinds = lay.kinds()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from xml.etree.ElementTree import ParseError
 
 import networkx as nx
 import numpy as np
@@ -15,6 +16,10 @@ import numpy as np
 from simulation.config import ConfigError, Network, Population
 
 ROLES = ("government", "enterprise", "public")
+# The kinds a node of each role may carry in a network file, and the kinds only one node may have.
+KINDS_OF_ROLE = {"government": ("coordinator", "department"), "enterprise": ("grid", "water", "telecom", "enterprise"),
+                 "public": ("public",)}
+UNIQUE_KINDS = ("coordinator", "grid")
 
 
 @dataclass(frozen=True)
@@ -226,11 +231,14 @@ def read_graph_file(path: str | Path) -> tuple[nx.Graph, Layout]:
             kinds = {node: data.get("kind") for node, data in raw.nodes(data=True)}
         else:
             raw, roles, kinds = _read_edge_csv(path)
+    except ParseError as exc:  # an empty file or one that is not XML
+        raise ConfigError(f"{path}: cannot read the network: not a GraphML (XML) file: {exc}") from None
     except (OSError, ValueError, KeyError, nx.NetworkXError) as exc:
         raise ConfigError(f"{path}: cannot read the network: {exc}") from None
     bad = sorted({str(r) for r in roles.values() if r not in ROLES})
     if bad:
         raise ConfigError(f"{path}: role must be one of {', '.join(ROLES)}; found {', '.join(bad)}")
+    _check_kinds(path, roles, kinds)
     by_role = {r: [n for n in raw.nodes if roles[n] == r] for r in ROLES}
     if len(by_role["government"]) < 2 or not by_role["enterprise"]:
         raise ConfigError(f"{path}: the network needs at least 2 government and 1 enterprise nodes")
@@ -247,6 +255,21 @@ def read_graph_file(path: str | Path) -> tuple[nx.Graph, Layout]:
     graph.add_nodes_from(range(layout.total))
     graph.add_edges_from((mapping[u], mapping[v]) for u, v in raw.edges() if u != v)
     return _label(graph, layout), layout
+
+
+def _check_kinds(path: Path, roles: dict, kinds: dict) -> None:
+    """Each node's kind (when the file gives one) belongs to its role, and there is at most one
+    coordinator and one grid company, so that no node runs under another role's rules."""
+    for node, kind in kinds.items():
+        if kind is not None and kind not in KINDS_OF_ROLE[roles[node]]:
+            allowed = ", ".join(KINDS_OF_ROLE[roles[node]])
+            raise ConfigError(f"{path}: node {node}: kind '{kind}' does not belong to role {roles[node]}"
+                              f" (a {roles[node]} node may be: {allowed})")
+    for unique in UNIQUE_KINDS:
+        marked = [node for node, kind in kinds.items() if kind == unique]
+        if len(marked) > 1:
+            raise ConfigError(f"{path}: {len(marked)} nodes have kind '{unique}' ({', '.join(map(str, marked[:5]))});"
+                              f" the model has one {unique}")
 
 
 def _read_edge_csv(path: Path):

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from simulation.config import Scenario
+from simulation.config import ConfigError, Scenario, field_bounds
+from simulation.config.schema import range_text
 from simulation.core.metrics import COUNTS, METRICS, summarise
 from simulation.core.model import DataSharingModel
 from simulation.core.provenance import code_version, package_versions
@@ -22,8 +24,8 @@ class RunResult:
 
 def run(scenario: Scenario, seed: int | None = None, steps: int | None = None) -> RunResult:
     """Run ``scenario`` for ``steps`` months (default: the scenario's) with ``seed`` (default: the scenario's)."""
-    seed = scenario.seed if seed is None else int(seed)
-    steps = scenario.steps if steps is None else int(steps)
+    seed = scenario.seed if seed is None else checked("seed", seed)
+    steps = scenario.steps if steps is None else checked("steps", steps)
     model = DataSharingModel(scenario, seed=seed)
     for _ in range(steps):
         model.step()
@@ -38,6 +40,18 @@ def run(scenario: Scenario, seed: int | None = None, steps: int | None = None) -
         "packages": package_versions(),
     }
     return RunResult(timeseries, summary, model)
+
+
+def checked(field: str, value: int, label: str | None = None) -> int:
+    """A seed or horizon given apart from the scenario, held to the scenario field's declared range
+    (one source of truth: simulation/config/schema.py); ``label`` names it in the message (default:
+    the field)."""
+    declared = Scenario.model_fields[field]
+    low, high = field_bounds(declared)
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or not low <= value <= high:
+        raise ConfigError(f"{label or field}: {value!r} is not allowed: int in {range_text(low, high)}"
+                          f" ({declared.description})")
+    return int(value)
 
 
 def timeseries_of(model: DataSharingModel) -> pd.DataFrame:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from pydantic import Field, model_validator
 
 from simulation.config import Block, Scenario, load_scenario, read_validated
 from simulation.config.keys import check_key, value_at
+from simulation.core import capacity
 from simulation.errors import ConfigError
 from simulation.experiments.sampling import latin_hypercube, on_range
 
@@ -56,6 +58,14 @@ class Sweep(Block):
         if self.method == "list" and len(set(lengths.values())) > 1:
             raise ValueError(f"method list needs lists of equal length, got {lengths}")
         return self
+
+    def count(self) -> int:
+        """How many points :meth:`points` makes, known without making them."""
+        if self.method == "grid":
+            return math.prod(len(values) for values in self.parameters.values())
+        if self.method == "list":
+            return len(next(iter(self.parameters.values())))
+        return self.samples
 
     def points(self, seed: int) -> list[dict[str, Any]]:
         """The sweep's points, each a mapping of dotted key to value."""
@@ -137,9 +147,17 @@ def plan_experiment(path: str | Path) -> Plan:
     path = Path(path)
     given, experiment = load_experiment(path)
     files = [_scenario_file(path, name) for name in experiment.scenarios]
+    # Sizes first: a 10^8-point grid or a million replications is refused before it is built.
+    point_count = experiment.sweep.count() if experiment.sweep else 1
+    capacity.check_plan_fits(len(files) * point_count, len(files) * point_count * experiment.replications, str(path))
     points = experiment.sweep.points(experiment.seed) if experiment.sweep else [{}]
     bases = [load_scenario(file) for file in files]
+    for file, base in zip(files, bases):
+        capacity.check_scenario(base, str(file), experiment.steps)
     cells = [(k, _swept_scenario(path, file, k, point)) for file in files for k, point in enumerate(points)]
+    for k, scenario in cells:
+        if scenario.network.kind != "file":  # a swept size must fit too (files were read above)
+            capacity.check_scenario(scenario, f"{path}: sweep point {k}", experiment.steps)
     names = [base.name for base in bases]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
