@@ -156,8 +156,6 @@ def equal_cost_report(out: Path, folder: Path) -> list[Path]:
 def _number(x: float) -> str:
     if pd.isna(x):
         return ""
-    if x != 0 and abs(x) < 0.01:
-        return f"{x:.2e}"
     return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
 
 
