@@ -194,10 +194,9 @@ def budget_target(budget: str | float, costs: list[float]) -> float:
 
 
 def _plan(name: str, spec: EqualCostSpec, given: dict, cells: list[tuple[Scenario, float | None]],
-          replications: int, resolved: dict[str, Any]) -> Plan:
+          replications: int, steps: int, resolved: dict[str, Any]) -> Plan:
     """Every cell (a scenario and its scale; None for the baseline) on the same ``replications`` seeds."""
     seeds = child_seeds(spec.seed, replications)
-    steps = spec.steps or cells[0][0].steps
     runs = []
     for point, (scenario, scale) in enumerate(cells):
         values = {} if scale is None else {"scale": float(scale)}
@@ -213,12 +212,12 @@ def _execute(plan: Plan, out: Path, options: dict[str, Any]) -> pd.DataFrame:
     return pd.read_parquet(out / RUNS)
 
 
-def search(spec: EqualCostSpec, given: dict, candidates: list[Candidate], out: Path,
+def search(spec: EqualCostSpec, given: dict, candidates: list[Candidate], steps: int, out: Path,
            options: dict[str, Any]) -> float:
     """Each candidate's scale at the budget; returns the budget in cost units."""
     def evaluate(step: int, cells: list[tuple[Candidate, float]]) -> list[float]:
         plan = _plan(f"{spec.name}-search-{step:02d}", spec, given, [(scaled(c, s), s) for c, s in cells],
-                     spec.search_replications, {"search_step": step})
+                     spec.search_replications, steps, {"search_step": step})
         return mean_cost(_execute(plan, out / SEARCH / f"step-{step:02d}", options), "point").tolist()
 
     at_one = evaluate(0, [(c, 1.0) for c in candidates])
@@ -249,13 +248,15 @@ def run_equal_cost(path: str | Path, out: str | Path | None = None, **options: A
     """Search each countermeasure's scale at the budget, run the comparison, write the tables."""
     given, spec, baseline, candidates = load_equal_cost(path)
     out = Path(out) if out else Path("results") / spec.name
+    steps = spec.steps or baseline.steps
     started = time.perf_counter()
-    target = search(spec, given, candidates, out, options)
+    target = search(spec, given, candidates, steps, out, options)
     searched = time.perf_counter()
     info = {"budget": spec.budget, "target": target, "baseline_name": baseline.name,
             "scales": {c.name: c.scale for c in candidates}, "search_costs": {c.name: c.cost for c in candidates}}
     cells = [(baseline, None), *((scaled(c, c.scale), c.scale) for c in candidates)]
-    runs = _execute(_plan(f"{spec.name}-comparison", spec, given, cells, spec.replications, info), out / COMPARISON, options)
+    plan = _plan(f"{spec.name}-comparison", spec, given, cells, spec.replications, steps, info)
+    runs = _execute(plan, out / COMPARISON, options)
     table = equal_cost_table(runs, baseline.name)
     written = [write_search_table(candidates, target, out / SEARCH_TABLE)]
     written += write_equal_cost(table, {**spec.model_dump(mode="json"), **info}, out / "report")
