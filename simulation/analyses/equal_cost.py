@@ -83,7 +83,7 @@ class Candidate:
     f_low: float = 0.0
     high: float = 1.0
     f_high: float = 0.0
-    retained: int = 0  # which end the last step kept (+1 high, -1 low): the Illinois step halves the other
+    retained: int = 0  # which end the last step replaced (+1 high, -1 low): replaced twice, the other end's f is halved (Illinois)
     scale: float | None = None  # the scale found
     cost: float | None = None
     path: list[tuple[float, float]] = field(default_factory=list)  # (scale, mean cost) of every step
