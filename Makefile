@@ -17,12 +17,15 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 
-# The main job: every countermeasure scenario, 30 replications each, and the report for papers
+# The main job: every countermeasure scenario, 30 replications each, the four countermeasures
+# compared at equal cost (results/countermeasures/equal_cost/), and the report for papers
 # (results/countermeasures/report/).  WORKERS=N sets the local processes (default: every CPU);
 # re-running resumes an interrupted batch, and starts over when the code or the experiment changed.
 run: setup
 	$(PY) -m simulation batch scenarios/experiments/countermeasures.yaml --out results/countermeasures \
 		--replace-stale $(if $(WORKERS),--workers $(WORKERS)) $(if $(RESTART),--restart)
+	$(PY) -m simulation equal-cost scenarios/experiments/equal_cost.yaml --out results/countermeasures/equal_cost \
+		$(if $(WORKERS),--workers $(WORKERS)) $(if $(RESTART),--restart)
 	$(PY) -m simulation report results/countermeasures
 
 # The import layering (pyproject.toml [tool.importlinter]): `make lint`; `make test` checks it first.

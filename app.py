@@ -97,6 +97,8 @@ def lever_fields() -> list[tuple[str, FieldInfo, str]]:
                 label = f"{short} start month"
             elif name == "ramp":
                 label = f"{short} ramp-up months"
+            elif name == "scale":
+                label = f"{short} scale (1 = as designed)"
             else:
                 label = PLAIN_NAMES.get(name, name.replace("_", " ")).capitalize()
             rows.append((f"countermeasures.{block}.{name}", field, label))

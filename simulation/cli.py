@@ -113,7 +113,7 @@ def validate_file(path: Path, overrides: dict) -> str:
     from simulation.config import read_yaml
 
     keys = set(read_yaml(path))
-    if overrides and keys & {"payoffs", "replications", "method", "packages"}:
+    if overrides and keys & {"payoffs", "replications", "method", "packages", "budget"}:
         raise ConfigError(f"{path}: {SET} overrides scenario fields; this is not a scenario file")
     if "payoffs" in keys:
         from simulation.analyses.game import load_game
@@ -125,6 +125,11 @@ def validate_file(path: Path, overrides: dict) -> str:
 
         plan_experiment(path)
         return "experiment"
+    if "budget" in keys:
+        from simulation.analyses.equal_cost import load_equal_cost
+
+        load_equal_cost(path)
+        return "equal-cost spec"
     if "packages" in keys:
         from simulation.analyses.frontier import FrontierSpec
         from simulation.analyses.study import validate_spec
@@ -222,6 +227,20 @@ def cmd_frontier(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(frontier.describe(result))
+    return 0
+
+
+def cmd_equal_cost(args: argparse.Namespace) -> int:
+    """The countermeasures scaled to one budget and compared (docs/countermeasures.md, Equal cost)."""
+    from simulation.analyses import equal_cost
+    from simulation.analyses.study import RunsFailed
+
+    try:
+        result = equal_cost.run_equal_cost(args.spec, args.out, **_runner_options(args))
+    except (RunsFailed, equal_cost.SearchFailed) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(equal_cost.describe(result))
     return 0
 
 
@@ -363,6 +382,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="report the cheapest package integrating the holders within N months in 90%% of runs")
     _add_runner_arguments(p)
     p.set_defaults(func=cmd_frontier)
+
+    p = sub.add_parser("equal-cost", help="the countermeasures scaled to one budget: effects and effects per unit of cost")
+    p.add_argument("spec", help="equal-cost spec (scenarios/experiments/equal_cost.yaml)")
+    _add_runner_arguments(p)
+    p.set_defaults(func=cmd_equal_cost)
 
     p = sub.add_parser("game", help="tripartite evolutionary game: equilibria, ESS, replicator ODE and agent-based run")
     p.add_argument("file", nargs="?", help="a game file (scenarios/games/*.yaml)")

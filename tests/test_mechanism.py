@@ -38,13 +38,13 @@ def check_accounts(model: DataSharingModel, participated: np.ndarray) -> None:
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 10_000), ecosystem=st.booleans(), mechanism=st.booleans(), cognition=st.booleans(),
        security=st.booleans(), tiering=st.floats(0, 1), price_cap=st.floats(0, 2), ramp=st.integers(0, 6),
-       kind=st.sampled_from(["sectoral", "small_world", "scale_free"]))
+       kind=st.sampled_from(["sectoral", "small_world", "scale_free"]), scale=st.floats(0, 3))
 def test_money_is_conserved_on_every_step_of_random_runs(root, seed, ecosystem, mechanism, cognition, security, tiering,
-                                                        price_cap, ramp, kind):
+                                                        price_cap, ramp, kind, scale):
     scenario = load_scenario(root / "scenarios" / "baseline.yaml", overrides={**SMALL, "network.kind": kind})
     cm = scenario.countermeasures
     for block, on in (("ecosystem", ecosystem), ("mechanism", mechanism), ("cognition", cognition), ("security", security)):
-        getattr(cm, block).enabled, getattr(cm, block).ramp = on, ramp
+        getattr(cm, block).enabled, getattr(cm, block).ramp, getattr(cm, block).scale = on, ramp, scale
     cm.security.tiering, cm.mechanism.price_cap = tiering, price_cap
     model = DataSharingModel(scenario, seed=seed)
     for _ in range(12):

@@ -6,7 +6,8 @@ start steps, the number of packages and the replications.  Packages are a Latin 
 ranges and the switches, drawn from the spec's seed; each runs ``replications`` times with common
 seeds through the batch runner.  Per package, over its replications:
 
-- ``cost``: mean total countermeasure cost over the horizon (budgets, subsidies, rewards);
+- ``cost``: mean cost over the horizon (:func:`simulation.experiments.costs.run_cost`: budgets,
+  brokered links, subsidies, rewards; the cost the equal-cost study and the report use);
 - ``persistence``: mean time to lasting integration (the first month from which the largest component
   holds >= 90% of holders for ``integration_persistence`` months in a row), a run that never
   integrates lastingly counting as the horizon;
@@ -28,6 +29,7 @@ import pandas as pd
 from pydantic import Field
 
 from simulation.analyses.study import Study, model_evaluator, short, typed, validate_spec
+from simulation.experiments.costs import COST, mean_cost
 from simulation.experiments.figures import paper_style, save
 from simulation.experiments.outcomes import INTEGRATION_TIME, integrated
 from simulation.experiments.results import RUNS
@@ -37,7 +39,7 @@ from simulation.experiments.store import atomic_path
 BLOCKS = ("ecosystem", "mechanism", "cognition", "security")
 OBJECTIVES = {"cost": "min", "persistence": "min", "volume": "max"}
 TARGET_SHARE = 0.9
-MEASURES = ["total_countermeasure_cost", INTEGRATION_TIME, "cumulative_volume"]  # cost, persistence, volume
+MEASURES = [COST, INTEGRATION_TIME, "cumulative_volume"]  # cost, persistence, volume
 PACKAGES, FRONTIER = "packages.csv", "frontier.csv"
 
 
@@ -84,7 +86,7 @@ def package_table(means: pd.DataFrame, runs: pd.DataFrame, points: list[dict[str
             levers = [c for c in settings if c.startswith(f"countermeasures.{block}.") and c != key]
             settings[levers] = settings[levers].astype(object).where(settings[key], None)
     integrated_share = integrated(runs).groupby(runs["point"]).mean().sort_index()
-    table = pd.DataFrame({"package": np.arange(len(points)), "cost": means["total_countermeasure_cost"],
+    table = pd.DataFrame({"package": np.arange(len(points)), "cost": mean_cost(runs, "point").to_numpy(),
                           "persistence": means[INTEGRATION_TIME], "volume": means["cumulative_volume"],
                           "integrated_share": integrated_share.to_numpy()})
     signs = np.array([1.0 if sense == "min" else -1.0 for sense in OBJECTIVES.values()])

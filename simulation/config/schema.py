@@ -219,6 +219,9 @@ class Countermeasure(Block):
     enabled: bool = Field(False, description="whether the countermeasure acts", json_schema_extra={"unit": "-", "source": "scenario"})
     start: int = param(0, 0, 100_000, "month", "month the countermeasure starts; its budget is paid from then on", "scenario")
     ramp: int = param(12, 0, 100_000, "months", "months from start to full strength (0: at once)", ASSUMED)
+    scale: float = param(1.0, 0, 10, "x", "intensity: multiplies the strength of every lever, rate and brokering the "
+                         "countermeasure moves and its running budgets (1: as designed; shares and rates stop at 1)",
+                         "scenario (the equal-cost study sets it)")
 
     def strength(self, step: int) -> float:
         """Share of full strength at ``step``: 0 before start, linear over the ramp, then 1."""

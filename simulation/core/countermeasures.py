@@ -65,13 +65,23 @@ class Countermeasure:
     def full_strength_step(self) -> int:
         return self.settings.start + self.settings.ramp
 
+    @property
+    def scale(self) -> float:
+        return self.settings.scale
+
     def strength(self, step: int) -> float:
         """Share of full strength at ``step``: 0 before start, linear over the ramp, then 1."""
         return self.settings.strength(step)
 
+    def intensity(self, step: int) -> float:
+        """The schedule's strength times the countermeasure's ``scale``: what every lever, rate and
+        brokering it moves is multiplied by (shares and rates stop at 1, :func:`share`)."""
+        return self.strength(step) * self.settings.scale
+
     def paid(self, step: int) -> float:
-        """Running budgets are paid in full from the start month on, even while the effect ramps up."""
-        return 1.0 if self.enabled and step >= self.settings.start else 0.0
+        """Share of the running budgets paid: the ``scale`` from the start month on, even while the
+        effect ramps up, so a scaled countermeasure's running costs scale with what it moves."""
+        return self.settings.scale if self.enabled and step >= self.settings.start else 0.0
 
     def levers(self, levers: Levers, step: int) -> Levers:
         return levers
@@ -87,9 +97,15 @@ class Countermeasure:
         return 0.0
 
 
+def share(x: float) -> float:
+    """A share, chance or monthly rate a scaled countermeasure moves: it saturates at 1 (a scale
+    above 1 buys more than the lever can take; its budget still grows with the scale)."""
+    return min(1.0, x)
+
+
 def _toward(base: float, target: float, strength: float) -> float:
-    """A level raised from ``base`` toward ``target`` (never lowered) by ``strength``."""
-    return base + (max(base, target) - base) * strength
+    """A level raised from ``base`` toward ``target`` (never lowered) by ``strength``, at most 1."""
+    return share(base + (max(base, target) - base) * strength)
 
 
 class Ecosystem(Countermeasure):
@@ -100,17 +116,17 @@ class Ecosystem(Countermeasure):
     name = "ecosystem"
 
     def levers(self, levers: Levers, step: int) -> Levers:
-        cm, s = self.settings, self.strength(step)
+        cm, s = self.settings, self.intensity(step)
         return replace(levers, coordination=_toward(levers.coordination, cm.coordinator_strength, s),
                        enterprise_subsidy=levers.enterprise_subsidy + cm.enterprise_subsidy * s,
                        public_reward=levers.public_reward + cm.public_reward * s,
-                       escalation=max(levers.escalation, cm.escalation * s),
+                       escalation=max(levers.escalation, share(cm.escalation * s)),
                        arbitration=max(levers.arbitration, cm.arbitration),
                        vouched_trust=max(levers.vouched_trust, cm.vouched_trust * (s > 0)))
 
     def brokering(self, step: int) -> Brokering | None:
         cm = self.settings
-        return Brokering(cm.link_rate * self.strength(step), cm.vouched_trust, cm.link_cost)
+        return Brokering(cm.link_rate * self.intensity(step), cm.vouched_trust, cm.link_cost)
 
     def budget(self, step: int, holders: int, public: int) -> float:
         cm = self.settings
@@ -124,11 +140,11 @@ class Mechanism(Countermeasure):
     name = "mechanism"
 
     def levers(self, levers: Levers, step: int) -> Levers:
-        cm, s = self.settings, self.strength(step)
+        cm, s = self.settings, self.intensity(step)
         return replace(levers, ownership_clarity=_toward(levers.ownership_clarity, cm.ownership_clarity, s),
                        evaluation_reward=levers.evaluation_reward + cm.evaluation_reward * s,
                        evaluation_penalty=levers.evaluation_penalty + cm.evaluation_penalty * s,
-                       price_per_quality=cm.price_per_quality, price_cap=cm.price_cap, pricing=levers.pricing + s)
+                       price_per_quality=cm.price_per_quality, price_cap=cm.price_cap, pricing=share(levers.pricing + s))
 
     def budget(self, step: int, holders: int, public: int) -> float:
         return self.paid(step) * self.settings.evaluation_budget
@@ -140,12 +156,12 @@ class Cognition(Countermeasure):
     name = "cognition"
 
     def levers(self, levers: Levers, step: int) -> Levers:
-        cut = self.settings.participation_cost_cut * self.strength(step)
-        return replace(levers, participation_cost_cut=levers.participation_cost_cut + cut)
+        cut = self.settings.participation_cost_cut * self.intensity(step)
+        return replace(levers, participation_cost_cut=share(levers.participation_cost_cut + cut))
 
     def capability_rates(self, step: int) -> CapabilityRates:
-        s = self.strength(step)
-        return CapabilityRates(training=self.settings.training_rate * s, publicity=self.settings.publicity_rate * s)
+        s = self.intensity(step)
+        return CapabilityRates(training=share(self.settings.training_rate * s), publicity=share(self.settings.publicity_rate * s))
 
     def budget(self, step: int, holders: int, public: int) -> float:
         cm = self.settings
@@ -161,14 +177,14 @@ class Security(Countermeasure):
     name = "security"
 
     def levers(self, levers: Levers, step: int) -> Levers:
-        cm, s = self.settings, self.strength(step)
-        return replace(levers, tiering=levers.tiering + cm.tiering * s,
+        cm, s = self.settings, self.intensity(step)
+        return replace(levers, tiering=share(levers.tiering + cm.tiering * s),
                        transparency=levers.transparency + cm.transparency * s)
 
     def capability_rates(self, step: int) -> CapabilityRates:
         cm = self.settings
-        invest = cm.investment_efficiency * self.strength(step)
-        return CapabilityRates(technology=invest * cm.technology_investment, security=invest * cm.security_investment)
+        invest = cm.investment_efficiency * self.intensity(step)
+        return CapabilityRates(technology=share(invest * cm.technology_investment), security=share(invest * cm.security_investment))
 
     def budget(self, step: int, holders: int, public: int) -> float:
         cm = self.settings

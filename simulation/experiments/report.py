@@ -3,7 +3,9 @@
 Writes ``DIR/report/``: ``summary.csv`` (every run-level metric), ``summary.md`` and ``summary.tex``
 (the key metrics), and PDF and PNG figures: time series of sharing and of the request procedure
 (fulfilment, waiting time, answers beyond the rule's window) with 95% bands, final-state
-comparisons, and island persistence as a survival curve.
+comparisons, and island persistence as a survival curve.  When the equal-cost study was written
+to ``DIR/equal_cost`` (``make run`` does), ``equal_cost.csv`` and ``equal_cost.md`` compare the
+countermeasures scaled to one budget (:mod:`simulation.experiments.costs`).
 
 Statistics, per group (a scenario, and its sweep point when the experiment sweeps):
 - mean, sample sd and the 95% confidence interval of the mean (Student's t; Wilson's for shares of
@@ -28,6 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from simulation.experiments.costs import equal_cost_report
 from simulation.experiments.figures import group_style, paper_style, save
 from simulation.experiments.outcomes import CENSORED, FINAL_YEAR_OUTCOMES, INTEGRATION_TIME, final_year, horizon_filled, integrated
 from simulation.experiments.results import SUMMARY_COLUMNS, read_results
@@ -70,6 +73,7 @@ def write_report(out: str | Path) -> list[Path]:
     ok = runs[runs["status"] == "ok"]
     timeseries = timeseries.merge(ok[["run_id", "group"]], on="run_id")
     written += figures(ok, timeseries, folder)
+    written += equal_cost_report(out, folder)
     return written
 
 
