@@ -143,6 +143,21 @@ HOLDER_ROLES = (Role.GOVERNMENT, Role.ENTERPRISE)
 
 
 @dataclass(frozen=True)
+class AgentExposure:
+    """Per holder of the measured networks (every seed's holders pooled): what it is exposed to in a
+    month, so that the mean field keeps the spread of payoff gaps within a role (a holder with many
+    departments around it, or a large one, is not an average one) while every holder still meets
+    each role at that role's share."""
+
+    role: np.ndarray  # (n,) Role of each holder
+    received: np.ndarray  # (n, 2) requests it receives from holders of each role in a month
+    filed: np.ndarray  # (n, 2) requests it files with holders of each role
+    volume: np.ndarray  # (n,) its data volume (the size of the requests it receives, over request_share)
+    partner_volume: np.ndarray  # (n, 2) mean volume of the holders of each role it asks, weighted by its requests
+    public_reach: np.ndarray  # (m,) per member of the public: 1 if a department is among its neighbours
+
+
+@dataclass(frozen=True)
 class Mixing:
     """Who meets whom, and with what data, per pair of holder roles ``[a, b]`` (requester a, provider
     b): what a representative holder sees.  :meth:`complete` is the complete graph of ordinary
@@ -163,6 +178,7 @@ class Mixing:
     cognition: np.ndarray  # (3,) mean initial cognition per role
     trust: np.ndarray  # (2, 2) mean initial trust on an a–b link
     privacy_concern: float
+    agents: "AgentExposure | None" = None  # per holder of the measured networks; None: one representative per role
 
     @classmethod
     def complete(cls, scenario: Scenario) -> "Mixing":
@@ -192,10 +208,27 @@ def measure_mixing(scenario: Scenario, seeds=None) -> Mixing:
     from simulation.core.model import DataSharingModel  # the model is built only to be measured
 
     seeds = [scenario.seed] if seeds is None else list(seeds)
-    parts = [_measure_one(DataSharingModel(scenario, seed=seed)) for seed in seeds]
+    models = [DataSharingModel(scenario, seed=seed) for seed in seeds]
+    parts = [_measure_one(model) for model in models]
     mean = {name: np.mean([np.asarray(part[name], dtype=float) for part in parts], axis=0) for name in parts[0]}
-    return Mixing(holders=mean["holders"], public=int(round(float(mean["public"]))),
+    agents = [_agent_exposure(model) for model in models]
+    pooled = AgentExposure(*(np.concatenate([getattr(a, f) for a in agents]) for f in AgentExposure.__dataclass_fields__))
+    return Mixing(holders=mean["holders"], public=int(round(float(mean["public"]))), agents=pooled,
                   **{k: (float(v) if np.ndim(v) == 0 else v) for k, v in mean.items() if k not in ("holders", "public")})
+
+
+def _agent_exposure(model) -> AgentExposure:
+    h, links = model.layout.holders, model.links
+    role = model.role[:h].astype(int)
+    req, prov = np.concatenate([links.u, links.v]), np.concatenate([links.v, links.u])
+    rate = model.demand[model.kind_code[req], model.kind_code[prov]]
+    received, filed, partner_units = np.zeros((h, 2)), np.zeros((h, 2)), np.zeros((h, 2))
+    np.add.at(received, (prov, role[req]), rate)
+    np.add.at(filed, (req, role[prov]), rate)
+    np.add.at(partner_units, (req, role[prov]), rate * model.volume[prov])
+    partner_volume = np.divide(partner_units, filed, out=np.ones((h, 2)), where=filed > 0)
+    reach = (model._public_ties.present[Role.GOVERNMENT][h:] > 0).astype(float)
+    return AgentExposure(role, received, filed, model.volume.copy(), partner_volume, reach)
 
 
 def _measure_one(model) -> dict:
@@ -425,6 +458,21 @@ class MeanFieldGame:
             gaps.append(np.abs(self._requester_gain[role, other])[(chance > 0) & (self.filed[role, other] > 0)] / mine.size[0])
         return np.concatenate(gaps)
 
+    def unit_gap(self, requester: Role, provider: Role, shares: np.ndarray) -> tuple[float, float]:
+        """Expected (share − hoard) per data unit of one request from ``requester``'s role to
+        ``provider``'s at ``shares`` (one point), to its provider and to its requester; every term
+        of the rules scales with the request's size, so the gap per unit is the same for every size."""
+        p, lv = self.scenario.parameters, self.levers
+        units = p.request_share * self.mixing.size[requester, provider]
+        if units <= 0:
+            return 0.0, 0.0
+        point = np.asarray(shares, dtype=float)[None, :]
+        share, hoard = _RULES[provider].provider_payoffs(p, lv, self.requests(requester, provider, point[0, Role.PUBLIC]))
+        as_provider = np.sum(self.weights(requester, provider, point, provider_stance=1.0)[0] * (share - hoard))
+        as_requester = np.sum(self.weights(requester, provider, point, requester_stance=1.0)[0]
+                              * self._requester_gain[requester, provider])
+        return float(as_provider / units), float(as_requester / units)
+
     @cached_property
     def _requester_gain(self) -> dict[tuple[Role, Role], np.ndarray]:
         """(share − hoard) of the requester's rule per row; it does not depend on the shares."""
@@ -553,7 +601,7 @@ class MeanFieldState:
 
 @dataclass(frozen=True)
 class MeanFieldPath:
-    """The mean field's month-by-month shares (``shares[t]`` after t months, t = 0 .. steps)."""
+    """The mean field's month-by-month role shares (``shares[t]`` after t months, t = 0 .. steps)."""
 
     shares: np.ndarray  # (steps + 1, 3)
 
@@ -562,40 +610,119 @@ class MeanFieldPath:
         return self.shares[-1]
 
 
+def representative_agents(mixing: Mixing) -> AgentExposure:
+    """One holder per role at the mixing's means, and one member of the public who sees a department."""
+    holders = mixing.holders
+    received = mixing.rate.T * holders[None, :] / np.maximum(holders[:, None], 1)
+    own = np.array([mixing.size[b, a] for a, b in ((0, 0), (1, 1))])  # size of the requests it receives
+    return AgentExposure(np.array([0, 1]), received, mixing.rate.copy(), own, mixing.size.copy(), np.ones(1))
+
+
 def mean_field_path(scenario: Scenario, mixing: Mixing, steps: int | None = None, start=None,
                     extra: tuple[Countermeasure, ...] = ()) -> MeanFieldPath:
-    """The model's month, in expectation, for representative agents on ``mixing`` (docs/game.md):
-    levers and capability growth of month t from the countermeasure package; Δ of each role from
-    :class:`MeanFieldGame` at the month's state; the shares move as the model's learning moves
-    them in expectation (:func:`learning_step`); then capabilities, trust per role pair and pair of
-    stances, quality remediation and the incident memory move by the model's own update functions
-    at the month's expected counts."""
+    """The model's month, in expectation (docs/game.md): levers and capability growth of month t from
+    the countermeasure package; every holder of ``mixing.agents`` (or one representative per role)
+    computes its gap per data unit from its own requests, each at the gap per unit of its pair of
+    roles (:meth:`MeanFieldGame.unit_gap`) at the role shares; the public its Δ with and without a
+    department among its neighbours; each agent's chance to share moves as the model's learning
+    moves it in expectation (:func:`learning_step`); then capabilities, trust per role pair and pair
+    of stances, remediation and the incident memory move by the model's own update functions at the
+    month's expected counts."""
     from simulation.core.model import grown_capabilities, updated_trust
 
     p, package = scenario.parameters, Package.of(scenario, extra)
     steps = scenario.steps if steps is None else steps
-    shares = np.asarray(scenario_start(scenario) if start is None else start, dtype=float)
+    agents = mixing.agents if mixing.agents is not None else representative_agents(mixing)
+    start = np.asarray(scenario_start(scenario) if start is None else start, dtype=float)
+    holder_x = start[agents.role].copy()
+    reach = np.array([mixing.served_reach, 1.0 - mixing.served_reach])
+    public_x = np.full(2, start[Role.PUBLIC])
     state = MeanFieldState.initial(scenario, mixing)
-    path = [shares]
+
+    def role_shares():
+        means = [holder_x[agents.role == r].mean() if np.any(agents.role == r) else start[r] for r in HOLDER_ROLES]
+        return np.array(means + [float(reach @ public_x)])
+
+    path = [role_shares()]
     for t in range(steps):
-        rates = package.capability_rates_at(t)
         cognition, technology, security, quality = grown_capabilities(
-            p, rates, np.array([False, False, True]), state.cognition,
+            p, package.capability_rates_at(t), np.array([False, False, True]), state.cognition,
             state.technology, state.security, state.quality)
         state = MeanFieldState(cognition, technology, security, quality, state.trust, state.incident_memory)
         game = MeanFieldGame(scenario, t, extra=extra, mixing=mixing, state=state)
-        months = _month(game, shares)
-        advantage = np.append([game.holder_advantage(r, shares) for r in HOLDER_ROLES],
-                              game.public_advantage(shares, months["incidents"]))
-        shares = learning_step(p, game, shares, advantage)
-        remediated = months["remediated"]
-        quality = state.quality + remediated * p.remediation_learning * np.maximum(0.0, p.quality_standard - state.quality)
-        trust = updated_trust(p, game.levers, state.trust, months["answered"], months["refused"], months["hit"],
-                              months["vouched"], _prior(p)[:, :, None, None])
-        memory = (1 - p.incident_memory) * state.incident_memory + p.incident_memory * months["incidents"]
+        shares = path[-1]
+        month = _month(game, shares)
+        holder_gap, active = _holder_gaps(p, game, agents, shares)
+        public_gap = _public_gaps(game, shares, month["incidents"])
+        holder_x, public_x = learning_step(p, game, agents.role, holder_x, holder_gap, active, public_x, public_gap, shares)
+        quality = state.quality + month["remediated"] * p.remediation_learning * np.maximum(0.0, p.quality_standard - state.quality)
+        trust = updated_trust(p, game.levers, state.trust, month["answered"], month["refused"], month["hit"],
+                              month["vouched"], _prior(p)[:, :, None, None])
+        memory = (1 - p.incident_memory) * state.incident_memory + p.incident_memory * month["incidents"]
         state = MeanFieldState(state.cognition, state.technology, state.security, quality, trust, memory)
-        path.append(shares)
+        path.append(role_shares())
     return MeanFieldPath(np.array(path))
+
+
+def _holder_gaps(p, game: MeanFieldGame, agents: AgentExposure, shares: np.ndarray):
+    """Per holder, its expected gap (per data unit at stake with ``role_max``, in payoff with
+    ``fixed``), and the chance it has any request in the month (without one its gap is 0)."""
+    gaps = {(a, b): game.unit_gap(a, b, shares) for a, b in itertools.product(HOLDER_ROLES, repeat=2)}
+    as_provider = np.array([[gaps[b, a][0] for b in HOLDER_ROLES] for a in HOLDER_ROLES])[agents.role]  # (n, 2)
+    as_requester = np.array([[gaps[a, b][1] for b in HOLDER_ROLES] for a in HOLDER_ROLES])[agents.role]
+    provided = agents.received * agents.volume[:, None]
+    asked = agents.filed * agents.partner_volume
+    delta = p.request_share * ((provided * as_provider).sum(axis=1) + (asked * as_requester).sum(axis=1))
+    stakes = p.request_share * (provided.sum(axis=1) + asked.sum(axis=1))
+    if p.imitation_normaliser == "role_max" or p.learning_rule == "logit":
+        delta = np.divide(delta, stakes, out=np.zeros_like(delta), where=stakes > 0)
+    active = 1.0 - np.exp(-(agents.received.sum(axis=1) + agents.filed.sum(axis=1)))
+    return delta, active
+
+
+def _public_gaps(game: MeanFieldGame, shares: np.ndarray, incidents: float) -> np.ndarray:
+    """The public's Δ for a member with a department among its neighbours and for one without."""
+    p, lv, c, mix = game.scenario.parameters, game.levers, game.capabilities, game.mixing
+    seen = game.served(shares[None, :])[0] / mix.served_reach if mix.served_reach > 0 else 0.0
+    return np.array([np.subtract(*public.payoffs(p, lv, served, mix.privacy_concern, incidents, c["cognition_public"]))
+                     for served in (seen, 0.0)])
+
+
+def learning_step(p, game: MeanFieldGame, role: np.ndarray, holder_x: np.ndarray, holder_gap: np.ndarray,
+                  active: np.ndarray, public_x: np.ndarray, public_gap: np.ndarray, shares: np.ndarray):
+    """One month of the model's learning (``DataSharingModel._learn``) in expectation, per agent: a
+    share ``revision_rate`` revises; a revising agent explores with chance ``exploration`` (a
+    strategy at random), otherwise imitates a partner of its role, who plays strategy 1 with the
+    role's share, and takes its strategy up with chance (its gain)/(the normaliser), where the gain
+    is its own gap (0 in a month without requests).  With ``role_max`` the normaliser is the role's
+    largest gap per unit in the month; an agent's realised gap per unit is a weighted mean of its
+    requests', so the largest a single request of the role can carry bounds it, and that bound is
+    used (:meth:`MeanFieldGame.unit_gaps`; for the public the larger of its two Δ).  Logit choice:
+    chance σ(gap/(temperature · role's mean |gap|))."""
+    def step(x, gap, weight, chance, partner, scale):
+        if p.learning_rule == "logit":
+            mean_gap = np.sum(weight * np.abs(gap)) / max(np.sum(weight), 1e-300)
+            target = 1.0 / (1.0 + np.exp(-np.clip(gap / (p.logit_temperature * (mean_gap if mean_gap > 0 else 1.0)), -500, 500)))
+            drift = chance * (target - x)
+        else:
+            ratio = gap / scale
+            drift = chance * ((1.0 - x) * partner * np.clip(ratio, 0.0, 1.0) - x * (1.0 - partner) * np.clip(-ratio, 0.0, 1.0))
+        return np.clip(x + p.revision_rate * ((1.0 - p.exploration) * drift + p.exploration * (0.5 - x)), 0.0, 1.0)
+
+    fixed = p.imitation_normaliser == "fixed"
+    new_holders = holder_x.copy()
+    for r in HOLDER_ROLES:
+        rows = role == r
+        scale = p.imitation_scale if fixed else _largest(game.unit_gaps(r, shares))
+        new_holders[rows] = step(holder_x[rows], holder_gap[rows], np.ones(rows.sum()), active[rows], shares[r], scale)
+    reach = np.array([game.mixing.served_reach, 1.0 - game.mixing.served_reach])
+    scale = p.imitation_scale if fixed else _largest(np.abs(public_gap[reach > 0]))
+    return new_holders, step(public_x, public_gap, reach, 1.0, shares[Role.PUBLIC], scale)
+
+
+def _largest(values: np.ndarray) -> float:
+    value = float(np.max(values)) if len(values) else 0.0
+    return value if value > 0 else 1.0
 
 
 def _prior(p) -> np.ndarray:
@@ -637,48 +764,6 @@ def _month(game: MeanFieldGame, shares: np.ndarray) -> dict:
             "hit": hit[:, :, None, None] * np.ones((2, 2, 2, 2)),
             "remediated": 1.0 - np.exp(-provided / np.maximum(mix.holders, 1)),
             "incidents": float(leaks.sum() / mix.holders.sum())}
-
-
-def learning_step(p, game: MeanFieldGame, shares: np.ndarray, advantage: np.ndarray) -> np.ndarray:
-    """One month of the model's learning (``DataSharingModel._learn``) in expectation: a share
-    ``revision_rate`` of each role revises; a revising agent explores with chance ``exploration``
-    (a strategy at random), otherwise imitates a partner of its role, which plays strategy 1 with the
-    role's share, and takes it up with chance (its gain)/(the normaliser).  Since an agent's Δ does not
-    depend on its own stance, the expected flow is x(1 − x)·Δ/scale.  With ``role_max`` the gap is
-    per data unit at stake and the scale is the role's largest gap per unit in the month, which the
-    representative agent cannot see: it is taken as the largest gap per unit of any single request
-    a holder of the role can meet (an agent with one request of that kind has exactly it; an
-    agent's gap per unit is a weighted mean of its requests', so none exceeds it), and for the
-    public, whose Δ varies with its department neighbours, the largest of its Δ with and without
-    one.  Logit choice uses the role's mean gap for its noise."""
-    x = np.asarray(shares, dtype=float)
-    if p.imitation_normaliser == "fixed" and p.learning_rule == "imitation":
-        drift = x * (1.0 - x) * np.clip(advantage / p.imitation_scale, -1.0, 1.0)
-    else:
-        per_unit = np.array([advantage[r] / max(game.stakes(r), 1e-300) for r in HOLDER_ROLES] + [advantage[Role.PUBLIC]])
-        if p.learning_rule == "logit":
-            scale = p.logit_temperature * np.where(per_unit != 0, np.abs(per_unit), 1.0)
-            drift = 1.0 / (1.0 + np.exp(-np.clip(per_unit / scale, -500, 500))) - x
-        else:
-            scale = np.array([_largest(game.unit_gaps(r, x)) for r in HOLDER_ROLES] + [_public_scale(game, x)])
-            drift = x * (1.0 - x) * np.clip(per_unit / scale, -1.0, 1.0)
-    flow = (1.0 - p.exploration) * drift + p.exploration * (0.5 - x)
-    return np.clip(x + p.revision_rate * flow, 0.0, 1.0)
-
-
-def _largest(values: np.ndarray) -> float:
-    value = float(np.max(values)) if len(values) else 0.0
-    return value if value > 0 else 1.0
-
-
-def _public_scale(game: MeanFieldGame, shares: np.ndarray) -> float:
-    p, lv, c, mix = game.scenario.parameters, game.levers, game.capabilities, game.mixing
-    reach = mix.served_reach
-    seen = game.served(shares[None, :])[0] / reach if reach > 0 else 0.0
-    rate = game.state.incident_memory if game.state is not None else game.incident_rate(shares[None, :])[0]
-    gaps = [np.abs(np.subtract(*public.payoffs(p, lv, served, mix.privacy_concern, rate, c["cognition_public"])))
-            for served in (0.0, seen)]
-    return _largest(np.array(gaps))
 
 
 def scenario_start(scenario: Scenario) -> tuple[float, float, float]:
