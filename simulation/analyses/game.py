@@ -5,9 +5,13 @@ A *payoff function* is anything with ``roles`` and ``advantage(shares) -> Δ``, 
 minus strategy 0 for each role, vectorised over leading axes of ``shares``.  Two kinds implement it:
 
 * :class:`TableGame`, a game from a payoff table (a ``scenarios/games/*.yaml`` file), multilinear in x;
-* :class:`MeanFieldGame`, the data-sharing model reduced to representative homogeneous agents on a
-  complete graph, whose Δ is the roles' decision rules in ``agents/`` (the code the agent-based run
+* :class:`MeanFieldGame`, the data-sharing model reduced to representative agents on the role-to-role
+  mixing measured from the scenario's network (:func:`measure_mixing`; :meth:`Mixing.complete` for the
+  complete graph), whose Δ is the roles' decision rules in ``agents/`` (the code the agent-based run
   uses, under the same countermeasure objects) summed over the requests a holder expects in a month.
+
+:func:`mean_field_path` steps that mean field month by month as the model steps (learning, trust,
+capabilities), per holder of the measured networks, to predict the model's state at its horizon.
 
 Everything downstream (the replicator ODE, the 8 pure equilibria and their stability, interior
 equilibria, the agent-based run of the game, the phase portrait) takes a payoff function, so a game
