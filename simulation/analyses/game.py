@@ -148,17 +148,20 @@ HOLDER_ROLES = (Role.GOVERNMENT, Role.ENTERPRISE)
 
 @dataclass(frozen=True)
 class AgentExposure:
-    """Per holder of the measured networks (every seed's holders pooled): what it is exposed to in a
-    month, so that the mean field keeps the spread of payoff gaps within a role (a holder with many
-    departments around it, or a large one, is not an average one) while every holder still meets
-    each role at that role's share."""
+    """Per holder of the measured networks (every seed's holders pooled), the requests it can meet in
+    a month, one *slot* per direction of each of its links: it provides in one, requests in the
+    other, each with the link's monthly rate for that direction and the provider's volume.  With
+    them the mean field keeps what a role mean averages away: a holder with many departments around
+    it, a large one, a month with one request or none."""
 
     role: np.ndarray  # (n,) Role of each holder
-    received: np.ndarray  # (n, 2) requests it receives from holders of each role in a month
-    filed: np.ndarray  # (n, 2) requests it files with holders of each role
-    volume: np.ndarray  # (n,) its data volume (the size of the requests it receives, over request_share)
-    partner_volume: np.ndarray  # (n, 2) mean volume of the holders of each role it asks, weighted by its requests
+    network: np.ndarray  # (n,) which measured network (seed) the holder belongs to
     public_reach: np.ndarray  # (m,) per member of the public: 1 if a department is among its neighbours
+    slot_agent: np.ndarray  # (s,) the holder the slot belongs to
+    slot_provides: np.ndarray  # (s,) True: it provides in this slot; False: it requests
+    slot_pair: np.ndarray  # (s,) 2·(requester role) + (provider role)
+    slot_rate: np.ndarray  # (s,) chance of a request in a month (at most 1, as the model draws them)
+    slot_size: np.ndarray  # (s,) the provider's data volume
 
 
 @dataclass(frozen=True)
@@ -215,24 +218,30 @@ def measure_mixing(scenario: Scenario, seeds=None) -> Mixing:
     models = [DataSharingModel(scenario, seed=seed) for seed in seeds]
     parts = [_measure_one(model) for model in models]
     mean = {name: np.mean([np.asarray(part[name], dtype=float) for part in parts], axis=0) for name in parts[0]}
-    agents = [_agent_exposure(model) for model in models]
-    pooled = AgentExposure(*(np.concatenate([getattr(a, f) for a in agents]) for f in AgentExposure.__dataclass_fields__))
+    pooled = _pooled([_agent_exposure(model, index) for index, model in enumerate(models)])
     return Mixing(holders=mean["holders"], public=int(round(float(mean["public"]))), agents=pooled,
                   **{k: (float(v) if np.ndim(v) == 0 else v) for k, v in mean.items() if k not in ("holders", "public")})
 
 
-def _agent_exposure(model) -> AgentExposure:
+def _pooled(parts: list[AgentExposure]) -> AgentExposure:
+    offsets = np.cumsum([0] + [len(part.role) for part in parts[:-1]])
+    joined = {name: np.concatenate([getattr(part, name) for part in parts]) for name in AgentExposure.__dataclass_fields__}
+    joined["slot_agent"] = np.concatenate([part.slot_agent + offset for part, offset in zip(parts, offsets)])
+    return AgentExposure(**joined)
+
+
+def _agent_exposure(model, index: int = 0) -> AgentExposure:
     h, links = model.layout.holders, model.links
-    role = model.role[:h].astype(int)
+    role = model.role[:h].astype(np.int64)
     req, prov = np.concatenate([links.u, links.v]), np.concatenate([links.v, links.u])
     rate = model.demand[model.kind_code[req], model.kind_code[prov]]
-    received, filed, partner_units = np.zeros((h, 2)), np.zeros((h, 2)), np.zeros((h, 2))
-    np.add.at(received, (prov, role[req]), rate)
-    np.add.at(filed, (req, role[prov]), rate)
-    np.add.at(partner_units, (req, role[prov]), rate * model.volume[prov])
-    partner_volume = np.divide(partner_units, filed, out=np.ones((h, 2)), where=filed > 0)
+    used = rate > 0
+    req, prov, rate = req[used], prov[used], rate[used]
+    pair = 2 * role[req] + role[prov]
     reach = (model._public_ties.present[Role.GOVERNMENT][h:] > 0).astype(float)
-    return AgentExposure(role, received, filed, model.volume.copy(), partner_volume, reach)
+    return AgentExposure(role, np.full(h, index), reach, np.concatenate([prov, req]),
+                         np.concatenate([np.ones(len(req), bool), np.zeros(len(req), bool)]),
+                         np.tile(pair, 2), np.tile(rate, 2), np.tile(model.volume[prov], 2))
 
 
 def _measure_one(model) -> dict:
@@ -462,6 +471,17 @@ class MeanFieldGame:
             gaps.append(np.abs(self._requester_gain[role, other])[(chance > 0) & (self.filed[role, other] > 0)] / mine.size[0])
         return np.concatenate(gaps)
 
+    def row_gaps(self, requester: Role, provider: Role, shares: np.ndarray):
+        """Per row of :meth:`requests`, (share − hoard) per data unit to the provider with the row's
+        chance, and to the requester with its chance, at ``shares`` (one point)."""
+        p, lv = self.scenario.parameters, self.levers
+        units = p.request_share * self.mixing.size[requester, provider]
+        point = np.asarray(shares, dtype=float)[None, :]
+        share, hoard = _RULES[provider].provider_payoffs(p, lv, self.requests(requester, provider, point[0, Role.PUBLIC]))
+        scale = 1.0 / units if units > 0 else 0.0
+        return ((share - hoard) * scale, self.weights(requester, provider, point, provider_stance=1.0)[0],
+                self._requester_gain[requester, provider] * scale, self.weights(requester, provider, point, requester_stance=1.0)[0])
+
     def unit_gap(self, requester: Role, provider: Role, shares: np.ndarray) -> tuple[float, float]:
         """Expected (share − hoard) per data unit of one request from ``requester``'s role to
         ``provider``'s at ``shares`` (one point), to its provider and to its requester; every term
@@ -615,11 +635,21 @@ class MeanFieldPath:
 
 
 def representative_agents(mixing: Mixing) -> AgentExposure:
-    """One holder per role at the mixing's means, and one member of the public who sees a department."""
+    """One holder per role at the mixing's means (its expected requests split into slots of rate at
+    most 1), and one member of the public who sees a department."""
     holders = mixing.holders
     received = mixing.rate.T * holders[None, :] / np.maximum(holders[:, None], 1)
-    own = np.array([mixing.size[b, a] for a, b in ((0, 0), (1, 1))])  # size of the requests it receives
-    return AgentExposure(np.array([0, 1]), received, mixing.rate.copy(), own, mixing.size.copy(), np.ones(1))
+    agent, provides, pair, rate, size = [], [], [], [], []
+    for a, b in itertools.product(HOLDER_ROLES, repeat=2):
+        for who, total, provides_here in ((a, mixing.rate[a, b], False), (b, received[b, a], True)):
+            count = int(np.ceil(total))
+            agent += [who] * count
+            provides += [provides_here] * count
+            pair += [2 * a + b] * count
+            rate += [total / count] * count
+            size += [mixing.size[a, b]] * count
+    return AgentExposure(np.array([0, 1]), np.zeros(2, int), np.ones(1), np.array(agent, dtype=np.int64),
+                         np.array(provides, dtype=bool), np.array(pair, dtype=np.int64), np.array(rate), np.array(size))
 
 
 def mean_field_path(scenario: Scenario, mixing: Mixing, steps: int | None = None, start=None,
@@ -642,6 +672,7 @@ def mean_field_path(scenario: Scenario, mixing: Mixing, steps: int | None = None
     reach = np.array([mixing.served_reach, 1.0 - mixing.served_reach])
     public_x = np.full(2, start[Role.PUBLIC])
     state = MeanFieldState.initial(scenario, mixing)
+    rng = np.random.default_rng(0)  # only for the expected largest gap of a month's random requests
 
     def role_shares():
         means = [holder_x[agents.role == r].mean() if np.any(agents.role == r) else start[r] for r in HOLDER_ROLES]
@@ -656,9 +687,9 @@ def mean_field_path(scenario: Scenario, mixing: Mixing, steps: int | None = None
         game = MeanFieldGame(scenario, t, extra=extra, mixing=mixing, state=state)
         shares = path[-1]
         month = _month(game, shares)
-        holder_gap, active = _holder_gaps(p, game, agents, shares)
+        up, down = realised_gaps(p, game, agents, shares, rng)
         public_gap = _public_gaps(game, shares, month["incidents"])
-        holder_x, public_x = learning_step(p, game, agents.role, holder_x, holder_gap, active, public_x, public_gap, shares)
+        holder_x, public_x = learning_step(p, game, agents.role, holder_x, up, down, public_x, public_gap, shares)
         quality = state.quality + month["remediated"] * p.remediation_learning * np.maximum(0.0, p.quality_standard - state.quality)
         trust = updated_trust(p, game.levers, state.trust, month["answered"], month["refused"], month["hit"],
                               month["vouched"], _prior(p)[:, :, None, None])
@@ -668,20 +699,49 @@ def mean_field_path(scenario: Scenario, mixing: Mixing, steps: int | None = None
     return MeanFieldPath(np.array(path))
 
 
-def _holder_gaps(p, game: MeanFieldGame, agents: AgentExposure, shares: np.ndarray):
-    """Per holder, its expected gap (per data unit at stake with ``role_max``, in payoff with
-    ``fixed``), and the chance it has any request in the month (without one its gap is 0)."""
-    gaps = {(a, b): game.unit_gap(a, b, shares) for a, b in itertools.product(HOLDER_ROLES, repeat=2)}
-    as_provider = np.array([[gaps[b, a][0] for b in HOLDER_ROLES] for a in HOLDER_ROLES])[agents.role]  # (n, 2)
-    as_requester = np.array([[gaps[a, b][1] for b in HOLDER_ROLES] for a in HOLDER_ROLES])[agents.role]
-    provided = agents.received * agents.volume[:, None]
-    asked = agents.filed * agents.partner_volume
-    delta = p.request_share * ((provided * as_provider).sum(axis=1) + (asked * as_requester).sum(axis=1))
-    stakes = p.request_share * (provided.sum(axis=1) + asked.sum(axis=1))
-    if p.imitation_normaliser == "role_max" or p.learning_rule == "logit":
-        delta = np.divide(delta, stakes, out=np.zeros_like(delta), where=stakes > 0)
-    active = 1.0 - np.exp(-(agents.received.sum(axis=1) + agents.filed.sum(axis=1)))
-    return delta, active
+def realised_gaps(p, game: MeanFieldGame, agents: AgentExposure, shares: np.ndarray,
+                  rng: np.random.Generator, draws: int = 40) -> tuple[np.ndarray, np.ndarray]:
+    """Per holder, the expected chance that its learning takes strategy 1 up and gives it up in a
+    month, over ``draws`` random months of its own requests: every slot carries a request with its
+    rate, routed by a row of the request table drawn with the row's chance at the role shares (the
+    partner's stance included), and the holder's gap is the sum of its rule's (share − hoard) over its
+    requests, per data unit at stake with ``role_max`` (0 without a request).  The normaliser is, as
+    in the model, the largest |gap| in its role in that month within its own network (``role_max``)
+    or ``imitation_scale`` (``fixed``); chances are clipped to [0, 1] month by month as the model
+    clips them.  With ``logit`` the first is the mean chance of choosing 1 and the second unused."""
+    n = len(agents.role)
+    tables = {}
+    for a, b in itertools.product(HOLDER_ROLES, repeat=2):
+        as_provider, provider_chance, as_requester, requester_chance = game.row_gaps(a, b, shares)
+        tables[2 * a + b, True] = as_provider, np.cumsum(provider_chance)
+        tables[2 * a + b, False] = as_requester, np.cumsum(requester_chance)
+    gap = np.zeros((draws, n))
+    stakes = np.zeros((draws, n))
+    for (pair, provides), (row_gap, cumulative) in tables.items():
+        slots = np.flatnonzero((agents.slot_pair == pair) & (agents.slot_provides == provides))
+        if len(slots) == 0 or cumulative[-1] <= 0:
+            continue
+        happens = rng.random((draws, len(slots))) < agents.slot_rate[slots]
+        row = np.minimum(np.searchsorted(cumulative / cumulative[-1], rng.random((draws, len(slots))), side="right"),
+                         len(row_gap) - 1)
+        units = p.request_share * agents.slot_size[slots] * happens
+        where = agents.slot_agent[slots] + n * np.arange(draws)[:, None]
+        gap += np.bincount(where.ravel(), (row_gap[row] * units).ravel(), draws * n).reshape(draws, n)
+        stakes += np.bincount(where.ravel(), units.ravel(), draws * n).reshape(draws, n)
+    per_unit = p.imitation_normaliser == "role_max" or p.learning_rule == "logit"
+    if per_unit:
+        gap = np.divide(gap, stakes, out=np.zeros_like(gap), where=stakes > 0)
+    statistic = np.mean if p.learning_rule == "logit" else np.max
+    scale = np.full((draws, n), p.imitation_scale)
+    if per_unit:
+        for group in np.unique(agents.network * 2 + agents.role):
+            rows = (agents.network * 2 + agents.role) == group
+            value = statistic(np.abs(gap[:, rows]), axis=1)
+            scale[:, rows] = np.where(value > 0, value, 1.0)[:, None]
+    if p.learning_rule == "logit":
+        chance = 1.0 / (1.0 + np.exp(-np.clip(gap / (p.logit_temperature * scale), -500, 500)))
+        return chance.mean(axis=0), np.zeros(n)
+    return np.clip(gap / scale, 0.0, 1.0).mean(axis=0), np.clip(-gap / scale, 0.0, 1.0).mean(axis=0)
 
 
 def _public_gaps(game: MeanFieldGame, shares: np.ndarray, incidents: float) -> np.ndarray:
@@ -692,36 +752,33 @@ def _public_gaps(game: MeanFieldGame, shares: np.ndarray, incidents: float) -> n
                      for served in (seen, 0.0)])
 
 
-def learning_step(p, game: MeanFieldGame, role: np.ndarray, holder_x: np.ndarray, holder_gap: np.ndarray,
-                  active: np.ndarray, public_x: np.ndarray, public_gap: np.ndarray, shares: np.ndarray):
+def learning_step(p, game: MeanFieldGame, role: np.ndarray, holder_x: np.ndarray, up: np.ndarray, down: np.ndarray,
+                  public_x: np.ndarray, public_gap: np.ndarray, shares: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """One month of the model's learning (``DataSharingModel._learn``) in expectation, per agent: a
     share ``revision_rate`` revises; a revising agent explores with chance ``exploration`` (a
-    strategy at random), otherwise imitates a partner of its role, who plays strategy 1 with the
-    role's share, and takes its strategy up with chance (its gain)/(the normaliser), where the gain
-    is its own gap (0 in a month without requests).  With ``role_max`` the normaliser is the role's
-    largest gap per unit in the month; an agent's realised gap per unit is a weighted mean of its
-    requests', so the largest a single request of the role can carry bounds it, and that bound is
-    used (:meth:`MeanFieldGame.unit_gaps`; for the public the larger of its two Δ).  Logit choice:
-    chance σ(gap/(temperature · role's mean |gap|))."""
-    def step(x, gap, weight, chance, partner, scale):
+    strategy at random), otherwise it imitates a partner of its role, who plays strategy 1 with the
+    role's share, and takes up the partner's strategy with the chance :func:`realised_gaps` gives
+    (``up`` toward 1, ``down`` toward 0); with logit choice it plays 1 with chance ``up``.  The
+    public's gap has no request noise: its normaliser is the larger |Δ| of its two classes."""
+    def step(x, partner, up, down):
         if p.learning_rule == "logit":
-            mean_gap = np.sum(weight * np.abs(gap)) / max(np.sum(weight), 1e-300)
-            target = 1.0 / (1.0 + np.exp(-np.clip(gap / (p.logit_temperature * (mean_gap if mean_gap > 0 else 1.0)), -500, 500)))
-            drift = chance * (target - x)
+            drift = up - x
         else:
-            ratio = gap / scale
-            drift = chance * ((1.0 - x) * partner * np.clip(ratio, 0.0, 1.0) - x * (1.0 - partner) * np.clip(-ratio, 0.0, 1.0))
+            drift = (1.0 - x) * partner * up - x * (1.0 - partner) * down
         return np.clip(x + p.revision_rate * ((1.0 - p.exploration) * drift + p.exploration * (0.5 - x)), 0.0, 1.0)
 
-    fixed = p.imitation_normaliser == "fixed"
     new_holders = holder_x.copy()
     for r in HOLDER_ROLES:
         rows = role == r
-        scale = p.imitation_scale if fixed else _largest(game.unit_gaps(r, shares))
-        new_holders[rows] = step(holder_x[rows], holder_gap[rows], np.ones(rows.sum()), active[rows], shares[r], scale)
+        new_holders[rows] = step(holder_x[rows], shares[r], up[rows], down[rows])
     reach = np.array([game.mixing.served_reach, 1.0 - game.mixing.served_reach])
-    scale = p.imitation_scale if fixed else _largest(np.abs(public_gap[reach > 0]))
-    return new_holders, step(public_x, public_gap, reach, 1.0, shares[Role.PUBLIC], scale)
+    if p.learning_rule == "logit":
+        mean_gap = float(np.sum(reach * np.abs(public_gap)))
+        chance = 1.0 / (1.0 + np.exp(-np.clip(public_gap / (p.logit_temperature * (mean_gap or 1.0)), -500, 500)))
+        return new_holders, step(public_x, shares[Role.PUBLIC], chance, None)
+    scale = p.imitation_scale if p.imitation_normaliser == "fixed" else _largest(np.abs(public_gap[reach > 0]))
+    ratio = public_gap / scale
+    return new_holders, step(public_x, shares[Role.PUBLIC], np.clip(ratio, 0.0, 1.0), np.clip(-ratio, 0.0, 1.0))
 
 
 def _largest(values: np.ndarray) -> float:
