@@ -162,6 +162,7 @@ class AgentExposure:
     slot_pair: np.ndarray  # (s,) 2·(requester role) + (provider role)
     slot_rate: np.ndarray  # (s,) chance of a request in a month (at most 1, as the model draws them)
     slot_size: np.ndarray  # (s,) the provider's data volume
+    slot_quality: np.ndarray  # (s,) the provider's initial data quality (water companies' spread included)
 
 
 @dataclass(frozen=True)
@@ -241,7 +242,7 @@ def _agent_exposure(model, index: int = 0) -> AgentExposure:
     reach = (model._public_ties.present[Role.GOVERNMENT][h:] > 0).astype(float)
     return AgentExposure(role, np.full(h, index), reach, np.concatenate([prov, req]),
                          np.concatenate([np.ones(len(req), bool), np.zeros(len(req), bool)]),
-                         np.tile(pair, 2), np.tile(rate, 2), np.tile(model.volume[prov], 2))
+                         np.tile(pair, 2), np.tile(rate, 2), np.tile(model.volume[prov], 2), np.tile(model.quality[prov], 2))
 
 
 def _measure_one(model) -> dict:
@@ -399,7 +400,7 @@ class MeanFieldGame:
                          (1.0 - theta) * (1.0 - refused) * (open_ + conditional),
                          (1.0 - theta) * (1.0 - refused) * restricted, (1.0 - theta) * refused])
 
-    def requests(self, requester: Role, provider: Role, watched) -> incentives.Requests:
+    def requests(self, requester: Role, provider: Role, watched, quality: float | None = None) -> incentives.Requests:
         """The requests a holder of ``requester``'s role files with one of ``provider``'s role, one row
         per (path, requester stance, provider stance), stances in the order (share, hoard); ``watched``
         (the share of the public participating) broadcasts over leading axes."""
@@ -412,7 +413,7 @@ class MeanFieldGame:
         reach = mix.watched_reach[requester, provider]
         return incentives.Requests(
             size=np.full(n, p.request_share * mix.size[requester, provider]),
-            quality=np.full(n, c[f"quality_{provider.key}"]), technology=np.full(n, c[f"technology_{provider.key}"]),
+            quality=np.full(n, c[f"quality_{provider.key}"] if quality is None else quality), technology=np.full(n, c[f"technology_{provider.key}"]),
             security=np.full(n, c[f"security_{provider.key}"]), trust=self.trust(requester, provider)[rows[:, 1], rows[:, 2]],
             exposure=exposure, automatic=path == 0, not_shareable=np.isin(path, (2, 5)),
             requester_shares=asks, provider_shares=gives,
@@ -471,16 +472,18 @@ class MeanFieldGame:
             gaps.append(np.abs(self._requester_gain[role, other])[(chance > 0) & (self.filed[role, other] > 0)] / mine.size[0])
         return np.concatenate(gaps)
 
-    def row_gaps(self, requester: Role, provider: Role, shares: np.ndarray):
+    def row_gaps(self, requester: Role, provider: Role, shares: np.ndarray, quality: float | None = None):
         """Per row of :meth:`requests`, (share − hoard) per data unit to the provider with the row's
-        chance, and to the requester with its chance, at ``shares`` (one point)."""
+        chance, and to the requester with its chance, at ``shares`` (one point), for a provider of
+        the role's quality or of ``quality``."""
         p, lv = self.scenario.parameters, self.levers
-        units = p.request_share * self.mixing.size[requester, provider]
         point = np.asarray(shares, dtype=float)[None, :]
-        share, hoard = _RULES[provider].provider_payoffs(p, lv, self.requests(requester, provider, point[0, Role.PUBLIC]))
-        scale = 1.0 / units if units > 0 else 0.0
+        req = self.requests(requester, provider, point[0, Role.PUBLIC], quality)
+        share, hoard = _RULES[provider].provider_payoffs(p, lv, req)
+        asked, passive = _RULES[requester].requester_payoffs(p, lv, req)
+        scale = 1.0 / req.size[0] if req.size[0] > 0 else 0.0
         return ((share - hoard) * scale, self.weights(requester, provider, point, provider_stance=1.0)[0],
-                self._requester_gain[requester, provider] * scale, self.weights(requester, provider, point, requester_stance=1.0)[0])
+                (asked - passive) * scale, self.weights(requester, provider, point, requester_stance=1.0)[0])
 
     def unit_gap(self, requester: Role, provider: Role, shares: np.ndarray) -> tuple[float, float]:
         """Expected (share − hoard) per data unit of one request from ``requester``'s role to
@@ -649,7 +652,8 @@ def representative_agents(mixing: Mixing) -> AgentExposure:
             rate += [total / count] * count
             size += [mixing.size[a, b]] * count
     return AgentExposure(np.array([0, 1]), np.zeros(2, int), np.ones(1), np.array(agent, dtype=np.int64),
-                         np.array(provides, dtype=bool), np.array(pair, dtype=np.int64), np.array(rate), np.array(size))
+                         np.array(provides, dtype=bool), np.array(pair, dtype=np.int64), np.array(rate), np.array(size),
+                         mixing.quality[np.array(pair, dtype=np.int64) % 2])
 
 
 def mean_field_path(scenario: Scenario, mixing: Mixing, steps: int | None = None, start=None,
@@ -672,7 +676,8 @@ def mean_field_path(scenario: Scenario, mixing: Mixing, steps: int | None = None
     reach = np.array([mixing.served_reach, 1.0 - mixing.served_reach])
     public_x = np.full(2, start[Role.PUBLIC])
     state = MeanFieldState.initial(scenario, mixing)
-    rng = np.random.default_rng(0)  # only for the expected largest gap of a month's random requests
+    rng = np.random.default_rng(0)  # for the random months of :func:`realised_gaps`
+    spread = np.ones(2)
 
     def role_shares():
         means = [holder_x[agents.role == r].mean() if np.any(agents.role == r) else start[r] for r in HOLDER_ROLES]
@@ -683,11 +688,14 @@ def mean_field_path(scenario: Scenario, mixing: Mixing, steps: int | None = None
         cognition, technology, security, quality = grown_capabilities(
             p, package.capability_rates_at(t), np.array([False, False, True]), state.cognition,
             state.technology, state.security, state.quality)
+        # A holder's offset from its role's mean quality shrinks as every holder's quality ages and
+        # gains from technology toward one fixed point (the step's linear part, 1 − g·τ − δ).
+        spread = spread * (1.0 - p.technology_quality_gain * technology - p.quality_decay)
         state = MeanFieldState(cognition, technology, security, quality, state.trust, state.incident_memory)
         game = MeanFieldGame(scenario, t, extra=extra, mixing=mixing, state=state)
         shares = path[-1]
         month = _month(game, shares)
-        up, down = realised_gaps(p, game, agents, shares, rng)
+        up, down = realised_gaps(p, game, agents, shares, rng, spread)
         public_gap = _public_gaps(game, shares, month["incidents"])
         holder_x, public_x = learning_step(p, game, agents.role, holder_x, up, down, public_x, public_gap, shares)
         quality = state.quality + month["remediated"] * p.remediation_learning * np.maximum(0.0, p.quality_standard - state.quality)
@@ -699,8 +707,11 @@ def mean_field_path(scenario: Scenario, mixing: Mixing, steps: int | None = None
     return MeanFieldPath(np.array(path))
 
 
-def realised_gaps(p, game: MeanFieldGame, agents: AgentExposure, shares: np.ndarray,
-                  rng: np.random.Generator, draws: int = 40) -> tuple[np.ndarray, np.ndarray]:
+QUALITY_LEVELS = 9
+
+
+def realised_gaps(p, game: MeanFieldGame, agents: AgentExposure, shares: np.ndarray, rng: np.random.Generator,
+                  quality_spread=(1.0, 1.0), draws: int = 40) -> tuple[np.ndarray, np.ndarray]:
     """Per holder, the expected chance that its learning takes strategy 1 up and gives it up in a
     month, over ``draws`` random months of its own requests: every slot carries a request with its
     rate, routed by a row of the request table drawn with the row's chance at the role shares (the
@@ -710,24 +721,34 @@ def realised_gaps(p, game: MeanFieldGame, agents: AgentExposure, shares: np.ndar
     or ``imitation_scale`` (``fixed``); chances are clipped to [0, 1] month by month as the model
     clips them.  With ``logit`` the first is the mean chance of choosing 1 and the second unused."""
     n = len(agents.role)
-    tables = {}
-    for a, b in itertools.product(HOLDER_ROLES, repeat=2):
-        as_provider, provider_chance, as_requester, requester_chance = game.row_gaps(a, b, shares)
-        tables[2 * a + b, True] = as_provider, np.cumsum(provider_chance)
-        tables[2 * a + b, False] = as_requester, np.cumsum(requester_chance)
     gap = np.zeros((draws, n))
     stakes = np.zeros((draws, n))
-    for (pair, provides), (row_gap, cumulative) in tables.items():
-        slots = np.flatnonzero((agents.slot_pair == pair) & (agents.slot_provides == provides))
-        if len(slots) == 0 or cumulative[-1] <= 0:
+    for a, b in itertools.product(HOLDER_ROLES, repeat=2):
+        pair = 2 * a + b
+        in_pair = agents.slot_pair == pair
+        if not np.any(in_pair):
             continue
-        happens = rng.random((draws, len(slots))) < agents.slot_rate[slots]
-        row = np.minimum(np.searchsorted(cumulative / cumulative[-1], rng.random((draws, len(slots))), side="right"),
-                         len(row_gap) - 1)
-        units = p.request_share * agents.slot_size[slots] * happens
-        where = agents.slot_agent[slots] + n * np.arange(draws)[:, None]
-        gap += np.bincount(where.ravel(), (row_gap[row] * units).ravel(), draws * n).reshape(draws, n)
-        stakes += np.bincount(where.ravel(), units.ravel(), draws * n).reshape(draws, n)
+        # Each slot's provider at its own quality (its initial offset from the role's mean, shrinking
+        # as technology and ageing pull every holder's quality to one fixed point), on a grid of levels.
+        quality = np.clip(game.capabilities[f"quality_{Role(b).key}"] + quality_spread[b]
+                          * (agents.slot_quality[in_pair] - game.mixing.quality[b]), 0.0, 1.0)
+        levels = np.linspace(quality.min(), quality.max(), QUALITY_LEVELS) if np.ptp(quality) > 0 else quality[:1]
+        level = np.rint((quality - levels[0]) / max(np.ptp(quality), 1e-300) * (len(levels) - 1)).astype(np.int64)
+        rows = [game.row_gaps(a, b, shares, float(q)) for q in levels]
+        for provides, column in ((True, 0), (False, 2)):
+            row_gap = np.array([r[column] for r in rows])  # (levels, rows)
+            cumulative = np.cumsum(rows[0][column + 1])
+            mine = (agents.slot_provides[in_pair] == provides)
+            slots = np.flatnonzero(in_pair)[mine]
+            if len(slots) == 0 or cumulative[-1] <= 0:
+                continue
+            happens = rng.random((draws, len(slots))) < agents.slot_rate[slots]
+            row = np.minimum(np.searchsorted(cumulative / cumulative[-1], rng.random((draws, len(slots))), side="right"),
+                             row_gap.shape[1] - 1)
+            units = p.request_share * agents.slot_size[slots] * happens
+            where = agents.slot_agent[slots] + n * np.arange(draws)[:, None]
+            gap += np.bincount(where.ravel(), (row_gap[level[mine][None, :], row] * units).ravel(), draws * n).reshape(draws, n)
+            stakes += np.bincount(where.ravel(), units.ravel(), draws * n).reshape(draws, n)
     per_unit = p.imitation_normaliser == "role_max" or p.learning_rule == "logit"
     if per_unit:
         gap = np.divide(gap, stakes, out=np.zeros_like(gap), where=stakes > 0)
