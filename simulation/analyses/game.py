@@ -400,11 +400,19 @@ class MeanFieldGame:
                          (1.0 - theta) * (1.0 - refused) * (open_ + conditional),
                          (1.0 - theta) * (1.0 - refused) * restricted, (1.0 - theta) * refused])
 
-    def requests(self, requester: Role, provider: Role, watched, quality: float | None = None) -> incentives.Requests:
+    def requests(self, requester: Role, provider: Role, watched, quality: float | None = None,
+                 trust_of: tuple[int | None, int | None] = (None, None)) -> incentives.Requests:
         """The requests a holder of ``requester``'s role files with one of ``provider``'s role, one row
         per (path, requester stance, provider stance), stances in the order (share, hoard); ``watched``
-        (the share of the public participating) broadcasts over leading axes."""
+        (the share of the public participating) broadcasts over leading axes.  Trust on each row is
+        that of the row's pair of stances, except that a side whose stance index ``trust_of`` names
+        (0 share, 1 hoard) has the trust of that stance on every row: a holder weighing its two
+        stances on a request does so over the link it has, built by the stance it played."""
         p, c, mix = self.scenario.parameters, self.capabilities, self.mixing
+        trust_rows = np.array(list(itertools.product(range(len(PATHS)), range(2), range(2))))
+        for side, index in enumerate(trust_of):
+            if index is not None:
+                trust_rows[:, side + 1] = index
         _, conditional, restricted = mix.tiers[requester, provider]
         rows = np.array(list(itertools.product(range(len(PATHS)), range(2), range(2))))
         path, asks, gives = rows[:, 0], _STANCES[rows[:, 1]], _STANCES[rows[:, 2]]
@@ -414,7 +422,7 @@ class MeanFieldGame:
         return incentives.Requests(
             size=np.full(n, p.request_share * mix.size[requester, provider]),
             quality=np.full(n, c[f"quality_{provider.key}"] if quality is None else quality), technology=np.full(n, c[f"technology_{provider.key}"]),
-            security=np.full(n, c[f"security_{provider.key}"]), trust=self.trust(requester, provider)[rows[:, 1], rows[:, 2]],
+            security=np.full(n, c[f"security_{provider.key}"]), trust=self.trust(requester, provider)[trust_rows[:, 1], trust_rows[:, 2]],
             exposure=exposure, automatic=path == 0, not_shareable=np.isin(path, (2, 5)),
             requester_shares=asks, provider_shares=gives,
             watched=reach * np.asarray(watched, dtype=float)[..., None] * np.ones(n),
@@ -472,16 +480,20 @@ class MeanFieldGame:
             gaps.append(np.abs(self._requester_gain[role, other])[(chance > 0) & (self.filed[role, other] > 0)] / mine.size[0])
         return np.concatenate(gaps)
 
-    def row_gaps(self, requester: Role, provider: Role, shares: np.ndarray, quality: float | None = None):
+    def row_gaps(self, requester: Role, provider: Role, shares: np.ndarray, quality: float | None = None,
+                 own: int | None = None):
         """Per row of :meth:`requests`, (share − hoard) per data unit to the provider with the row's
         chance, and to the requester with its chance, at ``shares`` (one point), for a provider of
-        the role's quality or of ``quality``."""
+        the role's quality or of ``quality``; with ``own`` (0 share, 1 hoard) each side weighs its
+        stances over the trust of links its ``own`` stance built."""
         p, lv = self.scenario.parameters, self.levers
         point = np.asarray(shares, dtype=float)[None, :]
-        req = self.requests(requester, provider, point[0, Role.PUBLIC], quality)
-        share, hoard = _RULES[provider].provider_payoffs(p, lv, req)
-        asked, passive = _RULES[requester].requester_payoffs(p, lv, req)
-        scale = 1.0 / req.size[0] if req.size[0] > 0 else 0.0
+        watched = point[0, Role.PUBLIC]
+        as_provider = self.requests(requester, provider, watched, quality, (None, own))
+        as_requester = self.requests(requester, provider, watched, quality, (own, None))
+        share, hoard = _RULES[provider].provider_payoffs(p, lv, as_provider)
+        asked, passive = _RULES[requester].requester_payoffs(p, lv, as_requester)
+        scale = 1.0 / as_provider.size[0] if as_provider.size[0] > 0 else 0.0
         return ((share - hoard) * scale, self.weights(requester, provider, point, provider_stance=1.0)[0],
                 (asked - passive) * scale, self.weights(requester, provider, point, requester_stance=1.0)[0])
 
@@ -695,7 +707,7 @@ def mean_field_path(scenario: Scenario, mixing: Mixing, steps: int | None = None
         game = MeanFieldGame(scenario, t, extra=extra, mixing=mixing, state=state)
         shares = path[-1]
         month = _month(game, shares)
-        up, down = realised_gaps(p, game, agents, shares, rng, spread)
+        up, down = realised_gaps(p, game, agents, shares, holder_x, rng, spread)
         public_gap = _public_gaps(game, shares, month["incidents"])
         holder_x, public_x = learning_step(p, game, agents.role, holder_x, up, down, public_x, public_gap, shares)
         quality = state.quality + month["remediated"] * p.remediation_learning * np.maximum(0.0, p.quality_standard - state.quality)
@@ -710,8 +722,8 @@ def mean_field_path(scenario: Scenario, mixing: Mixing, steps: int | None = None
 QUALITY_LEVELS = 9
 
 
-def realised_gaps(p, game: MeanFieldGame, agents: AgentExposure, shares: np.ndarray, rng: np.random.Generator,
-                  quality_spread=(1.0, 1.0), draws: int = 40) -> tuple[np.ndarray, np.ndarray]:
+def realised_gaps(p, game: MeanFieldGame, agents: AgentExposure, shares: np.ndarray, holder_x: np.ndarray,
+                  rng: np.random.Generator, quality_spread=(1.0, 1.0), draws: int = 40) -> tuple[np.ndarray, np.ndarray]:
     """Per holder, the expected chance that its learning takes strategy 1 up and gives it up in a
     month, over ``draws`` random months of its own requests: every slot carries a request with its
     rate, routed by a row of the request table drawn with the row's chance at the role shares (the
@@ -721,7 +733,7 @@ def realised_gaps(p, game: MeanFieldGame, agents: AgentExposure, shares: np.ndar
     or ``imitation_scale`` (``fixed``); chances are clipped to [0, 1] month by month as the model
     clips them.  With ``logit`` the first is the mean chance of choosing 1 and the second unused."""
     n = len(agents.role)
-    gap = np.zeros((draws, n))
+    gaps = {own: np.zeros((draws, n)) for own in (0, 1)}  # as a sharer (0) and as a hoarder (1) weighs them
     stakes = np.zeros((draws, n))
     for a, b in itertools.product(HOLDER_ROLES, repeat=2):
         pair = 2 * a + b
@@ -734,24 +746,28 @@ def realised_gaps(p, game: MeanFieldGame, agents: AgentExposure, shares: np.ndar
                           * (agents.slot_quality[in_pair] - game.mixing.quality[b]), 0.0, 1.0)
         levels = np.linspace(quality.min(), quality.max(), QUALITY_LEVELS) if np.ptp(quality) > 0 else quality[:1]
         level = np.rint((quality - levels[0]) / max(np.ptp(quality), 1e-300) * (len(levels) - 1)).astype(np.int64)
-        rows = [game.row_gaps(a, b, shares, float(q)) for q in levels]
+        rows = {own: [game.row_gaps(a, b, shares, float(q), own) for q in levels] for own in (0, 1)}
         for provides, column in ((True, 0), (False, 2)):
-            row_gap = np.array([r[column] for r in rows])  # (levels, rows)
-            cumulative = np.cumsum(rows[0][column + 1])
+            cumulative = np.cumsum(rows[0][0][column + 1])
             mine = (agents.slot_provides[in_pair] == provides)
             slots = np.flatnonzero(in_pair)[mine]
             if len(slots) == 0 or cumulative[-1] <= 0:
                 continue
             happens = rng.random((draws, len(slots))) < agents.slot_rate[slots]
             row = np.minimum(np.searchsorted(cumulative / cumulative[-1], rng.random((draws, len(slots))), side="right"),
-                             row_gap.shape[1] - 1)
+                             len(cumulative) - 1)
             units = p.request_share * agents.slot_size[slots] * happens
-            where = agents.slot_agent[slots] + n * np.arange(draws)[:, None]
-            gap += np.bincount(where.ravel(), (row_gap[level[mine][None, :], row] * units).ravel(), draws * n).reshape(draws, n)
-            stakes += np.bincount(where.ravel(), units.ravel(), draws * n).reshape(draws, n)
+            where = (agents.slot_agent[slots] + n * np.arange(draws)[:, None]).ravel()
+            for own in (0, 1):
+                row_gap = np.array([r[column] for r in rows[own]])  # (levels, rows)
+                gaps[own] += np.bincount(where, (row_gap[level[mine][None, :], row] * units).ravel(), draws * n).reshape(draws, n)
+            stakes += np.bincount(where, units.ravel(), draws * n).reshape(draws, n)
     per_unit = p.imitation_normaliser == "role_max" or p.learning_rule == "logit"
     if per_unit:
-        gap = np.divide(gap, stakes, out=np.zeros_like(gap), where=stakes > 0)
+        gaps = {own: np.divide(g, stakes, out=np.zeros_like(g), where=stakes > 0) for own, g in gaps.items()}
+    # Which gap each agent has: a sharer's or a hoarder's, with its chance of sharing.
+    gap = holder_x * gaps[0] + (1.0 - holder_x) * gaps[1]
+    per_unit = p.imitation_normaliser == "role_max" or p.learning_rule == "logit"
     statistic = np.mean if p.learning_rule == "logit" else np.max
     scale = np.full((draws, n), p.imitation_scale)
     if per_unit:
@@ -762,7 +778,7 @@ def realised_gaps(p, game: MeanFieldGame, agents: AgentExposure, shares: np.ndar
     if p.learning_rule == "logit":
         chance = 1.0 / (1.0 + np.exp(-np.clip(gap / (p.logit_temperature * scale), -500, 500)))
         return chance.mean(axis=0), np.zeros(n)
-    return np.clip(gap / scale, 0.0, 1.0).mean(axis=0), np.clip(-gap / scale, 0.0, 1.0).mean(axis=0)
+    return np.clip(gaps[1] / scale, 0.0, 1.0).mean(axis=0), np.clip(-gaps[0] / scale, 0.0, 1.0).mean(axis=0)
 
 
 def _public_gaps(game: MeanFieldGame, shares: np.ndarray, incidents: float) -> np.ndarray:
