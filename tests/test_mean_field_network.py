@@ -11,16 +11,12 @@ from simulation.analyses.game import Mixing, mean_field_path, measure_mixing, sc
 
 SCENARIOS = ("baseline", "ecosystem", "mechanism", "cognition", "security", "all_countermeasures")
 SEEDS = range(1, 11)
-TOLERANCE = 0.15  # absolute, on each role's share playing strategy 1 at the model's horizon
-# (scenario, role): the mean field's end share minus the model's 10-seed mean, measured at the time
-# of writing; beyond the tolerance, for the reasons docs/game.md gives.  The test asserts that each
-# gap still exceeds the tolerance, so the list cannot go stale.
-KNOWN_GAPS = {
-    ("ecosystem", Role.GOVERNMENT): -0.185,
-    ("cognition", Role.GOVERNMENT): +0.158,
-    ("all_countermeasures", Role.GOVERNMENT): -0.185,
-    ("all_countermeasures", Role.ENTERPRISE): -0.208,
-}
+TOLERANCE = 0.10  # absolute, on each role's share playing strategy 1 at the model's horizon
+# Measured gaps (mean field minus the model's 10-seed mean), docs/game.md: largest |gap| 0.066
+# (ecosystem's departments); the standard error of the model's 10-seed mean is up to 0.063.
+# (scenario, role) pairs the mean field cannot match would be listed here with their gap and
+# asserted to stay beyond the tolerance; at the time of writing there are none.
+KNOWN_GAPS: dict[tuple[str, Role], float] = {}
 
 
 def role_shares(model) -> np.ndarray:
@@ -64,8 +60,9 @@ def docking(root):
             for _ in range(scenario.steps):
                 model.step()
             ends.append(role_shares(model))
-        mean_field = mean_field_path(scenario, measure_mixing(scenario, SEEDS)).end
-        table[name] = mean_field - np.mean(ends, axis=0)
+        model = np.mean(ends, axis=0)
+        table[name] = {"network": mean_field_path(scenario, measure_mixing(scenario, SEEDS)).end - model,
+                       "complete": mean_field_path(scenario, Mixing.complete(scenario)).end - model}
     return table
 
 
@@ -74,7 +71,7 @@ def docking(root):
 def test_mean_field_on_the_network_predicts_the_models_end_state(docking, name):
     """On the default sectoral network over seeds 1-10, every role's end share of the mean field is
     within TOLERANCE of the model's mean, except the KNOWN_GAPS, which must still be beyond it."""
-    gap = docking[name]
+    gap = docking[name]["network"]
     for role in Role:
         known = KNOWN_GAPS.get((name, role))
         if known is None:
@@ -83,3 +80,12 @@ def test_mean_field_on_the_network_predicts_the_models_end_state(docking, name):
             assert abs(gap[role]) > TOLERANCE and np.sign(gap[role]) == np.sign(known), \
                 f"{name} {role.key}: the known gap closed ({gap[role]:+.3f}); update docs/game.md and KNOWN_GAPS"
             assert gap[role] == pytest.approx(known, abs=0.01)
+
+
+@pytest.mark.slow
+def test_docking_rejects_the_population_wide_mean_field(docking):
+    """The same month-by-month mean field on population-wide (complete-graph) mixing misses the model
+    by more than the tolerance in some scenario: the check can fail, and the network is what matters
+    (measured largest |gap| 0.71, the mechanism's enterprises: docs/game.md)."""
+    worst = max(np.abs(docking[name]["complete"]).max() for name in SCENARIOS)
+    assert worst > 2 * TOLERANCE

@@ -458,28 +458,6 @@ class MeanFieldGame:
                 self.weights(role, other, shares, requester_stance=1.0) * self._requester_gain[role, other], axis=-1)
         return delta
 
-    def stakes(self, role: Role) -> float:
-        """Expected data units a holder of ``role`` provides and receives in a month (the model's
-        ``data_at_stake``): requests times the provider's size, both sides."""
-        p, size = self.scenario.parameters, self.mixing.size
-        return float(sum(p.request_share * (self.received[role, other] * size[other, role]
-                                            + self.filed[role, other] * size[role, other]) for other in HOLDER_ROLES))
-
-    def unit_gaps(self, role: Role, shares: np.ndarray) -> np.ndarray:
-        """|share − hoard| per data unit of every single request a holder of ``role`` can meet at
-        ``shares`` (rows of positive chance, either side): the extremes of the gap per unit."""
-        p, lv, rule = self.scenario.parameters, self.levers, _RULES[role]
-        gaps = []
-        for other in HOLDER_ROLES:
-            req = self.requests(other, role, shares[Role.PUBLIC])
-            share, hoard = rule.provider_payoffs(p, lv, req)
-            chance = self.weights(other, role, shares[None, :], provider_stance=1.0)[0]
-            gaps.append(np.abs(share - hoard)[(chance > 0) & (self.received[role, other] > 0)] / req.size[0])
-            mine = self.requests(role, other, shares[Role.PUBLIC])
-            chance = self.weights(role, other, shares[None, :], requester_stance=1.0)[0]
-            gaps.append(np.abs(self._requester_gain[role, other])[(chance > 0) & (self.filed[role, other] > 0)] / mine.size[0])
-        return np.concatenate(gaps)
-
     def row_gaps(self, requester: Role, provider: Role, shares: np.ndarray, quality: float | None = None,
                  own: int | None = None):
         """Per row of :meth:`requests`, (share − hoard) per data unit to the provider with the row's
@@ -496,21 +474,6 @@ class MeanFieldGame:
         scale = 1.0 / as_provider.size[0] if as_provider.size[0] > 0 else 0.0
         return ((share - hoard) * scale, self.weights(requester, provider, point, provider_stance=1.0)[0],
                 (asked - passive) * scale, self.weights(requester, provider, point, requester_stance=1.0)[0])
-
-    def unit_gap(self, requester: Role, provider: Role, shares: np.ndarray) -> tuple[float, float]:
-        """Expected (share − hoard) per data unit of one request from ``requester``'s role to
-        ``provider``'s at ``shares`` (one point), to its provider and to its requester; every term
-        of the rules scales with the request's size, so the gap per unit is the same for every size."""
-        p, lv = self.scenario.parameters, self.levers
-        units = p.request_share * self.mixing.size[requester, provider]
-        if units <= 0:
-            return 0.0, 0.0
-        point = np.asarray(shares, dtype=float)[None, :]
-        share, hoard = _RULES[provider].provider_payoffs(p, lv, self.requests(requester, provider, point[0, Role.PUBLIC]))
-        as_provider = np.sum(self.weights(requester, provider, point, provider_stance=1.0)[0] * (share - hoard))
-        as_requester = np.sum(self.weights(requester, provider, point, requester_stance=1.0)[0]
-                              * self._requester_gain[requester, provider])
-        return float(as_provider / units), float(as_requester / units)
 
     @cached_property
     def _requester_gain(self) -> dict[tuple[Role, Role], np.ndarray]:
@@ -670,14 +633,13 @@ def representative_agents(mixing: Mixing) -> AgentExposure:
 
 def mean_field_path(scenario: Scenario, mixing: Mixing, steps: int | None = None, start=None,
                     extra: tuple[Countermeasure, ...] = ()) -> MeanFieldPath:
-    """The model's month, in expectation (docs/game.md): levers and capability growth of month t from
-    the countermeasure package; every holder of ``mixing.agents`` (or one representative per role)
-    computes its gap per data unit from its own requests, each at the gap per unit of its pair of
-    roles (:meth:`MeanFieldGame.unit_gap`) at the role shares; the public its Δ with and without a
-    department among its neighbours; each agent's chance to share moves as the model's learning
-    moves it in expectation (:func:`learning_step`); then capabilities, trust per role pair and pair
-    of stances, remediation and the incident memory move by the model's own update functions at the
-    month's expected counts."""
+    """The model's month, in expectation (docs/game.md), from the scenario's initial shares (or
+    ``start``) for ``steps`` months (the scenario's horizon): levers and capability growth of month t
+    from the countermeasure package; every holder of ``mixing.agents`` (or one representative per
+    role) takes up or gives up sharing with the chances of :func:`realised_gaps`, the public by its
+    Δ with and without a department among its neighbours (:func:`learning_step`); then trust per
+    pair of roles and pair of stances, remediation and the incident memory move by the model's own
+    update functions at the month's expected counts."""
     from simulation.core.model import grown_capabilities, updated_trust
 
     p, package = scenario.parameters, Package.of(scenario, extra)
