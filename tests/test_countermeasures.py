@@ -6,7 +6,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from simulation.analyses.game import scenario_game
+from simulation.analyses.game import complete_graph_game
 from simulation.config.schema import Countermeasure as CountermeasureBlock
 from simulation.core.countermeasures import CapabilityRates, Countermeasure, Package
 from simulation.core.model import DataSharingModel
@@ -65,12 +65,12 @@ def test_a_new_countermeasure_acts_in_the_model_through_its_own_object(baseline)
 
 def test_a_new_countermeasure_acts_in_the_game_through_the_same_object(baseline):
     shares = np.array([0.5, 0.5, 0.5])
-    plain = scenario_game(baseline)
-    with_drive = scenario_game(baseline, extra=(drive(baseline),))
+    plain = complete_graph_game(baseline)
+    with_drive = complete_graph_game(baseline, extra=(drive(baseline),))
     assert with_drive.step == 2  # its start + ramp is the month by which all are at full strength
     gain = with_drive.advantage(shares) - plain.advantage(shares)
     assert gain[1] > 0.1  # hoarding enterprises now risk a fine
-    long_run = scenario_game(baseline, long_run=True, extra=(drive(baseline),))
+    long_run = complete_graph_game(baseline, long_run=True, extra=(drive(baseline),))
     assert long_run.capabilities["cognition_enterprise"] == 1.0 > plain.capabilities["cognition_enterprise"]
 
 

@@ -14,7 +14,7 @@ from simulation.cli import main
 from simulation.config import ConfigError
 from simulation.analyses.game import (
     CORNERS, MeanFieldGame, ess, interior_equilibria, load_game, max_advantage, pure_equilibria,
-    run_abm, scenario_game, scenario_start, solve,
+    run_abm, complete_graph_game, scenario_start, solve,
 )
 from agents import Role
 
@@ -205,7 +205,7 @@ def test_agents_learn_from_payoff_gaps_whose_mean_is_the_mean_fields(root, file,
     standard errors.  The first 10 months are left out: the public's memory of incidents starts at 0
     and takes weight incident_memory = 0.3 a month of the rate (0.7^10 < 3% of the gap is left)."""
     scenario = docking_scenario(root, file, extra, start)
-    game = scenario_game(scenario)
+    game = complete_graph_game(scenario)
     gaps = dock(scenario, game, seeds=range(1, 6), steps=30).gap_delta.reshape(5, 30, 3)[:, 10:].reshape(-1, 3)
     error = gaps.std(axis=0) / np.sqrt(len(gaps))
     # 0.005 (under 2% of the public's |Δ|) for what the mean field leaves out: the incident memory
@@ -217,7 +217,7 @@ def test_agents_learn_from_payoff_gaps_whose_mean_is_the_mean_fields(root, file,
 @pytest.mark.parametrize("file, extra, start", DOCKING)
 def test_model_on_a_complete_graph_follows_its_mean_field(root, file, extra, start):
     scenario = docking_scenario(root, file, extra, start)
-    game = scenario_game(scenario)
+    game = complete_graph_game(scenario)
     p = scenario.parameters
     run = dock(scenario, game, seeds=range(1, 21), steps=120)
     assert run.largest_delta <= p.imitation_scale  # no switching probability was clipped
@@ -352,14 +352,14 @@ def test_long_run_mean_field_shows_countermeasures_that_act_through_state(root):
     (the public still stands by: served by at most 0.38 of the requests, its Δ stays negative)."""
     for name in ("cognition", "security"):
         scenario = load_scenario(root / "scenarios" / f"{name}.yaml")
-        now, later = scenario_game(scenario), scenario_game(scenario, long_run=True)
+        now, later = complete_graph_game(scenario), complete_graph_game(scenario, long_run=True)
         assert np.all(later.advantage(cube()) >= now.advantage(cube()) - 1e-12)
     cognition = load_scenario(root / "scenarios" / "cognition.yaml")
-    now, later = scenario_game(cognition), scenario_game(cognition, long_run=True)
+    now, later = complete_graph_game(cognition), complete_graph_game(cognition, long_run=True)
     assert ess(now) == [(0, 0, 0)]
     assert (1, 0, 0) in ess(later)  # departments' Δ there: −0.069 now, +0.005 in the long run
     baseline = load_scenario(root / "scenarios" / "baseline.yaml")
-    assert ess(scenario_game(baseline, long_run=True)) == ess(scenario_game(baseline)) == [(0, 0, 0)]
+    assert ess(complete_graph_game(baseline, long_run=True)) == ess(complete_graph_game(baseline)) == [(0, 0, 0)]
 
 
 def test_mean_field_of_data_that_cannot_move_is_flat(root):
@@ -368,7 +368,7 @@ def test_mean_field_of_data_that_cannot_move_is_flat(root):
     served, and nothing leaks."""
     scenario = load_scenario(root / "scenarios" / "baseline.yaml",
                              {"parameters.restricted_share": 0.6, "parameters.open_share": 0.2})
-    game = scenario_game(scenario)
+    game = complete_graph_game(scenario)
     delta = game.advantage(cube())
     np.testing.assert_allclose(delta[:, :2], 0.0, atol=1e-12)
     np.testing.assert_allclose(game.served(cube()), 0.0, atol=1e-12)
@@ -378,7 +378,7 @@ def test_mean_field_of_data_that_cannot_move_is_flat(root):
 def test_mean_field_counts_the_requests_of_a_complete_graph(root, baseline):
     """Row weights: for each pair of roles they sum to one request, and a holder's expected requests
     are the demand rate times its partners (G − 1 departments and E enterprises for a department)."""
-    game = scenario_game(baseline)
+    game = complete_graph_game(baseline)
     shares = cube(3)
     for requester in (Role.GOVERNMENT, Role.ENTERPRISE):
         for provider in (Role.GOVERNMENT, Role.ENTERPRISE):
@@ -392,9 +392,9 @@ def test_mechanism_makes_holders_share_and_ecosystem_with_it_brings_the_public(r
     fines, prices) makes sharing by both kinds of holder stable; all four countermeasures together
     make full sharing the only ESS, reached from the scenario's start."""
     def game_of(name):
-        return scenario_game(load_scenario(root / "scenarios" / f"{name}.yaml"))
+        return complete_graph_game(load_scenario(root / "scenarios" / f"{name}.yaml"))
     assert (1, 1, 0) in ess(game_of("mechanism")) and (1, 1, 0) not in ess(game_of("baseline"))
     everything = load_scenario(root / "scenarios" / "all_countermeasures.yaml")
-    game = scenario_game(everything)
+    game = complete_graph_game(everything)
     assert ess(game) == [(1, 1, 1)]
     assert nearest_corner(solve(game, scenario_start(everything), 500).end) == (1, 1, 1)

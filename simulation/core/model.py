@@ -232,12 +232,9 @@ class DataSharingModel(mesa.Model):
         self.levers = self.package.levers_at(t)
 
     def _change_capabilities(self, t: int) -> None:
-        p, rates = self.params, self.package.capability_rates_at(t)
-        rate = np.where(self.role == PUB, rates.publicity, rates.training)
-        self.cognition += rate * (1.0 - self.cognition)
-        self.technology += rates.technology * (1.0 - self.technology)
-        self.security += rates.security * (1.0 - self.security)
-        self.quality += p.technology_quality_gain * self.technology * (1.0 - self.quality) - p.quality_decay * self.quality
+        self.cognition, self.technology, self.security, self.quality = grown_capabilities(
+            self.params, self.package.capability_rates_at(t), self.role == PUB, self.cognition, self.technology,
+            self.security, self.quality)
 
     def _update_links(self, t: int) -> tuple[int, float]:
         """Idle links may decay; coordinators broker new ones.  Returns the links brokered and their cost."""
@@ -365,19 +362,13 @@ class DataSharingModel(mesa.Model):
         """Answered requests build trust, refusals erode it, incidents hit it, the authority vouches
         for links it arbitrated, and every link drifts back toward its prior."""
         p, lv, links, batch = self.params, self.levers, self.links, outcome.batch
-        m, trust = len(links), links.trust.copy()
+        m = len(links)
         answered = np.bincount(batch.link, batch.timely, m)
         refused = np.bincount(batch.link, batch.refused & ~batch.arbitrated, m)
-        gain = min(1.0, p.trust_gain * (1.0 + lv.transparency))
-        for count, update in ((answered, lambda k, x: 1.0 - (1.0 - x) * (1.0 - gain) ** k),
-                              (refused, lambda k, x: x * (1.0 - p.trust_loss) ** k)):
-            touched = np.flatnonzero(count)  # powers only where something happened
-            trust[touched] = update(count[touched], trust[touched])
         hit = outcome.incident_holders[links.u] | outcome.incident_holders[links.v]
-        trust = np.where(hit, trust * (1.0 - p.incident_trust_loss), trust)
         vouched = np.bincount(batch.link, batch.arbitrated, m) > 0
-        trust = np.where(vouched, np.maximum(trust, lv.vouched_trust), trust)
-        links.trust = trust + p.trust_decay * (self.trust_prior(links.u, links.v) - trust)
+        links.trust = updated_trust(p, lv, links.trust, answered, refused, hit, vouched,
+                                    self.trust_prior(links.u, links.v))
 
     # ------------------------------------------------------------------ payoffs and learning
     def strategy_payoffs(self, outcome: StepOutcome) -> tuple[np.ndarray, np.ndarray]:
@@ -512,3 +503,41 @@ def _share_of(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
 
 def _clip01(x: np.ndarray) -> np.ndarray:
     return np.clip(x, 0.0, 1.0)
+
+
+def grown_capabilities(p, rates, public: np.ndarray, cognition: np.ndarray, technology: np.ndarray,
+                       security: np.ndarray, quality: np.ndarray) -> tuple[np.ndarray, ...]:
+    """One month of training, publicity and investment (each closes its share of the gap to 1) and of
+    quality's gain from technology against ageing (docs/ODD.md section 3, step 2); ``public`` marks
+    the rows of ``cognition`` that publicity reaches rather than training.  The model applies it to
+    every agent, the mean field (``simulation/analyses/game.py``) to its representative agents."""
+    rate = np.where(public, rates.publicity, rates.training)
+    cognition = cognition + rate * (1.0 - cognition)
+    technology = technology + rates.technology * (1.0 - technology)
+    security = security + rates.security * (1.0 - security)
+    quality = quality + (p.technology_quality_gain * technology * (1.0 - quality) - p.quality_decay * quality)
+    return cognition, technology, security, quality
+
+
+def updated_trust(p, lv: incentives.Levers, trust: np.ndarray, answered: np.ndarray, refused: np.ndarray,
+                  hit: np.ndarray, vouched: np.ndarray, prior: np.ndarray) -> np.ndarray:
+    """Trust on links after a month (docs/ODD.md section 3, step 6): ``answered`` requests answered
+    in time each close ``trust_gain`` (more with transparency) of the gap to 1, ``refused`` ones
+    each take ``trust_loss`` of it, an incident at either end (``hit``) takes ``incident_trust_loss``,
+    the authority lifts links it arbitrated (``vouched``) to its vouched trust, and every link drifts
+    toward its ``prior``.  The model passes counts and flags; the mean field passes expected counts
+    and chances (an expected mixture of the hit and unhit, vouched and unvouched outcomes)."""
+    trust = np.array(trust, dtype=float)
+    gain = min(1.0, p.trust_gain * (1.0 + lv.transparency))
+    for count, update in ((answered, lambda k, x: 1.0 - (1.0 - x) * (1.0 - gain) ** k),
+                          (refused, lambda k, x: x * (1.0 - p.trust_loss) ** k)):
+        count = np.broadcast_to(count, trust.shape)
+        touched = np.flatnonzero(count)  # powers only where something happened
+        trust.flat[touched] = update(count.flat[touched], trust.flat[touched])
+    if hit.dtype == bool:
+        trust = np.where(hit, trust * (1.0 - p.incident_trust_loss), trust)
+    else:
+        trust = trust * (1.0 - p.incident_trust_loss * hit)
+    lifted = np.maximum(trust, lv.vouched_trust)
+    trust = np.where(vouched, lifted, trust) if vouched.dtype == bool else trust + vouched * (lifted - trust)
+    return trust + p.trust_decay * (prior - trust)
