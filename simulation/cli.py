@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 from simulation.config import Scenario, load_scenario, parameter_markdown, parse_override
-from simulation.errors import ConfigError, OutputLocked, ResultsMissing, SchedulerUnreachable, StaleResults, UserError
+from simulation.errors import (ConfigError, OutputLocked, OutputRefused, ResultsMissing, SchedulerUnreachable, StaleResults,
+                               UserError)
 
 RESULTS = Path("results")
 SET = "--set"
@@ -18,6 +19,7 @@ SET = "--set"
 HINTS = {
     StaleResults: "--restart discards them, or choose another --out",
     OutputLocked: "wait for it to finish, or choose another --out",
+    OutputRefused: "choose a new or empty --out",
     SchedulerUnreachable: "check --scheduler or DASK_SCHEDULER_ADDRESS",
     ResultsMissing: "run `python -m simulation batch EXPERIMENT.yaml --out DIR` first",
 }
@@ -37,11 +39,12 @@ def _scenario(path: str | Path, pairs: list[str] | None) -> Scenario:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from simulation.core.runner import run
+    from simulation.experiments.folder import named_folder
     from simulation.experiments.store import write_json, write_parquet
 
     scenario = _scenario(args.scenario, args.set)
     seed = scenario.seed if args.seed is None else args.seed
-    out = Path(args.out) if args.out else RESULTS / "runs" / f"{scenario.name}-seed{seed}"
+    out = Path(args.out) if args.out else named_folder(RESULTS, "runs", f"{scenario.name}-seed{seed}")
     result = run(scenario, seed=seed, steps=args.steps)
     write_parquet(out / "timeseries.parquet", result.timeseries)
     write_json(out / "summary.json", result.summary)
@@ -136,10 +139,11 @@ def cmd_params(args: argparse.Namespace) -> int:
 def cmd_batch(args: argparse.Namespace) -> int:
     """Run an experiment file in parallel into a resumable folder; exit 1 if any run failed."""
     from simulation.experiments.execute import execute
+    from simulation.experiments.folder import named_folder
     from simulation.experiments.plan import plan_experiment
 
     plan = plan_experiment(args.experiment)
-    out = Path(args.out) if args.out else RESULTS / plan.name
+    out = Path(args.out) if args.out else named_folder(RESULTS, plan.name)
     outcome = execute(plan, out, workers=args.workers, scheduler=args.scheduler, chunk_size=args.chunk_size,
                       restart=args.restart, replace_stale=args.replace_stale, progress=not args.quiet)
     print(f"{out}: {outcome.total} runs ({outcome.skipped} finished before), runs.parquet and timeseries.parquet written")
@@ -347,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except UserError as exc:
         print_error(exc)
-        return 2
+        return exc.exit_status
 
 
 def print_error(exc: UserError) -> None:
