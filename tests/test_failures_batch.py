@@ -253,11 +253,14 @@ def clean_up(batch):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("sent, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_ctrl_c_or_sigterm_stops_the_workers_and_says_how_to_resume(tmp_path, root, sent, status):
+@pytest.mark.parametrize("sent, status, to_group", [(signal.SIGINT, 130, True), (signal.SIGINT, 130, False),
+                                                    (signal.SIGTERM, 143, False)])
+def test_ctrl_c_or_sigterm_stops_the_workers_and_says_how_to_resume(tmp_path, root, sent, status, to_group):
     batch, helpers, out = start_long_batch(tmp_path, root)
     try:
-        os.kill(batch.pid, sent)  # the main process only: it has to stop the rest itself
+        # Ctrl-C in a terminal reaches every process of the batch; a signal from `kill` only the
+        # main process, which then has to stop the rest itself.
+        (os.killpg if to_group else os.kill)(batch.pid, sent)
         _, stderr = batch.communicate(timeout=120)
         assert batch.returncode == status, stderr
         lines = stderr.splitlines()
