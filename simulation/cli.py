@@ -10,7 +10,8 @@ from pathlib import Path
 
 from simulation.config import Scenario, field_bounds, load_scenario, parameter_markdown, parse_override
 from simulation.config.schema import range_text
-from simulation.errors import ConfigError, OutputLocked, ResultsMissing, SchedulerUnreachable, StaleResults, UserError
+from simulation.errors import (ConfigError, OutputLocked, OutputRefused, ResultsMissing, SchedulerUnreachable, StaleResults,
+                               UserError)
 
 RESULTS = Path("results")
 SET = "--set"
@@ -21,6 +22,7 @@ SET_HELP = f"override a field, e.g. population.public=500 (repeatable); {SET_MER
 HINTS = {
     StaleResults: "--restart discards them, or choose another --out",
     OutputLocked: "wait for it to finish, or choose another --out",
+    OutputRefused: "choose a new or empty --out",
     SchedulerUnreachable: "check --scheduler or DASK_SCHEDULER_ADDRESS",
     ResultsMissing: "run `python -m simulation batch EXPERIMENT.yaml --out DIR` first",
 }
@@ -57,12 +59,13 @@ def _check_buildable(path: str | Path, scenario: Scenario, steps: int) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from simulation.core.runner import run
+    from simulation.experiments.folder import named_folder
     from simulation.experiments.store import write_json, write_parquet
 
     scenario = _scenario(args.scenario, args.set)
     seed, steps = _seed_and_steps(args, scenario)
     _check_buildable(args.scenario, scenario, steps)
-    out = Path(args.out) if args.out else RESULTS / "runs" / f"{scenario.name}-seed{seed}"
+    out = Path(args.out) if args.out else named_folder(RESULTS, "runs", f"{scenario.name}-seed{seed}")
     result = run(scenario, seed=seed, steps=steps)
     write_parquet(out / "timeseries.parquet", result.timeseries)
     write_json(out / "summary.json", result.summary)
@@ -166,10 +169,11 @@ def cmd_params(args: argparse.Namespace) -> int:
 def cmd_batch(args: argparse.Namespace) -> int:
     """Run an experiment file in parallel into a resumable folder; exit 1 if any run failed."""
     from simulation.experiments.execute import execute
+    from simulation.experiments.folder import named_folder
     from simulation.experiments.plan import plan_experiment
 
     plan = plan_experiment(args.experiment)
-    out = Path(args.out) if args.out else RESULTS / plan.name
+    out = Path(args.out) if args.out else named_folder(RESULTS, plan.name)
     outcome = execute(plan, out, workers=args.workers, scheduler=args.scheduler, chunk_size=args.chunk_size,
                       restart=args.restart, replace_stale=args.replace_stale, progress=not args.quiet)
     print(f"{out}: {outcome.total} runs ({outcome.skipped} finished before), runs.parquet and timeseries.parquet written")
@@ -418,7 +422,12 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except (UserError, RecursionError, MemoryError) as exc:
         print_error(exc)
-        return 2
+        return getattr(exc, "exit_status", 2)
+    except KeyboardInterrupt:
+        # A batch turns Ctrl-C into its own Interrupted error (how many runs are saved); elsewhere
+        # nothing is half-written, so one line and the shell's status for SIGINT.
+        print("error: interrupted", file=sys.stderr)
+        return 130
 
 
 # What to say about failures that are not UserErrors but still come from the input.

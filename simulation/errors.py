@@ -9,6 +9,8 @@ simulator, names the file, field or folder and what is allowed, and names no com
 class UserError(Exception):
     """An expected failure the user can fix; shown as one line."""
 
+    exit_status = 2  # what the command line exits with
+
 
 class ConfigError(UserError, ValueError):
     """A scenario, experiment, spec or override that cannot be used."""
@@ -28,3 +30,28 @@ class SchedulerUnreachable(UserError):
 
 class ResultsMissing(UserError):
     """A results folder (or a file a finished batch leaves in it) is not there."""
+
+
+class OutputRefused(UserError):
+    """The output folder is a file, or holds files this simulator did not write."""
+
+
+class OutputUnwritable(UserError):
+    """The output folder cannot be written: no permission, read-only, or the disk is full."""
+
+
+class ResultsUnreadable(UserError):
+    """A results file (manifest or Parquet) is damaged or truncated."""
+
+
+class WorkersMissingProject(UserError):
+    """The Dask workers cannot import the project."""
+
+
+class Interrupted(UserError):
+    """The batch was stopped by a signal (Ctrl-C, SIGTERM); what finished is saved."""
+
+    def __init__(self, message: str, signal_number: int):
+        super().__init__(message)
+        # The shell's convention: 128 + the signal's number (130 for Ctrl-C, 143 for SIGTERM).
+        self.exit_status = 128 + signal_number

@@ -31,6 +31,7 @@ from pydantic import Field
 from simulation.analyses.study import Study, model_evaluator, short, typed, validate_spec
 from simulation.experiments.costs import COST, mean_cost
 from simulation.experiments.figures import paper_style, save
+from simulation.experiments.folder import named_folder
 from simulation.experiments.outcomes import INTEGRATION_TIME, integrated
 from simulation.experiments.results import RUNS
 from simulation.experiments.sampling import latin_hypercube, on_range
@@ -127,7 +128,7 @@ def run_frontier(path: str | Path, out: str | Path | None = None, target: int | 
     """Run the spec's packages through the batch runner into ``out``; write the tables and figure."""
     path = Path(path)
     given, spec = validate_spec(FrontierSpec, path)
-    out = Path(out) if out else Path("results") / spec.name
+    out = Path(out) if out else named_folder("results", spec.name)
     points = packages(spec)
     means = model_evaluator(path, spec, given, out, MEASURES, **options)(points)
     runs = pd.read_parquet(out / RUNS)

@@ -28,6 +28,7 @@ from pydantic import Field, model_validator
 
 from simulation.analyses.study import Evaluator, Study, model_evaluator, short, validate_spec
 from simulation.experiments.figures import paper_style, save
+from simulation.experiments.folder import named_folder
 from simulation.experiments.results import RUNS
 from simulation.experiments.sampling import problem_of, salib_design
 from simulation.experiments.store import atomic_path
@@ -117,7 +118,7 @@ def run_sensitivity(path: str | Path, out: str | Path | None = None, **options: 
     """Run the spec's design through the batch runner into ``out`` and write indices and figures."""
     path = Path(path)
     given, spec = load_sensitivity(path)
-    out = Path(out) if out else Path("results") / spec.name
+    out = Path(out) if out else named_folder("results", spec.name)
     evaluate = model_evaluator(path, spec, given, out, spec.outputs, **options)
     table = ranking(indices(spec.method, spec.parameters, spec.samples, spec.levels, spec.seed, evaluate), spec.method)
     with atomic_path(out / INDICES) as tmp:

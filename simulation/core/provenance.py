@@ -1,7 +1,13 @@
-"""What every result carries: code version, package versions, configuration hash."""
+"""What every result carries: code version, package versions, configuration hash.
+
+The code version is a hash of the model's source files, not ``git describe``: a tree with
+uncommitted edits has one ``git describe`` however it is edited, and a resumed batch must notice
+that the model changed under it.  ``git describe`` is kept beside it as information.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import platform
 import subprocess
 from functools import lru_cache
@@ -10,6 +16,8 @@ from pathlib import Path
 
 PACKAGES = ("mesa", "numpy", "scipy", "pandas", "networkx", "pydantic", "pyyaml", "pyarrow")
 ROOT = Path(__file__).resolve().parents[2]
+# The packages whose code decides a result (the model and its roles), wherever they are installed.
+SOURCE_PACKAGES = ("simulation", "agents")
 
 
 @lru_cache(maxsize=1)
@@ -25,7 +33,24 @@ def package_versions() -> dict[str, str]:
 
 @lru_cache(maxsize=1)
 def code_version() -> str:
-    """``git describe`` of the checkout, with ``-dirty`` when it has uncommitted changes."""
+    """``src-`` and a hash of every ``.py`` file of the model's packages, by path and content:
+    changes with any edit of the code, committed or not, and with nothing else."""
+    from importlib.util import find_spec
+
+    digest = hashlib.sha256()
+    for package in SOURCE_PACKAGES:
+        spec = find_spec(package)
+        folder = Path(next(iter(spec.submodule_search_locations)))
+        for file in sorted(folder.rglob("*.py"), key=lambda f: f.relative_to(folder).as_posix()):
+            digest.update(f"{package}/{file.relative_to(folder).as_posix()}\0".encode())
+            digest.update(hashlib.sha256(file.read_bytes()).digest())
+    return f"src-{digest.hexdigest()[:16]}"
+
+
+@lru_cache(maxsize=1)
+def git_version() -> str:
+    """``git describe`` of the checkout, with ``-dirty`` when it has uncommitted changes (information
+    only: :func:`code_version` identifies the code)."""
     try:
         out = subprocess.run(
             ["git", "describe", "--always", "--dirty", "--abbrev=12"],

@@ -32,8 +32,9 @@ from scipy import stats
 
 from simulation.experiments.costs import equal_cost_report
 from simulation.experiments.figures import group_style, paper_style, save
+from simulation.experiments.folder import writing
 from simulation.experiments.outcomes import CENSORED, FINAL_YEAR_OUTCOMES, INTEGRATION_TIME, final_year, horizon_filled, integrated
-from simulation.experiments.results import SUMMARY_COLUMNS, read_results
+from simulation.experiments.results import SUMMARY_COLUMNS, read_results, record_derived
 from simulation.experiments.statistics import LEVEL, describe, effect
 from simulation.experiments.store import atomic_path, write_text
 
@@ -69,11 +70,13 @@ def write_report(out: str | Path) -> list[Path]:
     runs = runs.join(final_year(timeseries, by="run_id"), on="run_id")
     summary = summary_table(runs, keys, baseline)
     folder = out / "report"
-    written = write_tables(summary, folder, baseline)
-    ok = runs[runs["status"] == "ok"]
-    timeseries = timeseries.merge(ok[["run_id", "group"]], on="run_id")
-    written += figures(ok, timeseries, folder)
-    written += equal_cost_report(out, folder)
+    with writing(out):
+        written = write_tables(summary, folder, baseline)
+        ok = runs[runs["status"] == "ok"]
+        timeseries = timeseries.merge(ok[["run_id", "group"]], on="run_id")
+        written += figures(ok, timeseries, folder)
+        written += equal_cost_report(out, folder)
+        record_derived(out, written)
     return written
 
 

@@ -8,16 +8,17 @@
 - ``runs.parquet`` (one row per run) and ``timeseries.parquet`` (one row per run and step), sorted by
   ``run_id``: the consolidated results, written when every run has been tried;
 - ``_lock``: held by the batch writing to the folder.
+
+Which folders a batch may write into and what it may delete is decided in
+:mod:`simulation.experiments.folder`: a restart deletes these files and those that ``export`` and
+``report`` recorded in the manifest (``derived``), nothing else.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
-import shutil
+import re
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -26,17 +27,18 @@ from typing import Any
 import pandas as pd
 
 from simulation.core.metrics import COUNTS, METRICS, SUMMARY_EXTRAS
-from simulation.core.provenance import code_version, package_versions
-from simulation.errors import OutputLocked, ResultsMissing, StaleResults
+from simulation.core.provenance import code_version, git_version, package_versions
+from simulation.errors import ResultsMissing, ResultsUnreadable, StaleResults
+from simulation.experiments.folder import LOCK, MANIFEST, locked, remove_written
 from simulation.experiments.plan import Plan
 from simulation.experiments.store import atomic_path, write_json, write_parquet
 
-MANIFEST = "_manifest.json"
+__all__ = ["LOCK", "MANIFEST", "locked"]  # the folder's lock and manifest, re-exported for readers
+
 CHUNKS = "chunks"
 RUNS = "runs.parquet"
 TIMESERIES = "timeseries.parquet"
-LOCK = "_lock"
-OWNED = (MANIFEST, CHUNKS, RUNS, TIMESERIES, "runs.csv", "timeseries.csv", "report")
+CHUNK_FILE = re.compile(r"(runs|timeseries)-\d{5,}\.parquet")
 
 CONSOLIDATION_BLOCK = 5000  # runs sorted in memory at a time when writing timeseries.parquet
 EXTRA_PACKAGES = ("dask", "distributed", "tqdm", "matplotlib")
@@ -65,6 +67,7 @@ class ChunkStore:
         folder.mkdir(parents=True, exist_ok=True)
         for stale in folder.glob(".*.tmp"):  # left by a kill in the middle of a write
             stale.unlink()
+        self._discard_unreadable()
         finished = {self._number(f) for f in self.runs_files()}
         for orphan in folder.glob("timeseries-*.parquet"):  # its runs file never landed: the chunk reruns
             if self._number(orphan) not in finished:
@@ -74,6 +77,18 @@ class ChunkStore:
     @staticmethod
     def _number(path: Path) -> int:
         return int(path.stem.split("-")[1])
+
+    def _discard_unreadable(self) -> None:
+        """A chunk whose runs or timeseries file cannot be read (truncated, damaged) is deleted with
+        its partner, so that its runs run again; files are written atomically, so this happens only
+        when something outside the batch damaged them."""
+        for file in sorted(self.folder.glob("*-*.parquet")):
+            if not file.exists() or not CHUNK_FILE.fullmatch(file.name) or _readable_parquet(file):
+                continue
+            number = self._number(file)
+            for partner in (self.folder / f"runs-{number:05d}.parquet", self.folder / f"timeseries-{number:05d}.parquet"):
+                partner.unlink(missing_ok=True)
+            print(f"{file}: unreadable (truncated or damaged); discarded, its runs run again", file=sys.stderr)
 
     def runs_files(self) -> list[Path]:
         """In the order the chunks were written (a retried run's last record wins)."""
@@ -99,20 +114,19 @@ class ChunkStore:
         write_parquet(self.folder / f"runs-{number:05d}.parquet", runs)
 
 
+def _readable_parquet(path: Path) -> bool:
+    """Whether the file is a whole Parquet file whose column data can be read."""
+    import pyarrow.parquet as pq
+
+    try:
+        pq.read_table(path)
+    except Exception:  # noqa: BLE001 - Arrow reports damage as several exception types
+        return False
+    return True
+
+
 # ---------------------------------------------------------------------------------------------
-# Lock and manifest
-
-
-@contextmanager
-def locked(out: Path) -> Iterator[None]:
-    """One batch at a time per folder; the lock dies with its process, even after kill -9."""
-    out.mkdir(parents=True, exist_ok=True)
-    with open(out / LOCK, "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise OutputLocked(f"{out}: another batch is writing to this folder") from None
-        yield
+# Manifest
 
 
 def begin(out: Path, plan: Plan, restart: bool, replace_stale: bool = False) -> tuple[dict[str, Any], bool]:
@@ -121,7 +135,7 @@ def begin(out: Path, plan: Plan, restart: bool, replace_stale: bool = False) -> 
     discard the folder's results."""
     digest, code = plan.digest(), code_version()
     previous = read_manifest(out)
-    if previous and not restart:
+    if previous is not None and not restart:
         changes = []
         if previous.get("hash") != digest:
             changes.append(f"the plan changed (hash {previous.get('hash')} -> {digest})")
@@ -132,28 +146,52 @@ def begin(out: Path, plan: Plan, restart: bool, replace_stale: bool = False) -> 
         if not replace_stale:
             raise StaleResults(f"{out}: holds results of another batch: {'; '.join(changes)}")
         print(f"{out}: {'; '.join(changes)}: starting over", file=sys.stderr)
-    _clear(out)
+    if previous is not None:
+        remove_written(out, written_files(out, previous))
     manifest = {"name": plan.name, "hash": digest, "seed": plan.resolved.get("seed"), "runs": len(plan.runs),
                 "value_columns": sorted({k for r in plan.runs for k in r.values}),
-                "given": plan.given, "resolved": plan.resolved, "code_version": code,
-                "packages": versions(), "started": now(), "resumed": [], "finished": None}
+                "given": plan.given, "resolved": plan.resolved, "code_version": code, "git": git_version(),
+                "packages": versions(), "started": now(), "resumed": [], "finished": None, "derived": []}
     write_json(out / MANIFEST, manifest)
     return manifest, False
 
 
-def _clear(out: Path) -> None:
-    """Remove what a batch wrote (and only that)."""
-    for name in OWNED:
-        target = out / name
-        if target.is_dir():
-            shutil.rmtree(target)
-        elif target.exists():
-            target.unlink()
+def written_files(out: Path, manifest: dict[str, Any]) -> list[str]:
+    """What the batch in ``out`` wrote, relative to ``out``: its layout, and what ``export`` and
+    ``report`` recorded in the manifest.  The manifest is deleted last, so that a restart killed
+    half-way still knows the folder is ours."""
+    chunks = [f"{CHUNKS}/{f.name}" for f in (out / CHUNKS).glob("*") if CHUNK_FILE.fullmatch(f.name)]
+    derived = [str(p) for p in manifest.get("derived", []) if isinstance(p, str)]
+    return [RUNS, TIMESERIES, *chunks, *derived, MANIFEST]
+
+
+def record_derived(out: str | Path, paths: list[Path]) -> None:
+    """Note files made from the results (CSV, report), so that a restart removes them with the
+    results they were made from."""
+    out = Path(out)
+    manifest = read_manifest(out) or {}
+    relative = [str(Path(p).relative_to(out)) for p in paths]
+    manifest["derived"] = sorted({*manifest.get("derived", []), *relative})
+    write_json(out / MANIFEST, manifest)
 
 
 def read_manifest(out: str | Path) -> dict[str, Any] | None:
     path = Path(out) / MANIFEST
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+    if not path.exists():
+        return None
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ResultsUnreadable(f"{path}: unreadable ({_reason(exc)}); not a manifest written by this simulator") from None
+    if not isinstance(manifest, dict):
+        raise ResultsUnreadable(f"{path}: unreadable (not a JSON object); not a manifest written by this simulator")
+    return manifest
+
+
+def _reason(exc: BaseException) -> str:
+    """An exception as a short reason on one line."""
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
 
 
 def versions() -> dict[str, str]:
@@ -215,8 +253,17 @@ def finished(out: str | Path, name: str) -> Path:
 
 def read_results(out: str | Path) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """The runs, the timeseries and the manifest of a finished batch."""
-    manifest = json.loads(finished(out, MANIFEST).read_text(encoding="utf-8"))
-    return pd.read_parquet(finished(out, RUNS)), pd.read_parquet(finished(out, TIMESERIES)), manifest
+    finished(out, MANIFEST)
+    manifest = read_manifest(out)
+    return read_parquet(finished(out, RUNS)), read_parquet(finished(out, TIMESERIES)), manifest
+
+
+def read_parquet(path: Path, **options: Any) -> pd.DataFrame:
+    """A results file, or one ResultsUnreadable line if it is damaged."""
+    try:
+        return pd.read_parquet(path, **options)
+    except Exception as exc:  # noqa: BLE001 - Arrow reports damage as several exception types
+        raise ResultsUnreadable(f"{path}: unreadable ({_reason(exc)}); re-running the batch rebuilds it") from None
 
 
 def export_csv(out: str | Path) -> list[Path]:
@@ -225,11 +272,19 @@ def export_csv(out: str | Path) -> list[Path]:
     import pyarrow.parquet as pq
 
     written = []
+    finished(out, MANIFEST)
+    read_manifest(out)  # a damaged manifest is reported before anything is written
     for source in (finished(out, RUNS), finished(out, TIMESERIES)):
-        parquet = pq.ParquetFile(source)
         target = source.with_suffix(".csv")
-        with atomic_path(target) as tmp, pacsv.CSVWriter(tmp, parquet.schema_arrow) as writer:
-            for batch in parquet.iter_batches():
-                writer.write_batch(batch)
+        try:
+            parquet = pq.ParquetFile(source)
+            with atomic_path(target) as tmp, pacsv.CSVWriter(tmp, parquet.schema_arrow) as writer:
+                for batch in parquet.iter_batches():
+                    writer.write_batch(batch)
+        except Exception as exc:  # noqa: BLE001 - Arrow reports damage as several exception types
+            if isinstance(exc, OSError) and exc.errno is not None:  # the disk, not the file
+                raise
+            raise ResultsUnreadable(f"{source}: unreadable ({_reason(exc)}); re-running the batch rebuilds it") from None
         written.append(target)
+    record_derived(out, written)
     return written

@@ -1,0 +1,457 @@
+"""What happens when things go wrong around a batch (issue 14): the output folder belongs to the
+batch only where it wrote, names never become paths, a resume notices a changed model, signals
+and dead parents stop every worker, a dead worker costs only its runs, damaged chunk files are
+re-run, a full disk leaves a folder that resumes, and workers without the project say so."""
+
+import errno
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from tqdm import tqdm
+
+from simulation.errors import (Interrupted, OutputRefused, OutputUnwritable, ResultsUnreadable, StaleResults,
+                               UserError)
+from simulation.experiments.execute import MAX_ATTEMPTS, _drive, execute, open_executor, run_chunk
+from simulation.experiments.folder import MAX_NAME, named_folder, safe_name
+from simulation.experiments.plan import plan_experiment
+from simulation.experiments.results import ChunkStore, export_csv, read_manifest, read_results
+
+def cli(cwd, *args, env=None):
+    return subprocess.run([sys.executable, "-m", "simulation", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=600, env=env)
+
+
+def one_line(proc, status, needle):
+    assert proc.returncode == status, proc.stdout + proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and needle in lines[0], proc.stderr
+    return lines[0]
+
+
+def small_scenario(folder, root, name="small"):
+    """The baseline with a tiny population, so that a run takes a fraction of a second."""
+    path = folder / f"{safe_name(name)}.yaml"
+    data = {"extends": str(root / "scenarios" / "baseline.yaml"), "name": name,
+            "population": {"government": 8, "enterprise": 20, "public": 40, "water_companies": 5,
+                           "telecom_operators": 1}}
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def write_experiment(folder, root, name="tiny", replications=4, steps=3, scenario_name="small"):
+    folder.mkdir(parents=True, exist_ok=True)
+    scenario = small_scenario(folder, root, scenario_name)
+    path = folder / "experiment.yaml"
+    path.write_text(yaml.safe_dump({"name": name, "seed": 5, "replications": replications, "steps": steps,
+                                    "scenarios": [str(scenario)]}), encoding="utf-8")
+    return path
+
+
+def results(out):
+    return pd.read_parquet(out / "runs.parquet"), pd.read_parquet(out / "timeseries.parquet")
+
+
+def assert_same_results(a, b):
+    for left, right in zip(results(a), results(b)):
+        pd.testing.assert_frame_equal(left, right)
+
+
+def tree(folder):
+    """Every file under ``folder`` with its content."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory, root):
+    """A tiny finished batch, one run per chunk: what resumes and repairs must reproduce."""
+    folder = tmp_path_factory.mktemp("finished")
+    experiment = write_experiment(folder, root)
+    outcome = execute(plan_experiment(experiment), folder / "out", workers=1, chunk_size=1, progress=False)
+    assert outcome.failed == 0
+    return experiment, folder / "out"
+
+
+# --- 1. the output folder: nothing of the user's is touched ----------------------------------------
+
+
+def users_files(out):
+    (out / "report").mkdir(parents=True)
+    (out / "report" / "paper.md").write_text("my draft\n", encoding="utf-8")
+    (out / "runs.csv").write_text("my,own\n1,2\n", encoding="utf-8")
+    return tree(out)
+
+
+@pytest.mark.parametrize("flag", [None, "--restart", "--replace-stale"])
+def test_a_folder_the_batch_did_not_write_is_refused_and_left_untouched(tmp_path, root, flag):
+    experiment = write_experiment(tmp_path, root)
+    out = tmp_path / "mine"
+    before = users_files(out)
+    with pytest.raises(OutputRefused):
+        execute(plan_experiment(experiment), out, workers=1, restart=flag == "--restart",
+                replace_stale=flag == "--replace-stale", progress=False)
+    proc = cli(root, "batch", str(experiment), "--out", str(out), "--quiet", *([flag] if flag else []))
+    one_line(proc, 2, f"{out}: holds files this simulator did not write (no _manifest.json)")
+    assert tree(out) == before
+
+
+def test_an_empty_folder_is_used(tmp_path, root):
+    experiment = write_experiment(tmp_path, root, replications=1)
+    (tmp_path / "empty").mkdir()
+    assert execute(plan_experiment(experiment), tmp_path / "empty", workers=1, progress=False).failed == 0
+
+
+def test_a_restart_deletes_only_what_the_batch_wrote(tmp_path, root):
+    experiment = write_experiment(tmp_path, root, replications=2)
+    out = tmp_path / "out"
+    execute(plan_experiment(experiment), out, workers=1, chunk_size=1, progress=False)
+    export_csv(out)  # ours: recorded in the manifest
+    (out / "notes.txt").write_text("the user's\n", encoding="utf-8")
+    (out / "report").mkdir()
+    (out / "report" / "paper.md").write_text("the user's\n", encoding="utf-8")
+    (out / "chunks" / "keep.txt").write_text("the user's\n", encoding="utf-8")
+    users = {k: v for k, v in tree(out).items() if k in ("notes.txt", "report/paper.md", "chunks/keep.txt")}
+    write_experiment(tmp_path, root, replications=3)
+    with pytest.raises(StaleResults):
+        execute(plan_experiment(experiment), out, workers=1, progress=False)
+    for option in ({"restart": True}, {"replace_stale": True}):
+        write_experiment(tmp_path, root, replications=2 if option.get("restart") else 3)
+        execute(plan_experiment(experiment), out, workers=1, progress=False, **option)
+        after = tree(out)
+        assert {k: after[k] for k in users} == users
+        assert "runs.csv" not in after and "timeseries.csv" not in after  # made from the discarded results
+        assert len(pd.read_parquet(out / "runs.parquet")) == (2 if option.get("restart") else 3)
+
+
+# --- 2. names never become paths ---------------------------------------------------------------
+
+
+def test_safe_names_are_one_short_component_and_distinct():
+    names = ["tiny", "/tmp/x", "../..", "..", ".", "", "a/b", "a_b", "x" * 300, "x" * 301, ".hidden", "a\0b"]
+    safe = [safe_name(n) for n in names]
+    assert safe[0] == "tiny" and safe_name("Wasser-Ökonomie_2") == "Wasser-Ökonomie_2"
+    assert len(set(safe)) == len(names)
+    for name in safe:
+        assert name and "/" not in name and "\0" not in name and not name.startswith(".") and len(name) <= MAX_NAME
+        assert named_folder("results", name).parent == Path("results")
+
+
+@pytest.mark.parametrize("name", ["..", "../..", "/ABS/escape", "n" * 300])
+def test_an_experiment_name_never_writes_outside_results_or_deletes(tmp_path, root, name):
+    work = tmp_path / "work"
+    (work / "report").mkdir(parents=True)
+    (work / "report" / "keep.md").write_text("keep\n", encoding="utf-8")
+    name = name.replace("/ABS", str(tmp_path))
+    experiment = write_experiment(tmp_path / "spec", root, name=name, replications=1, steps=2)
+    before = tree(tmp_path)
+    proc = cli(work, "batch", str(experiment), "--workers", "1", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    folders = list((work / "results").iterdir())
+    assert len(folders) == 1 and folders[0].name == safe_name(name) and (folders[0] / "runs.parquet").is_file()
+    after = tree(tmp_path)
+    new = {k for k in after if k not in before}
+    assert all(k.startswith("work/results/") for k in new), new
+    assert {k: after[k] for k in before} == before  # nothing changed or deleted
+
+
+def test_a_scenario_name_never_becomes_a_path(tmp_path, root):
+    work = tmp_path / "work"
+    work.mkdir()
+    scenario = small_scenario(tmp_path, root, name="../../escape")
+    proc = cli(work, "run", str(scenario), "--steps", "2")
+    assert proc.returncode == 0, proc.stderr
+    written = [p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()]
+    assert sorted(written) == sorted([scenario.relative_to(tmp_path).as_posix(),
+                                      f"work/results/runs/{safe_name('../../escape-seed1')}/timeseries.parquet",
+                                      f"work/results/runs/{safe_name('../../escape-seed1')}/summary.json"])
+
+
+# --- 3. a resume never mixes two models ----------------------------------------------------------
+
+
+def test_an_edited_model_is_a_new_code_version_and_its_folder_is_stale(tmp_path, root):
+    source = tmp_path / "src"
+    for package in ("simulation", "agents"):
+        shutil.copytree(root / package, source / package, ignore=shutil.ignore_patterns("__pycache__"))
+    env = {**os.environ, "PYTHONPATH": str(source)}
+    experiment = write_experiment(tmp_path, root, replications=1, steps=2)
+    out = tmp_path / "out"
+    command = ["batch", str(experiment), "--out", str(out), "--workers", "1", "--quiet"]
+    assert cli(source, *command, env=env).returncode == 0
+    first = read_manifest(out)["code_version"]
+    # An edit git would not tell apart from any other uncommitted edit.
+    rule = source / "agents" / "government.py"
+    rule.write_text(rule.read_text(encoding="utf-8") + "\n# an edit of the model\n", encoding="utf-8")
+    refused = cli(source, *command, env=env)
+    one_line(refused, 2, "the code changed")
+    replaced = cli(source, *command, "--replace-stale", env=env)
+    assert replaced.returncode == 0, replaced.stderr
+    assert "the code changed" in replaced.stderr and "(0 finished before)" in replaced.stdout
+    assert read_manifest(out)["code_version"] not in (first, None)
+    assert read_manifest(out)["git"]  # git describe kept as information
+
+
+# --- 4. signals and a dead parent stop every worker --------------------------------------------
+
+
+def children(pid):
+    """Process ids whose parent is ``pid`` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def alive(pid):
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def wait_until(condition, limit=120):
+    """Poll ``condition``; a generous limit that only keeps a broken build from hanging."""
+    deadline = time.monotonic() + limit
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return condition()
+
+
+def start_long_batch(tmp_path, root):
+    experiment = write_experiment(tmp_path, root, replications=60, steps=40)
+    out = tmp_path / "out"
+    batch = subprocess.Popen([sys.executable, "-m", "simulation", "batch", str(experiment), "--out", str(out),
+                              "--workers", "2", "--chunk-size", "1", "--quiet"], cwd=root, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, start_new_session=True)
+    assert wait_until(lambda: len(list((out / "chunks").glob("runs-*.parquet"))) >= 2 or batch.poll() is not None)
+    assert batch.poll() is None, batch.communicate()
+    helpers = children(batch.pid)
+    assert len(helpers) >= 3  # two workers and the resource tracker
+    return batch, helpers, out
+
+
+def clean_up(batch):
+    try:
+        os.killpg(batch.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    batch.wait(timeout=30)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sent, status, to_group", [(signal.SIGINT, 130, True), (signal.SIGINT, 130, False),
+                                                    (signal.SIGTERM, 143, False)])
+def test_ctrl_c_or_sigterm_stops_the_workers_and_says_how_to_resume(tmp_path, root, sent, status, to_group):
+    batch, helpers, out = start_long_batch(tmp_path, root)
+    try:
+        # Ctrl-C in a terminal reaches every process of the batch; a signal from `kill` only the
+        # main process, which then has to stop the rest itself.
+        (os.killpg if to_group else os.kill)(batch.pid, sent)
+        _, stderr = batch.communicate(timeout=120)
+        assert batch.returncode == status, stderr
+        lines = stderr.splitlines()
+        assert len(lines) == 1 and "Traceback" not in stderr, stderr
+        assert lines[0].startswith(f"error: {out}: interrupted; ") and "runs saved, resume with the same command" in lines[0]
+        assert wait_until(lambda: not any(alive(p) for p in helpers)), [p for p in helpers if alive(p)]
+    finally:
+        clean_up(batch)
+    saved = int(lines[0].split("interrupted; ")[1].split()[0])
+    assert saved >= 2
+    resumed = cli(root, "batch", *batch.args[4:])
+    assert resumed.returncode == 0 and f"({saved} finished before)" in resumed.stdout, resumed.stderr
+
+
+@pytest.mark.slow
+def test_workers_exit_when_the_main_process_is_killed(tmp_path, root):
+    batch, helpers, _ = start_long_batch(tmp_path, root)
+    try:
+        os.kill(batch.pid, signal.SIGKILL)
+        batch.wait(timeout=30)
+        assert wait_until(lambda: not any(alive(p) for p in helpers)), [p for p in helpers if alive(p)]
+    finally:
+        clean_up(batch)
+
+
+def test_an_interrupt_is_a_user_error_with_the_shells_status():
+    assert issubclass(Interrupted, UserError)
+    assert Interrupted("x", signal.SIGINT).exit_status == 130 and UserError("x").exit_status == 2
+
+
+# --- 5. a dead worker costs only its runs ---------------------------------------------------------
+
+
+def chunk_that_kills_its_worker(chunk):
+    """What a run that is OOM-killed every time does to its worker (run 1 here)."""
+    if any(spec.run_id == 1 for spec in chunk):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return run_chunk(chunk)
+
+
+def test_a_run_that_kills_its_worker_every_time_is_recorded_as_failed(tmp_path, root):
+    plan = plan_experiment(write_experiment(tmp_path, root, replications=4, steps=2))
+    store = ChunkStore(tmp_path / "chunks")
+    with open_executor(2, None) as pool:
+        pool.task = chunk_that_kills_its_worker
+        _drive(plan.runs, pool, None, store, tqdm(disable=True))
+        rebuilt = pool.generation
+    runs = pd.concat([pd.read_parquet(f) for f in store.runs_files()]).set_index("run_id").sort_index()
+    assert list(runs.index) == [0, 1, 2, 3]
+    assert list(runs["status"]) == ["ok", "failed", "ok", "ok"]
+    assert runs.loc[1, "error"].startswith(f"WorkerDied: the worker process running it died {MAX_ATTEMPTS} times")
+    assert rebuilt == MAX_ATTEMPTS  # one new pool per death, and no more tries than that
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_batch_does_not_abort_it(tmp_path, root):
+    batch, helpers, out = start_long_batch(tmp_path, root)
+    try:
+        workers = [p for p in helpers if "resource_tracker" not in Path(f"/proc/{p}/cmdline").read_text()]
+        os.kill(workers[0], signal.SIGKILL)
+        _, stderr = batch.communicate(timeout=600)
+    finally:
+        clean_up(batch)
+    assert batch.returncode == 0, stderr
+    runs, _ = results(out)
+    assert sorted(runs["run_id"]) == list(range(60)) and (runs["status"] == "ok").all()
+
+
+# --- 6. damaged chunk and results files --------------------------------------------------------
+
+
+def truncate(path):
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def test_a_truncated_chunk_is_discarded_and_its_runs_run_again(tmp_path, finished, capsys):
+    experiment, reference = finished
+    out = tmp_path / "out"
+    shutil.copytree(reference, out)
+    for victim in ("runs-00001.parquet", "timeseries-00002.parquet"):
+        truncate(out / "chunks" / victim)
+    (out / "runs.parquet").unlink()  # as if killed before the consolidation
+    outcome = execute(plan_experiment(experiment), out, workers=1, chunk_size=1, progress=False)
+    assert outcome.failed == 0 and outcome.skipped == 2
+    assert "runs-00001.parquet: unreadable (truncated or damaged); discarded, its runs run again" in capsys.readouterr().err
+    assert_same_results(reference, out)
+
+
+@pytest.mark.parametrize("command", ["report", "export"])
+@pytest.mark.parametrize("damaged", ["_manifest.json", "runs.parquet", "timeseries.parquet"])
+def test_report_and_export_of_a_damaged_folder_give_one_line(tmp_path, root, finished, command, damaged):
+    _, reference = finished
+    out = tmp_path / "out"
+    shutil.copytree(reference, out)
+    truncate(out / damaged)
+    with pytest.raises(ResultsUnreadable):
+        (read_results if command == "report" else export_csv)(out)
+    one_line(cli(root, command, str(out)), 2, f"{out / damaged}: unreadable (")
+
+
+def test_a_damaged_runs_file_of_a_finished_batch_is_rebuilt(tmp_path, finished):
+    experiment, reference = finished
+    out = tmp_path / "out"
+    shutil.copytree(reference, out)
+    truncate(out / "runs.parquet")
+    assert execute(plan_experiment(experiment), out, workers=1, progress=False).failed == 0
+    assert_same_results(reference, out)
+
+
+# --- 7. an output that cannot be written ----------------------------------------------------------
+
+
+def test_an_output_that_is_a_file(tmp_path, root, finished):
+    experiment, _ = finished
+    target = tmp_path / "a_file"
+    target.write_text("mine\n", encoding="utf-8")
+    one_line(cli(root, "batch", str(experiment), "--out", str(target), "--quiet"), 2, f"{target}: is a file, not a folder")
+    assert target.read_text(encoding="utf-8") == "mine\n"
+
+
+def test_a_read_only_output(tmp_path, root, finished, monkeypatch):
+    experiment, _ = finished
+    if os.geteuid() != 0:  # permissions hold: a real read-only folder
+        (tmp_path / "ro").mkdir(mode=0o555)
+        proc = cli(root, "batch", str(experiment), "--out", str(tmp_path / "ro" / "out"), "--quiet")
+        one_line(proc, 2, "cannot write here (Permission denied)")
+    # root ignores permissions: a read-only file system, as the OS reports it
+    def read_only(*_args, **_kwargs):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+    monkeypatch.setattr(Path, "mkdir", read_only)
+    with pytest.raises(OutputUnwritable, match=r"out: cannot write here \(Read-only file system\)"):
+        execute(plan_experiment(experiment), tmp_path / "out", workers=1, progress=False)
+
+
+def test_a_full_disk_stops_the_batch_with_one_line_and_it_resumes(tmp_path, finished, monkeypatch):
+    experiment, reference = finished
+    out = tmp_path / "out"
+    real = pd.DataFrame.to_parquet
+    writes = []
+
+    def fills_the_disk(frame, path, *args, **kwargs):
+        writes.append(path)
+        if len(writes) > 5:  # a few chunks land, then the disk is full half-way through a file
+            Path(path).write_bytes(b"PAR1 half a file")
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(frame, path, *args, **kwargs)
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", fills_the_disk)
+    with pytest.raises(OutputUnwritable) as caught:
+        execute(plan_experiment(experiment), out, workers=1, chunk_size=1, progress=False)
+    message = str(caught.value)
+    assert message.startswith(f"{out}: the disk is full (No space left on device); ")
+    assert message.endswith("of 4 runs saved, resume with the same command") and "\n" not in message
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]  # no half-written file left
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", real)
+    outcome = execute(plan_experiment(experiment), out, workers=1, chunk_size=1, progress=False)
+    assert outcome.failed == 0 and outcome.skipped >= 2
+    assert_same_results(reference, out)
+
+
+# --- 8. Dask workers without the project ---------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_dask_workers_without_the_project_say_so(tmp_path, root, finished):
+    from test_batch import free_port, stop
+
+    experiment, _ = finished
+    address = f"tcp://127.0.0.1:{free_port()}"
+    # A worker whose Python cannot import the project, as on a machine where it was never installed.
+    worker = ("import sys; sys.modules['simulation'] = sys.modules['agents'] = None; "
+              "from distributed.cli.dask_worker import main; sys.argv[0] = 'dask-worker'; main()")
+    started = []
+    try:
+        started.append(subprocess.Popen(
+            [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+             "--port", address.rsplit(":", 1)[1], "--no-dashboard"],
+            cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
+        started.append(subprocess.Popen(
+            [sys.executable, "-c", worker, address, "--host", "127.0.0.1", "--nworkers", "1", "--nthreads", "1",
+             "--no-nanny", "--no-dashboard"],
+            cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
+        from distributed import Client
+
+        with Client(address, timeout="60s") as client:
+            client.wait_for_workers(1, timeout=120)
+        proc = cli(root, "batch", str(experiment), "--out", str(tmp_path / "out"), "--scheduler", address, "--quiet")
+    finally:
+        for process in reversed(started):
+            stop(process)
+    one_line(proc, 2, "cannot import the project (")
+    assert "install it on every worker with pip" in proc.stderr
