@@ -52,7 +52,7 @@ TABLE, SAMPLES, BOXES, TIMING = "robustness.csv", "structures.csv", "prim_boxes.
 class RobustnessSpec(Block):
     name: str = Field(description="study name: labels the runs and the default output folder")
     description: str = Field("", description="what the study is for")
-    scenarios: list[str] = Field(min_length=len(SCENARIOS), description="scenario files (relative to the spec or absolute): "
+    scenarios: list[str] = Field(min_length=1, description="scenario files (relative to the spec or absolute): "
                                  "the baseline and every countermeasure scenario the conclusions compare")
     structures: int = Field(ge=2, le=100_000, description="Latin hypercube samples of the assumption parameters")
     replications: int = Field(1, ge=1, le=1000, description="runs per scenario and structure, averaged")
