@@ -211,6 +211,9 @@ def cmd_robustness(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(robustness.describe(result))
+    if args.doc:
+        robustness.update_doc(Path(args.doc), result)
+        print(f"updated {args.doc}")
     return 0
 
 
@@ -346,6 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("robustness", help="the countermeasure conclusions across sampled structural assumptions (LHS, PRIM)")
     p.add_argument("spec", help="robustness spec (scenarios/studies/robustness.yaml)")
+    p.add_argument("--doc", help="Markdown file whose generated block to replace, e.g. docs/countermeasures.md")
     _add_runner_arguments(p)
     p.set_defaults(func=cmd_robustness)
 

@@ -145,6 +145,11 @@ def test_a_tiny_study_end_to_end_resumes_after_losing_chunks(tmp_path, root, cap
     chunks[-1].unlink()  # a kill loses the chunk in flight and the consolidated files
     (out / RUNS).unlink()
     (out / TIMESERIES).unlink()
-    assert main(command) == 0
+    doc = tmp_path / "doc.md"
+    doc.write_text("before\n<!-- robustness-table:begin -->\nold\n<!-- robustness-table:end -->\nafter\n", encoding="utf-8")
+    assert main([*command, "--doc", str(doc)]) == 0
     assert len(pd.read_parquet(out / RUNS)) == 3 * len(SCENARIOS)
     pd.testing.assert_frame_equal(pd.read_csv(out / "report" / "robustness.csv"), table)
+    text = doc.read_text(encoding="utf-8")
+    assert text.startswith("before\n") and text.endswith("after\n") and "old" not in text
+    assert (out / "report" / "robustness.md").read_text(encoding="utf-8") in text

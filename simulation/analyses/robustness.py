@@ -439,6 +439,19 @@ def boxes_figure(boxes: dict[str, FailureBox]) -> Any:
     return figure
 
 
+BEGIN, END = "<!-- robustness-table:begin -->", "<!-- robustness-table:end -->"
+
+
+def update_doc(doc: Path, result: RobustnessResult) -> None:
+    """Replace the generated block of ``doc`` (between BEGIN and END) with the study's table."""
+    text = doc.read_text(encoding="utf-8")
+    if BEGIN not in text or END not in text:
+        raise ConfigError(f"{doc}: no generated block: add the lines {BEGIN} and {END} where the table goes")
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    write_text(doc, head + BEGIN + "\n" + markdown(result.spec, result.table) + END + tail)
+
+
 def describe(result: RobustnessResult) -> str:
     lines = [f"{result.spec.name}: {result.spec.structures} structures x {len(SCENARIOS)} scenarios x "
              f"{result.spec.replications} replication(s) = {result.runs} runs in {result.seconds:.0f} s"]
