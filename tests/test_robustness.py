@@ -2,6 +2,7 @@
 hypercube follows the seed, Wilson intervals match published values, PRIM finds a known failing
 box, and a tiny study runs end to end and resumes after losing chunks."""
 
+import json
 from typing import get_args
 
 import numpy as np
@@ -135,6 +136,7 @@ def test_a_tiny_study_end_to_end_resumes_after_losing_chunks(tmp_path, root, cap
     assert "| conclusion | holds in |" in (out / "report" / "robustness.md").read_text()
     for stem in ("shares",):
         assert (out / "report" / f"{stem}.pdf").stat().st_size > 0 and (out / "report" / f"{stem}.png").stat().st_size > 0
+    assert json.loads((out / "report" / "timing.json").read_text())["runs_executed"] == 3 * len(SCENARIOS)
     runs = pd.read_parquet(out / RUNS)
     assert len(runs) == 3 * len(SCENARIOS) and (runs["status"] == "ok").all()
     # common random numbers: one seed per structure, shared by its scenarios
@@ -146,10 +148,11 @@ def test_a_tiny_study_end_to_end_resumes_after_losing_chunks(tmp_path, root, cap
     (out / RUNS).unlink()
     (out / TIMESERIES).unlink()
     doc = tmp_path / "doc.md"
-    doc.write_text("before\n<!-- robustness-table:begin -->\nold\n<!-- robustness-table:end -->\nafter\n", encoding="utf-8")
+    doc.write_text("before\n<!-- robustness-table:begin -->\nSTALE TABLE\n<!-- robustness-table:end -->\nafter\n", encoding="utf-8")
     assert main([*command, "--doc", str(doc)]) == 0
     assert len(pd.read_parquet(out / RUNS)) == 3 * len(SCENARIOS)
+    assert 0 < json.loads((out / "report" / "timing.json").read_text())["runs_executed"] < 3 * len(SCENARIOS)
     pd.testing.assert_frame_equal(pd.read_csv(out / "report" / "robustness.csv"), table)
     text = doc.read_text(encoding="utf-8")
-    assert text.startswith("before\n") and text.endswith("after\n") and "old" not in text
+    assert text.startswith("before\n") and text.endswith("after\n") and "STALE TABLE" not in text
     assert (out / "report" / "robustness.md").read_text(encoding="utf-8") in text

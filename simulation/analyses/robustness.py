@@ -321,10 +321,12 @@ def run_robustness(path: str | Path, out: str | Path | None = None, **options: A
             if box is not None:
                 boxes[row.conclusion] = box
     table["failure_box"] = [box_text(boxes.get(c)) for c in table["conclusion"]]
-    timing = {"runs": len(plan.runs), "runs_executed": len(plan.runs) - outcome.skipped, "wall_seconds": round(seconds, 1),
-              "seconds_per_run_executed": round(seconds / max(1, len(plan.runs) - outcome.skipped), 4),
-              "workers": options.get("workers"), "scheduler": options.get("scheduler"),
-              "load_average_before": load_before, "load_average_after": _load()}
+    executed = len(plan.runs) - outcome.skipped
+    # Timing of the call that ran runs; a call that only re-analyses finished runs keeps it.
+    timing = None if executed == 0 else {
+        "runs": len(plan.runs), "runs_executed": executed, "wall_seconds": round(seconds, 1),
+        "wall_seconds_per_run": round(seconds / executed, 4), "workers": options.get("workers"),
+        "scheduler": options.get("scheduler"), "load_average_before": load_before, "load_average_after": _load()}
     written = write_outputs(out / REPORT, spec, table, verdict.join(x), boxes, timing)
     return RobustnessResult(out, spec, table, boxes, written, len(plan.runs), seconds)
 
@@ -354,8 +356,8 @@ def _limits(low: Any, high: Any) -> str:
 
 
 def write_outputs(report: Path, spec: RobustnessSpec, table: pd.DataFrame, structures: pd.DataFrame,
-                  boxes: dict[str, FailureBox], timing: dict[str, Any]) -> list[Path]:
-    written = [report / TABLE, report / "robustness.md", report / SAMPLES, report / BOXES, report / TIMING]
+                  boxes: dict[str, FailureBox], timing: dict[str, Any] | None) -> list[Path]:
+    written = [report / TABLE, report / "robustness.md", report / SAMPLES, report / BOXES]
     with atomic_path(written[0]) as tmp:
         table.to_csv(tmp, index=False)
     write_text(written[1], markdown(spec, table))
@@ -366,7 +368,9 @@ def write_outputs(report: Path, spec: RobustnessSpec, table: pd.DataFrame, struc
     columns = ["conclusion", "coverage", "density", "mass", "parameter", "low", "high", "quasi_p"]
     with atomic_path(written[3]) as tmp:
         (pd.concat(box_rows, ignore_index=True)[columns] if box_rows else pd.DataFrame(columns=columns)).to_csv(tmp, index=False)
-    write_json(written[4], timing)
+    if timing is not None:
+        write_json(report / TIMING, timing)
+        written.append(report / TIMING)
     return written + figures(table, boxes, report)
 
 
