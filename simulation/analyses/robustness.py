@@ -306,14 +306,26 @@ def run_robustness(path: str | Path, out: str | Path | None = None, **options: A
     seconds = time.perf_counter() - started
     if outcome.failed:
         raise RunsFailed(outcome)
+    executed = len(plan.runs) - outcome.skipped
+    # Timing of the call that ran runs; a call that only re-analyses finished runs keeps it.
+    timing = None if executed == 0 else {
+        "runs": len(plan.runs), "runs_executed": executed, "wall_seconds": round(seconds, 1),
+        "wall_seconds_per_run": round(seconds / executed, 4), "workers": options.get("workers"),
+        "scheduler": options.get("scheduler"), "load_average_before": load_before, "load_average_after": _load()}
+    table, boxes, written = analyse(out, spec, timing)
+    return RobustnessResult(out, spec, table, boxes, written, len(plan.runs), seconds)
+
+
+def analyse(out: Path, spec: RobustnessSpec, timing: dict[str, Any] | None = None
+            ) -> tuple[pd.DataFrame, dict[str, FailureBox], list[Path]]:
+    """The verdicts, shares and PRIM boxes of the finished runs in ``out``, written to ``out/report``."""
     runs = pd.read_parquet(out / RUNS)
     timeseries = pd.read_parquet(out / TIMESERIES, columns=["run_id", "step", "islands", "requests_filed",
                                                             "sharing_volume", "fulfilment_rate", "wait_mean_days",
                                                             "wait_p90_days", "beyond_window_share"])
     verdict = verdicts(outcomes(runs, timeseries))
     table = shares(verdict)
-    keys = list(assumptions())
-    x = design_frame(runs, keys)
+    x = design_frame(runs, list(assumptions()))
     boxes = {}
     for row in table.itertuples():
         if row.share < ROBUST_SHARE:
@@ -321,14 +333,7 @@ def run_robustness(path: str | Path, out: str | Path | None = None, **options: A
             if box is not None:
                 boxes[row.conclusion] = box
     table["failure_box"] = [box_text(boxes.get(c)) for c in table["conclusion"]]
-    executed = len(plan.runs) - outcome.skipped
-    # Timing of the call that ran runs; a call that only re-analyses finished runs keeps it.
-    timing = None if executed == 0 else {
-        "runs": len(plan.runs), "runs_executed": executed, "wall_seconds": round(seconds, 1),
-        "wall_seconds_per_run": round(seconds / executed, 4), "workers": options.get("workers"),
-        "scheduler": options.get("scheduler"), "load_average_before": load_before, "load_average_after": _load()}
-    written = write_outputs(out / REPORT, spec, table, verdict.join(x), boxes, timing)
-    return RobustnessResult(out, spec, table, boxes, written, len(plan.runs), seconds)
+    return table, boxes, write_outputs(out / REPORT, spec, table, verdict.join(x), boxes, timing)
 
 
 def _load() -> list[float]:
@@ -425,12 +430,15 @@ def boxes_figure(boxes: dict[str, FailureBox]) -> Any:
         ax.set_visible(False)
     for ax, (name, box) in zip(axes, panels):
         limits = box.limits[box.limits["quasi_p"] < 0.05].head(6)
+        if limits.empty:
+            ax.text(0.5, 0.5, "no restriction significant (quasi-p < 0.05):\nthe failures are spread over the space",
+                    ha="center", va="center", fontsize=7, transform=ax.transAxes)
         for j, r in enumerate(limits.itertuples()):
             plausible = space[r.parameter]
             if isinstance(r.low, set | frozenset):
-                chosen = [plausible.index(c) for c in r.low if c in plausible]
-                for c in chosen:
+                for c in sorted(plausible.index(c) for c in r.low if c in plausible):
                     ax.barh(j, 1 / len(plausible), left=c / len(plausible), color="0.6", edgecolor="black", linewidth=0.5)
+                    ax.text((c + 0.5) / len(plausible), j, plausible[c], ha="center", va="center", fontsize=6)
             else:
                 lo, hi = plausible
                 ax.barh(j, (r.high - r.low) / (hi - lo), left=(r.low - lo) / (hi - lo), color="0.6",
