@@ -116,13 +116,18 @@ def validate_file(path: Path, overrides: dict) -> str:
     from simulation.config import read_yaml
 
     keys = set(read_yaml(path))
-    if overrides and keys & {"payoffs", "replications", "method", "packages", "budget"}:
+    if overrides and keys & {"payoffs", "replications", "method", "packages", "budget", "structures"}:
         raise ConfigError(f"{path}: {SET} overrides scenario fields; this is not a scenario file")
     if "payoffs" in keys:
         from simulation.analyses.game import load_game
 
         load_game(path)
         return "game"
+    if "structures" in keys:
+        from simulation.analyses.robustness import load_robustness
+
+        load_robustness(path)
+        return "robustness spec"
     if {"scenarios", "replications"} <= keys:
         from simulation.experiments.plan import plan_experiment
 
@@ -245,6 +250,23 @@ def cmd_equal_cost(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(equal_cost.describe(result))
+    return 0
+
+
+def cmd_robustness(args: argparse.Namespace) -> int:
+    """Share of sampled structural assumptions where each countermeasure conclusion holds, with PRIM."""
+    from simulation.analyses import robustness
+    from simulation.analyses.study import RunsFailed
+
+    try:
+        result = robustness.run_robustness(args.spec, args.out, **_runner_options(args))
+    except RunsFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(robustness.describe(result))
+    if args.doc:
+        robustness.update_doc(Path(args.doc), result)
+        print(f"updated {args.doc}")
     return 0
 
 
@@ -391,6 +413,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("spec", help="equal-cost spec (scenarios/experiments/equal_cost.yaml)")
     _add_runner_arguments(p)
     p.set_defaults(func=cmd_equal_cost)
+    p = sub.add_parser("robustness", help="the countermeasure conclusions across sampled structural assumptions (LHS, PRIM)")
+    p.add_argument("spec", help="robustness spec (scenarios/studies/robustness.yaml)")
+    p.add_argument("--doc", help="Markdown file whose generated block to replace, e.g. docs/countermeasures.md")
+    _add_runner_arguments(p)
+    p.set_defaults(func=cmd_robustness)
 
     p = sub.add_parser("game", help="tripartite evolutionary game: equilibria, ESS, replicator ODE and agent-based run")
     p.add_argument("file", nargs="?", help="a game file (scenarios/games/*.yaml)")

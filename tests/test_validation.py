@@ -131,7 +131,7 @@ def test_every_shipped_yaml_file_validates_as_its_kind(root):
     files = sorted(str(p.relative_to(root)) for p in (root / "scenarios").rglob("*.yaml"))
     proc = cli(root, "validate", *files)
     assert proc.returncode == 0, proc.stderr
-    for kind in ("(scenario)", "(experiment)", "(game)", "(sensitivity spec)", "(frontier spec)"):
+    for kind in ("(scenario)", "(experiment)", "(game)", "(sensitivity spec)", "(frontier spec)", "(robustness spec)"):
         assert kind in proc.stdout
 
 

@@ -18,10 +18,16 @@ def describe(values: np.ndarray, binary: bool = False) -> dict[str, float]:
     mean = float(np.mean(values)) if n else np.nan
     sd = float(np.std(values, ddof=1)) if n > 1 else np.nan
     if n and binary:
-        ci = stats.binomtest(int(values.sum()), n).proportion_ci(LEVEL, method="wilson")
-        return {"n": n, "mean": mean, "sd": sd, "ci_low": float(ci.low), "ci_high": float(ci.high)}
+        low, high = share_interval(int(values.sum()), n)
+        return {"n": n, "mean": mean, "sd": sd, "ci_low": low, "ci_high": high}
     half = stats.t.ppf(0.5 + LEVEL / 2, n - 1) * sd / np.sqrt(n) if n > 1 else np.nan
     return {"n": n, "mean": mean, "sd": sd, "ci_low": mean - half, "ci_high": mean + half}
+
+
+def share_interval(successes: int, n: int) -> tuple[float, float]:
+    """Wilson's 95% score interval of a share ``successes / n`` (scipy's binomial test)."""
+    ci = stats.binomtest(successes, n).proportion_ci(LEVEL, method="wilson")
+    return float(ci.low), float(ci.high)
 
 
 def effect(values: np.ndarray, base: np.ndarray) -> dict[str, float]:
