@@ -254,6 +254,27 @@ def cmd_effects(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_patterns(args: argparse.Namespace) -> int:
+    """The pattern table of docs/validation.md over seeds and network families; with --doc, written into it."""
+    from simulation.analyses import patterns
+    from simulation.analyses.study import RunsFailed
+
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    plan = patterns.plan_patterns(args.scenarios, seeds)
+    try:
+        frame = patterns.run_patterns(plan, Path(args.out) if args.out else RESULTS / "patterns", **_runner_options(args))
+    except RunsFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    table = patterns.pattern_table(frame)
+    if args.doc:
+        patterns.update_doc(Path(args.doc), patterns.generated_block(table, plan, seeds))
+        print(f"updated {args.doc}")
+    else:
+        print(table, end="")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     # The name the user typed: "datasharing" for the console command, "python -m simulation" otherwise.
     prog = "python -m simulation" if Path(sys.argv[0]).name == "__main__.py" else Path(sys.argv[0]).name
@@ -287,6 +308,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override a field of every scenario, e.g. network.kind=small_world")
     p.add_argument("--doc", help="Markdown file whose generated block to replace, e.g. docs/countermeasures.md")
     p.set_defaults(func=cmd_effects)
+
+    p = sub.add_parser("patterns", help="pattern-oriented validation: the pattern table over seeds and three network families")
+    p.add_argument("--scenarios", default="scenarios", help="folder with the scenario files")
+    p.add_argument("--seeds", type=_positive, default=30)
+    p.add_argument("--first-seed", type=int, default=0)
+    p.add_argument("--doc", help="Markdown file whose generated block to replace, e.g. docs/validation.md")
+    _add_runner_arguments(p)
+    p.set_defaults(func=cmd_patterns)
 
     p = sub.add_parser("params", help="print the parameter table (Markdown)")
     p.set_defaults(func=cmd_params)
