@@ -545,6 +545,8 @@ class ReferenceModel(mesa.Model):
         granted = sum(r.fulfilled for r in requests)
         decided = [r for r in requests if r.decided]
         waits = [r.wait_days for r in requests]
+        unconditional = [r for r in requests if r.catalogued and r.automatic]
+        conditional = [r for r in requests if r.catalogued and not r.automatic and not r.restricted]
         self.metrics = {
             "step": t, "sharing_volume": volume, "cumulative_volume": self.cumulative_volume, **channels,
             "volume_grid_water": grid_water, "volume_water_grid": water_grid,
@@ -555,6 +557,11 @@ class ReferenceModel(mesa.Model):
             "fulfilment_rate": granted / filed if filed else 0.0,
             "wait_mean_days": mean(waits), "wait_p90_days": percentile(waits, 90),
             "beyond_window_share": mean(r.beyond_window for r in decided),
+            "requests_unconditional": len(unconditional), "requests_conditional": len(conditional),
+            "wait_unconditional_days": mean(r.wait_days for r in unconditional),
+            "wait_conditional_days": mean(r.wait_days for r in conditional),
+            "conditional_beyond_window_share": mean(r.beyond_window for r in conditional),
+            "volume_telecom": sum(r.size for r in requests if r.fulfilled and r.provider.kind == "telecom"),
             **{f"adoption_{role}": mean(a.strategy for a in self.by_role[role]) for role in ROLES},
             "adoption_holders": mean(h.strategy for h in holders),
             "islands": len(islands),
@@ -563,6 +570,8 @@ class ReferenceModel(mesa.Model):
             "islands_two_way": len(exchanges),
             "largest_two_way_share": max(map(len, exchanges), default=0) / len(holders) if holders else 0.0,
             "producer_integration": mean(t - h.last_provided < window for h in holders),
+            **{f"producer_integration_{role}": mean(t - h.last_provided < window for h in holders if h.role == role)
+               for role in ("government", "enterprise")},
             "mean_isolation_spell": mean(h.isolation_spell for h in isolated),
             "mean_trust": mean(link.trust for link in self.links),
             "mean_cognition": mean(a.cognition for a in self.people),

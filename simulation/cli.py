@@ -198,11 +198,48 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    """Tables and figures of a batch; with --target-half-width, the runs each target needs."""
+    import pandas as pd
+
     from simulation.experiments.report import write_report
 
-    for path in write_report(args.dir):
+    targets = _targets(args.target_half_width)
+    for path in write_report(args.dir, args.relative_half_width, targets):
         print(f"wrote {path}")
+    table = pd.read_csv(Path(args.dir) / "report" / "replications.csv")
+    column, label = "runs_for_relative_target", f"a 95% half-width of {args.relative_half_width:.0%} of the mean"
+    print(f"runs needed for {label} (the most any scenario needs; this batch: n per scenario):")
+    print(_needed(table, column))
+    if targets:
+        print("runs needed for the target half-widths given:")
+        print(_needed(table[table["metric"].isin(targets)], "runs_for_absolute_target"))
     return 0
+
+
+def _targets(pairs: list[str] | None) -> dict[str, float]:
+    targets = {}
+    for pair in pairs or []:
+        metric, sep, value = pair.partition("=")
+        try:
+            targets[metric.strip()] = float(value)
+        except ValueError:
+            raise ConfigError(f"--target-half-width {pair!r}: expected METRIC=HALF_WIDTH, e.g. cumulative_volume=50") from None
+        if not sep:
+            raise ConfigError(f"--target-half-width {pair!r}: expected METRIC=HALF_WIDTH, e.g. cumulative_volume=50")
+    return targets
+
+
+def _needed(table, column: str) -> str:
+    """Per metric: the most runs any scenario needs, and which, beside the batch's runs."""
+    lines = []
+    for metric, rows in table.groupby("metric", sort=False):
+        known = rows.dropna(subset=[column])
+        if known.empty:
+            lines.append(f"  {metric:<32} n/a (mean 0 in every scenario)")
+            continue
+        worst = known.loc[known[column].idxmax()]
+        lines.append(f"  {metric:<32} {int(worst[column]):>8,}  ({worst['group']}; this batch {int(worst['n'])})")
+    return "\n".join(lines)
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
@@ -338,6 +375,27 @@ def cmd_effects(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_patterns(args: argparse.Namespace) -> int:
+    """The pattern table of docs/validation.md over seeds and network families; with --doc, written into it."""
+    from simulation.analyses import patterns
+    from simulation.analyses.study import RunsFailed
+
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    plan = patterns.plan_patterns(args.scenarios, seeds)
+    try:
+        frame = patterns.run_patterns(plan, Path(args.out) if args.out else RESULTS / "patterns", **_runner_options(args))
+    except RunsFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    table = patterns.pattern_table(frame)
+    if args.doc:
+        patterns.update_doc(Path(args.doc), patterns.generated_block(table, plan, seeds))
+        print(f"updated {args.doc}")
+    else:
+        print(table, end="")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     # The name the user typed: "datasharing" for the console command, "python -m simulation" otherwise.
     prog = "python -m simulation" if Path(sys.argv[0]).name == "__main__.py" else Path(sys.argv[0]).name
@@ -372,6 +430,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--doc", help="Markdown file whose generated block to replace, e.g. docs/countermeasures.md")
     p.set_defaults(func=cmd_effects)
 
+    p = sub.add_parser("patterns", help="pattern-oriented validation: the pattern table over seeds and three network families")
+    p.add_argument("--scenarios", default="scenarios", help="folder with the scenario files")
+    p.add_argument("--seeds", type=_positive, default=30)
+    p.add_argument("--first-seed", type=int, default=0)
+    p.add_argument("--doc", help="Markdown file whose generated block to replace, e.g. docs/validation.md")
+    _add_runner_arguments(p)
+    p.set_defaults(func=cmd_patterns)
+
     p = sub.add_parser("params", help="print the parameter table (Markdown)")
     p.set_defaults(func=cmd_params)
 
@@ -395,6 +461,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", help="tables (CSV, Markdown, LaTeX) and figures (PDF, PNG) of a batch into DIR/report")
     p.add_argument("dir", help="batch output folder")
+    p.add_argument("--relative-half-width", type=float, default=0.1, metavar="R",
+                   help="target 95%% half-width relative to the mean for the replications table (default 0.1)")
+    p.add_argument("--target-half-width", action="append", metavar="METRIC=H",
+                   help="an absolute target 95%% half-width of a key metric: prints the runs it needs (repeatable)")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("sensitivity", help="Morris or Sobol sensitivity indices of scenario parameters (SALib)")

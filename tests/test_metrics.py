@@ -59,3 +59,55 @@ def test_summary_cost_share_and_fulfilment():
     summary = summarise(frame)
     assert summary["remediation_cost_share"] == pytest.approx(4 / 8)
     assert summary["fulfilment_overall"] == pytest.approx(20 / 40)
+
+
+def _months(root, name: str, months: int = 18, seed: int = 4):
+    """Each month of a run: the model's metrics and the month's requests."""
+    from simulation import load_scenario
+    from simulation.core.model import DataSharingModel
+
+    model = DataSharingModel(load_scenario(root / "scenarios" / f"{name}.yaml"), seed=seed)
+    for _ in range(months):
+        model.step()
+        yield model, model.outcome.batch, model.metrics
+
+
+def test_waits_by_tier_count_the_catalogued_requests_of_each_tier(root):
+    """Recomputed from the month's requests: unconditional = catalogued data of the open tier,
+    conditional = catalogued data of neither the open nor the not-shareable tier."""
+    seen = 0
+    for model, batch, m in _months(root, "security"):
+        p, view = model.params, batch.view
+        unconditional = batch.catalogued & view.automatic
+        conditional = batch.catalogued & ~view.automatic & ~view.not_shareable
+        assert (m["requests_unconditional"], m["requests_conditional"]) == (unconditional.sum(), conditional.sum())
+        if conditional.any():
+            seen += 1
+            assert m["wait_conditional_days"] == pytest.approx(batch.wait_days[conditional].mean())
+            assert m["conditional_beyond_window_share"] == pytest.approx(batch.beyond_window[conditional].mean())
+            # the provider answers after the review: at least one working day more
+            assert m["wait_conditional_days"] >= p.review_days + 1
+        if unconditional.any():
+            assert m["wait_unconditional_days"] == pytest.approx(batch.wait_days[unconditional].mean())
+            assert m["wait_unconditional_days"] >= p.review_days
+    assert seen > 0
+
+
+def test_no_tier_waits_without_graded_catalogues(root):
+    for _, _, m in _months(root, "baseline", months=6):
+        assert m["requests_unconditional"] == m["requests_conditional"] == 0
+        assert m["wait_unconditional_days"] == m["wait_conditional_days"] == m["conditional_beyond_window_share"] == 0
+
+
+def test_telecom_volume_and_producers_by_role(root):
+    """The telecom operators' units are those of the fulfilled requests they provided; producer
+    integration by role averages, weighted by the roles' holders, to producer integration."""
+    from simulation.core.requests import KINDS
+
+    for model, batch, m in _months(root, "all_countermeasures", months=12):
+        telecom = np.flatnonzero(model.kind_code == KINDS.index("telecom"))
+        mask = batch.fulfilled & np.isin(batch.provider, telecom)
+        assert m["volume_telecom"] == pytest.approx(batch.view.size[mask].sum())
+        g, e = model.layout.government, model.layout.enterprise
+        weighted = (g * m["producer_integration_government"] + e * m["producer_integration_enterprise"]) / (g + e)
+        assert weighted == pytest.approx(m["producer_integration"])

@@ -126,3 +126,44 @@ def test_markdown_table_shows_the_csv_numbers(batch):
 def test_a_folder_without_results_is_a_clear_error(tmp_path):
     with pytest.raises(ResultsMissing, match="not a finished batch folder"):
         write_report(tmp_path)
+
+
+def test_replications_table_states_half_widths_and_runs_needed(batch):
+    """Per key metric and scenario: the t half-width at the batch's runs, relative to the mean, and
+    the runs a half-width of 10% of the mean needs, from the batch's sd."""
+    from simulation.experiments.statistics import replications_for
+
+    runs = pd.read_parquet(batch / "runs.parquet")
+    table = pd.read_csv(batch / "report" / "replications.csv")
+    for scenario in ("baseline", "all_countermeasures"):
+        values = direct(runs, scenario, "cumulative_volume")
+        row = table[(table["group"] == scenario) & (table["metric"] == "cumulative_volume")].iloc[0]
+        half = stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
+        assert row["n"] == 6 and row["half_width"] == pytest.approx(half)
+        assert row["relative_half_width"] == pytest.approx(half / values.mean())
+        assert row["runs_for_relative_target"] == replications_for(values.std(ddof=1), 0.1 * values.mean())
+    markdown = (batch / "report" / "replications.md").read_text()
+    assert "runs for ±10%" in markdown and "cumulative_volume" in markdown
+
+
+def test_report_prints_the_runs_a_target_half_width_needs(batch, root):
+    from simulation.experiments.statistics import replications_for
+
+    proc = subprocess.run([sys.executable, "-m", "simulation", "report", str(batch), "--target-half-width",
+                           "cumulative_volume=5"], cwd=root, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    runs = pd.read_parquet(batch / "runs.parquet")
+    needed = max(replications_for(direct(runs, s, "cumulative_volume").std(ddof=1), 5.0)
+                 for s in ("baseline", "all_countermeasures"))
+    target_part = proc.stdout.split("target half-widths given")[1]
+    assert re.search(rf"cumulative_volume\s+{needed:,}\s", target_part), proc.stdout
+
+
+@pytest.mark.parametrize("flag, needle", [("--target-half-width=volume=5", "unknown key metric 'volume'"),
+                                          ("--target-half-width=cumulative_volume=-1", "must be a positive number"),
+                                          ("--relative-half-width=0", "must be a positive number")])
+def test_bad_targets_are_one_line_errors(batch, root, flag, needle):
+    proc = subprocess.run([sys.executable, "-m", "simulation", "report", str(batch), flag], cwd=root,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and needle in proc.stderr, proc.stderr

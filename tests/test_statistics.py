@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from simulation.experiments.statistics import describe, effect
+from simulation.experiments.statistics import describe, effect, half_width, replications_for
 
 
 def test_t_interval_for_continuous_values():
@@ -25,3 +25,27 @@ def test_welch_effect():
     ci = stats.ttest_ind(a, b, equal_var=False).confidence_interval(0.95)
     assert d["effect"] == pytest.approx(a.mean() - b.mean())
     assert (d["effect_low"], d["effect_high"]) == pytest.approx((ci.low, ci.high))
+
+
+def _half_width(sd, n):
+    return stats.t.ppf(0.975, n - 1) * sd / np.sqrt(n)
+
+
+@pytest.mark.parametrize("sd, target", [(1.0, 0.5), (3.2, 0.1), (0.07, 0.01), (40.0, 25.0), (1.0, 0.001)])
+def test_replications_are_the_fewest_that_meet_the_target(sd, target):
+    n = replications_for(sd, target)
+    assert _half_width(sd, n) <= target
+    assert n == 2 or _half_width(sd, n - 1) > target
+
+
+def test_replications_for_a_known_case_and_edge_cases():
+    # sd 1, target 0.5: the normal rule gives (1.96 / 0.5)^2 = 15.4 -> 16, t needs more: 18 gives 0.497
+    assert replications_for(1.0, 0.5) == 18
+    assert replications_for(0.0, 0.5) == 2  # runs that do not vary
+    assert replications_for(1.0, 0.0) is None and replications_for(np.nan, 1.0) is None
+
+
+def test_half_width_of_describe_matches_t_times_standard_error():
+    values = np.array([2.0, 3.0, 5.0, 9.0, 4.0])
+    d = describe(values)
+    assert half_width(d["ci_low"], d["ci_high"]) == pytest.approx(_half_width(values.std(ddof=1), len(values)))

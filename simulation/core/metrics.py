@@ -95,6 +95,21 @@ def _requests(model, outcome, previous):
             granted / filed, float(batch.wait_days.mean()), float(np.percentile(batch.wait_days, 90)), beyond)
 
 
+@metric("requests_unconditional", "requests_conditional", "wait_unconditional_days", "wait_conditional_days",
+        "conditional_beyond_window_share")
+def _tiers(model, outcome, previous):
+    """Requests this month for catalogued data of the unconditional and of the conditional tier, the
+    mean working days each waited (0 when there were none), and the share of the conditional ones
+    answered after the rule's reply window (all of them are decided by the provider)."""
+    batch = outcome.batch
+    if batch is None or len(batch) == 0:
+        return 0, 0, 0.0, 0.0, 0.0
+    unconditional = batch.view.automatic
+    conditional = batch.catalogued & ~unconditional & (batch.view.restricted == 0)
+    return (int(unconditional.sum()), int(conditional.sum()), _mean(batch.wait_days[unconditional]),
+            _mean(batch.wait_days[conditional]), _mean(batch.beyond_window[conditional].astype(float)))
+
+
 def _mean(values: np.ndarray) -> float:
     return float(values.mean()) if len(values) else 0.0
 
@@ -104,6 +119,13 @@ def _adoption(model, outcome, previous):
     """Share of each role playing strategy 1 (active, sharing, participating), and of all holders."""
     by_role = [_mean(model.strategy[rows]) for rows in model.role_rows()]
     return (*by_role, float(model.strategy[:model.layout.holders].mean()))
+
+
+@metric("volume_telecom")
+def _telecom(model, outcome, previous):
+    """Units the telecom operators provided this month (the case: their data was never integrated)."""
+    telecom = model.kind_code == KINDS.index("telecom")
+    return (_units_between(model, outcome, telecom, np.ones(model.layout.holders, dtype=bool)),)
 
 
 @metric("islands", "isolated_share", "largest_component_share")
@@ -121,6 +143,15 @@ def _two_way(model, outcome, previous):
     islands, _, largest = _island_graphs(model, outcome)[1]
     produced = (model.steps - model.last_provided) < model.params.flow_window
     return islands, largest, _mean(produced.astype(float))
+
+
+@metric("producer_integration_government", "producer_integration_enterprise")
+def _producers_by_role(model, outcome, previous):
+    """``producer_integration`` within each holder role: the share of departments, and of
+    enterprises, whose data reached another holder within the window."""
+    produced = ((model.steps - model.last_provided) < model.params.flow_window).astype(float)
+    government, enterprise, _ = model.role_rows()
+    return _mean(produced[government]), _mean(produced[enterprise])
 
 
 def _island_graphs(model, outcome) -> tuple[dict, dict]:
@@ -166,7 +197,7 @@ def _payoffs(model, outcome, previous):
 
 METRICS = tuple(name for names, _ in _MEASURES for name in names)
 COUNTS = ("step", "islands", "islands_two_way", "incidents", "requests_filed", "requests_granted", "requests_refused",
-          "requests_escalated", "requests_not_shareable")
+          "requests_escalated", "requests_not_shareable", "requests_unconditional", "requests_conditional")
 
 INTEGRATION_THRESHOLD = 0.9
 HALF_ADOPTION = 0.5

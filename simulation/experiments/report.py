@@ -19,10 +19,17 @@ Statistics, per group (a scenario, and its sweep point when the experiment sweep
   reported as ``integrated_share``;
 - ``final_year_*`` outcomes are a run's monthly metric averaged over its final 12 months (metrics of
   requests over the months with requests), read from the timeseries.
+
+How many runs: ``replications.csv`` and ``replications.md`` give, per key metric and group, the
+half-width of the 95% interval at the batch's number of runs, that half-width relative to the mean,
+and the runs needed for a target half-width (relative to the mean, 10% unless told otherwise, and
+absolute targets per metric), from the batch's standard deviation as a pilot:
+n = (t(n-1)·sd/target)², iterated (:func:`simulation.experiments.statistics.replications_for`).
 """
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +37,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from simulation.errors import ConfigError
 from simulation.experiments.costs import equal_cost_report
 from simulation.experiments.figures import group_style, paper_style, save
 from simulation.experiments.folder import writing
 from simulation.experiments.outcomes import CENSORED, FINAL_YEAR_OUTCOMES, INTEGRATION_TIME, final_year, horizon_filled, integrated
 from simulation.experiments.results import SUMMARY_COLUMNS, read_results, record_derived
-from simulation.experiments.statistics import LEVEL, describe, effect
+from simulation.experiments.statistics import LEVEL, describe, effect, half_width, replications_for
 from simulation.experiments.store import atomic_path, write_text
 
 OUTCOMES = ("integrated_share", *CENSORED, *FINAL_YEAR_OUTCOMES, *(c for c in SUMMARY_COLUMNS if c not in CENSORED))
@@ -60,8 +68,14 @@ FINAL = (("cumulative_volume", "cumulative sharing volume"), ("fulfilment_overal
          ("adoption_holders", "adoption (share of holders)"))
 
 
-def write_report(out: str | Path) -> list[Path]:
-    """Write every table and figure of the report into ``out/report``; returns the files written."""
+RELATIVE_TARGET = 0.10  # the default target: a 95% half-width of 10% of the mean
+
+
+def write_report(out: str | Path, relative_target: float = RELATIVE_TARGET,
+                 targets: dict[str, float] | None = None) -> list[Path]:
+    """Write every table and figure of the report into ``out/report``; returns the files written.
+    ``relative_target`` and ``targets`` (metric: absolute half-width) set the replications table."""
+    check_targets(relative_target, targets or {})
     out = Path(out)
     runs, timeseries, manifest = read_results(out)
     keys = ["scenario", *manifest.get("value_columns", [])]
@@ -72,6 +86,7 @@ def write_report(out: str | Path) -> list[Path]:
     folder = out / "report"
     with writing(out):
         written = write_tables(summary, folder, baseline)
+        written += write_replications(replications_table(summary, relative_target, targets or {}), folder, relative_target)
         ok = runs[runs["status"] == "ok"]
         timeseries = timeseries.merge(ok[["run_id", "group"]], on="run_id")
         written += figures(ok, timeseries, folder)
@@ -113,6 +128,7 @@ def summary_table(runs: pd.DataFrame, keys: list[str], baseline: str | None) -> 
             values = mine[outcome].to_numpy()
             row = {"group": group, **{k: first[k] for k in keys}, "metric": outcome, "failed": failed,
                    **describe(values, binary=outcome == "integrated_share")}
+            row["half_width"] = half_width(row["ci_low"], row["ci_high"])
             is_base = first["scenario"] == baseline
             row.update(effect(values, base[outcome].to_numpy()) if baseline and not is_base and len(base)
                        else {"effect": np.nan, "effect_low": np.nan, "effect_high": np.nan})
@@ -134,6 +150,7 @@ def write_tables(summary: pd.DataFrame, folder: Path, baseline: str | None) -> l
         "metric": key["metric"], "scenario": key["group"], "n": key["n"],
         "mean": key["mean"].map(_number), "sd": key["sd"].map(_number),
         "95% CI": [_interval(lo, hi) for lo, hi in zip(key["ci_low"], key["ci_high"])],
+        "± (half-width)": key["half_width"].map(_number),
         f"effect vs {baseline}": key["effect"].map(_number),
         "95% CI of effect": [_interval(lo, hi) for lo, hi in zip(key["effect_low"], key["effect_high"])],
     })
@@ -154,6 +171,62 @@ def _notes(summary: pd.DataFrame, baseline: str | None) -> str:
             " that never gets there as the horizon (restricted mean, in months); integrated_share is the share"
             " of runs whose largest component held 90% of holders for the persistence window within the horizon."
             " final_year_* are means over each run's final 12 months (waiting times in working days).")
+
+
+def check_targets(relative_target: float, targets: dict[str, float]) -> None:
+    if not (np.isfinite(relative_target) and relative_target > 0):
+        raise ConfigError(f"relative half-width: {relative_target} is not allowed: must be a positive number (0.1: 10% of the mean)")
+    for metric, target in targets.items():
+        if metric not in KEY_OUTCOMES:
+            close = difflib.get_close_matches(metric, KEY_OUTCOMES, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else f"; allowed: {', '.join(KEY_OUTCOMES)}"
+            raise ConfigError(f"target half-width: unknown key metric '{metric}'{hint}")
+        if not (np.isfinite(target) and target > 0):
+            raise ConfigError(f"target half-width: {metric}={target} is not allowed: must be a positive number")
+
+
+def replications_table(summary: pd.DataFrame, relative_target: float = RELATIVE_TARGET,
+                       targets: dict[str, float] | None = None) -> pd.DataFrame:
+    """Per key metric and group: runs, mean, sd, the 95% half-width at those runs and relative to the
+    mean, and the runs needed for a half-width of ``relative_target`` times the mean (none when the
+    mean is 0) and for the absolute ``targets`` given per metric.  A share of runs uses the sd of its
+    0/1 values (normal approximation); it does not vary, and needs no more runs, when all runs agree."""
+    targets = targets or {}
+    key = summary[summary["metric"].isin(KEY_OUTCOMES)]
+    key = key.assign(order=key["metric"].map(KEY_OUTCOMES.index)).sort_values(["order"], kind="stable")
+    relative = key["half_width"] / key["mean"].abs().where(key["mean"] != 0)
+    return pd.DataFrame({
+        "metric": key["metric"], "group": key["group"], "n": key["n"], "mean": key["mean"], "sd": key["sd"],
+        "half_width": key["half_width"], "relative_half_width": relative,
+        "runs_for_relative_target": [replications_for(sd, relative_target * abs(mean)) if mean else None
+                                     for sd, mean in zip(key["sd"], key["mean"])],
+        "absolute_target": [targets.get(m, np.nan) for m in key["metric"]],
+        "runs_for_absolute_target": [replications_for(sd, targets[m]) if m in targets else None
+                                     for sd, m in zip(key["sd"], key["metric"])],
+    }).reset_index(drop=True)
+
+
+def write_replications(table: pd.DataFrame, folder: Path, relative_target: float) -> list[Path]:
+    with atomic_path(folder / "replications.csv") as tmp:
+        table.to_csv(tmp, index=False)
+    pretty = pd.DataFrame({
+        "metric": table["metric"], "scenario": table["group"], "n": table["n"], "mean": table["mean"].map(_number),
+        "± (95% half-width)": table["half_width"].map(_number),
+        "relative": table["relative_half_width"].map(lambda x: "" if pd.isna(x) else f"{x:.1%}"),
+        f"runs for ±{relative_target:.0%}": table["runs_for_relative_target"].map(_count),
+    })
+    if table["absolute_target"].notna().any():
+        pretty["absolute target"] = table["absolute_target"].map(_number)
+        pretty["runs for it"] = table["runs_for_absolute_target"].map(_count)
+    note = (f"Half-width of the {LEVEL:.0%} confidence interval of the mean at the batch's runs (n), relative to the"
+            f" mean, and the runs needed for a half-width of {relative_target:.0%} of the mean, from this batch's"
+            " standard deviation: n = (t(n-1)·sd/target)², iterated. Empty: the mean is 0 (no relative target).")
+    write_text(folder / "replications.md", pretty.to_markdown(index=False, disable_numparse=True) + "\n\n" + note + "\n")
+    return [folder / "replications.csv", folder / "replications.md"]
+
+
+def _count(x) -> str:
+    return "" if x is None or pd.isna(x) else f"{int(x):,}"
 
 
 def _number(x: float) -> str:

@@ -42,3 +42,32 @@ def effect(values: np.ndarray, base: np.ndarray) -> dict[str, float]:
         warnings.simplefilter("ignore", RuntimeWarning)
         interval = stats.ttest_ind(values, base, equal_var=False).confidence_interval(LEVEL)
     return {"effect": diff, "effect_low": float(interval.low), "effect_high": float(interval.high)}
+
+
+def half_width(ci_low: float, ci_high: float) -> float:
+    """Half the width of an interval (for a t interval, the ± around the mean)."""
+    return (ci_high - ci_low) / 2
+
+
+def replications_for(sd: float, target: float, minimum: int = 2, maximum: int = 10_000_000) -> int | None:
+    """The fewest replications whose t-based 95% half-width t(n-1)·sd/√n is at most ``target``, for
+    the standard deviation ``sd`` of pilot runs: n = (t·sd/target)², t at n - 1 degrees of freedom,
+    iterated from the normal quantile (a lower bound) until n meets the target.  None when it
+    cannot be said (no finite positive target, no finite sd); ``minimum`` when the pilot runs do
+    not vary."""
+    if not (np.isfinite(sd) and np.isfinite(target) and target > 0):
+        return None
+    if sd == 0:
+        return minimum
+    quantile = 0.5 + LEVEL / 2
+
+    def meets(n: int) -> bool:
+        return stats.t.ppf(quantile, n - 1) * sd / np.sqrt(n) <= target
+
+    n = max(minimum, int(np.ceil((stats.norm.ppf(quantile) * sd / target) ** 2)))
+    while n < maximum and not meets(n):
+        n = max(n + 1, int(np.ceil((stats.t.ppf(quantile, n - 1) * sd / target) ** 2)))
+    # The half-width falls as n grows, so the fewest runs that meet the target are found by stepping back.
+    while n > minimum and meets(n - 1):
+        n -= 1
+    return min(n, maximum)
