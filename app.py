@@ -50,6 +50,7 @@ from simulation.experiments.brief import draw_band
 from simulation.experiments.brief import number as brief_number
 from simulation.experiments.brief import brief_pdf
 from simulation.experiments.compare import BANDS, DEFAULT_RUNS, Comparison, effects, plan_comparison, run_comparison
+from simulation.experiments.outcomes import FINAL_YEAR
 from simulation.experiments.plan import RunSpec
 
 SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
@@ -771,7 +772,7 @@ def ComparePanel(settings: solara.Reactive[Settings]):
                 solara.SliderInt("Runs per arm", value=runs, min=2, max=50, thumb_label=True)
                 solara.Text(f"{runs.value} runs each", style={"font-size": "0.8em"})
             with solara.Column(style={"min-width": "260px"}):
-                solara.SliderInt("Months per run", value=months, min=6, max=2 * HORIZON, thumb_label=True)
+                solara.SliderInt("Months per run", value=months, min=FINAL_YEAR, max=2 * HORIZON, thumb_label=True)
                 solara.Text(f"{months.value} months", style={"font-size": "0.8em"})
             solara.Button("Compare with baseline", on_click=start, disabled=task.pending, color="primary")
             solara.Button("Cancel", on_click=task.cancel, disabled=not task.pending)
