@@ -49,7 +49,8 @@ from simulation.core.runner import timeseries_of
 from simulation.experiments.brief import draw_band
 from simulation.experiments.brief import number as brief_number
 from simulation.experiments.brief import brief_pdf
-from simulation.experiments.compare import BANDS, DEFAULT_RUNS, Comparison, effects, plan_comparison, run_comparison
+from simulation.experiments.compare import (BANDS, DEFAULT_RUNS, Comparison, effects, plan_comparison, ready,
+                                            run_comparison)
 from simulation.experiments.outcomes import FINAL_YEAR
 from simulation.experiments.plan import RunSpec
 
@@ -671,12 +672,16 @@ _EXECUTOR_LOCK = threading.Lock()
 
 
 def shared_executor() -> ProcessPoolExecutor:
-    """The server's pool of run processes, started at the first comparison and shared by every
-    session (spawn, as the batch)."""
+    """The server's pool of run processes, shared by every session (spawn, as the batch).  Started
+    when the first page opens, and each process imports the model at once, so that the first
+    comparison does not wait for that (measured by ``python -m benchmarks.compare_panel``)."""
     global _EXECUTOR
     with _EXECUTOR_LOCK:
         if _EXECUTOR is None:
-            _EXECUTOR = ProcessPoolExecutor(os.cpu_count() or 1, mp_context=multiprocessing.get_context("spawn"))
+            workers = os.cpu_count() or 1
+            _EXECUTOR = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+            for _ in range(workers):
+                _EXECUTOR.submit(ready)
         return _EXECUTOR
 
 
@@ -799,6 +804,7 @@ PLAY_INTERVAL_MS = 500
 @solara.component
 def Page():
     settings = solara.use_reactive(Settings.of_preset(DEFAULT_PRESET))  # one session's controls
+    solara.use_effect(lambda: None if shared_executor() else None, [])  # run processes ready before Compare
     model = solara.use_memo(lambda: BrowserModel(settings=settings), dependencies=[])  # and its own model
     SolaraViz(
         model,

@@ -64,7 +64,7 @@ def brief_figure(comparison: Comparison, title: str, changes: dict[str, Any], ve
     intro = (f"The package against the baseline (the same world with every countermeasure off) over {runs} runs"
              f" of {comparison.steps} months each, the same {runs} seeds for both.")
     y = 0.94
-    for line in textwrap.wrap(intro, 120):
+    for line in textwrap.wrap(intro, 100):
         put(0.06, y, line, fontsize=9)
         y -= 0.015
     y -= 0.015
