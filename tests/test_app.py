@@ -1,6 +1,8 @@
 """The browser app (app.py): its controls, the model it builds from them, what it draws, and the
 page rendered in-process with Solara (the real browser test is tests/test_app_browser.py)."""
 
+import time
+
 import ipyvuetify as v
 import numpy as np
 import pytest
@@ -300,3 +302,41 @@ def test_choosing_a_scenario_on_the_page_sets_the_levers_to_its_values():
     assert rc.find(v.Select, label="Ecosystem (government leads)").widget.v_model == "on"
     meaning = Countermeasures.model_fields["ecosystem"].annotation.model_fields["link_rate"].description
     assert shown(rc, f"0.05 links/holder/month: {meaning}")
+
+
+# ------------------------------------------------------------------ compare with the baseline
+
+
+def wait_for(condition, seconds=240.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def small_comparison(rc):
+    rc.find(v.Slider, label="Runs per arm").widget.v_model = 2
+    rc.find(v.Slider, label="Months per run").widget.v_model = 12
+    click(rc, "Compare with baseline")
+
+
+def test_the_single_run_steps_while_a_comparison_runs_and_then_its_effects_show():
+    rc = page()
+    small_comparison(rc)
+    assert rc.find(v.Btn, children=["Cancel"]).widget.disabled is False  # running
+    click(rc, "Step")
+    assert shown(rc, "Step: 1")
+    assert wait_for(lambda: any('class="effects"' in w.unsafe_innerHTML for w in rc.find(solara.widgets.HTML).widgets))
+    assert rc.find(v.Btn, children=["Cancel"]).widget.disabled is True
+    table = next(w.unsafe_innerHTML for w in rc.find(solara.widgets.HTML).widgets if 'class="effects"' in w.unsafe_innerHTML)
+    assert table.count("<tr>") == 7 and "Countermeasure cost, whole horizon" in table
+
+
+def test_a_comparison_can_be_cancelled():
+    rc = page()
+    small_comparison(rc)
+    click(rc, "Cancel")
+    assert wait_for(lambda: shown(rc, "Comparison cancelled."), 60)
+    assert not any('class="effects"' in w.unsafe_innerHTML for w in rc.find(solara.widgets.HTML).widgets)
