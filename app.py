@@ -1,17 +1,24 @@
 """The policymakers' browser app: Mesa's SolaraViz over the data-sharing model.
 
-Run it with ``make viz`` (http://127.0.0.1:8765; ``PORT=`` changes the port).  Pick a scenario,
-move the countermeasure levers, press Reset to apply them, then Step or Play.  The cards and charts
-follow the requests of each month under the sharing rules (filed, granted, refused, escalated; the
-share fulfilled, waiting times and late answers), the islands (also counting two-way exchanges
-only), producer integration and each role's stance, the grid company's among them.
+Run it with ``make viz`` (http://127.0.0.1:8765; ``PORT=`` changes the port).  Pick a scenario
+(the levers move to its values), move the countermeasure levers, press Reset to apply them, then
+Step or Play.  The cards and charts follow the requests of each month under the sharing rules
+(filed, granted, refused, escalated; the share fulfilled, waiting times and late answers), the
+islands (also counting two-way exchanges only), producer integration and each role's stance, the
+grid company's among them.
 
-Every control is a dotted scenario key (``countermeasures.ecosystem.link_rate``), so a control is
-an override of the chosen scenario file; the sliders take their ranges, defaults and units from
-the pydantic fields in ``simulation/config/schema.py``.  A control left at its starting position keeps
-the scenario's own value, so a preset with no control touched is exactly its file.  Nothing the
-page sends can crash it: a bad seed or an impossible combination is reported on the page and the
-scenario's own values are used instead.
+The levers sit in the sidebar, one card per countermeasure; each shows its value, unit and meaning
+as declared in ``simulation/config/schema.py``.  "Save package" downloads the levers as the
+smallest scenario file that ``extends`` the chosen scenario (``simulation/config/package.py``);
+dropping such a file on the page sets the levers, after the same validation as the CLI's.
+"Compare with baseline" runs the levers as set and the baseline over N shared seeds in background
+processes through the batch's own runner (``simulation/experiments/compare.py``), shows the bands
+and the final-year effects, and offers a one-page PDF brief (``simulation/experiments/brief.py``).
+
+Every lever is a dotted scenario key (``countermeasures.ecosystem.link_rate``): the model is the
+chosen scenario file, then a loaded package's changes, then every lever moved from where it
+started.  Nothing the page sends can crash it: a bad seed or an impossible combination is reported
+on the page in one line and the scenario's own values are used instead.
 """
 
 from __future__ import annotations
