@@ -662,7 +662,6 @@ def PackagePanel(settings: solara.Reactive[Settings]):
         settings.value = Settings.of_package(package)
         set_message(f"Loaded {name}: {len(package.changes)} changes to {package.preset}. Press Reset to run it.")
 
-    config, _, _ = settings.value.scenario()
     with solara.Card("Package", margin=0):
         solara.FileDownload(download, filename=f"{settings.value.controls['preset']}_package.yaml",
                             label="Save package (YAML)", mime_type="application/x-yaml")
@@ -809,6 +808,20 @@ PLAY_INTERVAL_MS = 500
 
 
 @solara.component
+def SidebarCards(settings: solara.Reactive[Settings]):
+    with solara.Sidebar():
+        PackagePanel(settings)
+        LeverControls(settings)
+
+
+@solara.component
+def SidebarLevers(settings: solara.Reactive[Settings]):
+    # Solara orders sidebar content by how deep in the page it is declared: one level deeper than
+    # Mesa's sidebar puts the levers below its Reset, Step and Play.
+    SidebarCards(settings)
+
+
+@solara.component
 def Page():
     settings = solara.use_reactive(Settings.of_preset(DEFAULT_PRESET))  # one session's controls
     solara.use_effect(lambda: None if shared_executor() else None, [])  # run processes ready before Compare
@@ -820,7 +833,5 @@ def Page():
         name="Government–enterprise–public data sharing",
         play_interval=PLAY_INTERVAL_MS,
     )
-    with solara.Sidebar():
-        PackagePanel(settings)
-        LeverControls(settings)
+    SidebarLevers(settings)
     ComparePanel(settings)

@@ -340,3 +340,8 @@ def test_a_comparison_can_be_cancelled():
     click(rc, "Cancel")
     assert wait_for(lambda: shown(rc, "Comparison cancelled."), 60)
     assert not any('class="effects"' in w.unsafe_innerHTML for w in rc.find(solara.widgets.HTML).widgets)
+
+
+def test_the_sidebar_keeps_reset_and_step_above_the_levers():
+    text = repr(page().find(v.NavigationDrawer).widget)
+    assert 0 <= text.find("'Controls'") < text.find("'Package'") < text.find("'Levers'")
