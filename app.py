@@ -1,23 +1,35 @@
 """The policymakers' browser app: Mesa's SolaraViz over the data-sharing model.
 
-Run it with ``make viz`` (http://127.0.0.1:8765; ``PORT=`` changes the port).  Pick a scenario,
-move the countermeasure levers, press Reset to apply them, then Step or Play.  The cards and charts
-follow the requests of each month under the sharing rules (filed, granted, refused, escalated; the
-share fulfilled, waiting times and late answers), the islands (also counting two-way exchanges
-only), producer integration and each role's stance, the grid company's among them.
+Run it with ``make viz`` (http://127.0.0.1:8765; ``PORT=`` changes the port).  Pick a scenario
+(the levers move to its values), move the countermeasure levers, press Reset to apply them, then
+Step or Play.  The cards and charts follow the requests of each month under the sharing rules
+(filed, granted, refused, escalated; the share fulfilled, waiting times and late answers), the
+islands (also counting two-way exchanges only), producer integration and each role's stance, the
+grid company's among them.
 
-Every control is a dotted scenario key (``countermeasures.ecosystem.link_rate``), so a control is
-an override of the chosen scenario file; the sliders take their ranges, defaults and units from
-the pydantic fields in ``simulation/config/schema.py``.  A control left at its starting position keeps
-the scenario's own value, so a preset with no control touched is exactly its file.  Nothing the
-page sends can crash it: a bad seed or an impossible combination is reported on the page and the
-scenario's own values are used instead.
+The levers sit in the sidebar, one card per countermeasure; each shows its value, unit and meaning
+as declared in ``simulation/config/schema.py``.  "Save package" downloads the levers as the
+smallest scenario file that ``extends`` the chosen scenario (``simulation/config/package.py``);
+dropping such a file on the page sets the levers, after the same validation as the CLI's.
+"Compare with baseline" runs the levers as set and the baseline over N shared seeds in background
+processes through the batch's own runner (``simulation/experiments/compare.py``), shows the bands
+and the final-year effects, and offers a one-page PDF brief (``simulation/experiments/brief.py``).
+
+Every lever is a dotted scenario key (``countermeasures.ecosystem.link_rate``): the model is the
+chosen scenario file, then a loaded package's changes, then every lever moved from where it
+started.  Nothing the page sends can crash it: a bad seed or an impossible combination is reported
+on the page in one line and the scenario's own values are used instead.
 """
 
 from __future__ import annotations
 
 import math
+import multiprocessing
+import os
 import re
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -35,10 +47,19 @@ from pydantic.fields import FieldInfo
 from agents import Role
 from simulation.config import ConfigError, Countermeasures, Population, Scenario, field_bounds, load_scenario
 from simulation.config.keys import value_at
+from simulation.config.package import Package, changed_values, package_yaml, read_package
+from simulation.config.schema import field_unit
 from simulation.core.metrics import components
 from simulation.core.model import DataSharingModel
 from simulation.core.requests import KINDS
 from simulation.core.runner import timeseries_of
+from simulation.experiments.brief import draw_band
+from simulation.experiments.brief import number as brief_number
+from simulation.experiments.brief import brief_pdf
+from simulation.experiments.compare import (BANDS, DEFAULT_RUNS, Comparison, effects, plan_comparison, ready,
+                                            run_comparison)
+from simulation.experiments.outcomes import FINAL_YEAR
+from simulation.experiments.plan import RunSpec
 
 SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
 PRESETS = tuple(sorted(path.stem for path in SCENARIO_DIR.glob("*.yaml")))
@@ -74,15 +95,10 @@ PLAIN_NAMES = {  # where a field's own name is not what a policymaker would say
     "link_cost": "cost per brokered link",
     "coordinator_budget": "coordination office budget",
 }
-AS_IN_SCENARIO = "as in scenario"
-SWITCH = {AS_IN_SCENARIO: None, "on": True, "off": False}
+SWITCH = {"on": True, "off": False}
 HORIZON = Scenario.model_fields["steps"].default  # start and ramp sliders span the default horizon
 SPAN_OVER_DEFAULT = 10  # open-ended ranges are cut at ten times the default, to stay draggable
 SLIDER_POSITIONS = 100
-
-
-def field_unit(field: FieldInfo) -> str:
-    return (field.json_schema_extra or {}).get("unit", "-")
 
 
 def lever_fields() -> list[tuple[str, FieldInfo, str]]:
@@ -121,16 +137,17 @@ def slider_for(field: FieldInfo, label: str) -> dict[str, Any]:
 
 def control_for(key: str, field: FieldInfo, label: str) -> dict[str, Any]:
     if key.endswith(".enabled"):
-        return {"type": "Select", "label": label, "value": AS_IN_SCENARIO, "values": list(SWITCH)}
+        return {"type": "Select", "label": label, "value": "on" if field.default else "off", "values": list(SWITCH)}
     return slider_for(field, label)
 
 
 def build_controls() -> dict[str, dict[str, Any]]:
-    """SolaraViz ``model_params``: keys are dotted scenario keys, plus the preset and the seed."""
+    """Every control by key: dotted scenario keys, plus the preset and the seed.  ``value`` is where
+    a control starts before a scenario is chosen (the field's default)."""
     controls: dict[str, dict[str, Any]] = {
         "preset": {"type": "Select", "label": "Scenario", "value": DEFAULT_PRESET, "values": list(PRESETS)},
         # Mesa 3.5 hands a text box's string to the model (mesa#3516); BrowserModel parses it.
-        "seed": {"type": "InputText", "label": "Seed (blank: the scenario's)", "value": ""},
+        "seed": {"type": "InputText", "label": "Seed (blank: the scenario's)", "value": ""},  # parsed by parse_seed
     }
     controls |= {key: control_for(key, field, label) for key, field, label in lever_fields()}
     return controls
@@ -142,45 +159,66 @@ CONTROLS = build_controls()
 # The model of one browser session
 
 SEED_TEXT = re.compile(r"\s*\+?\d+\s*")
-SEED_MAX = 2**63 - 1
+SEED_LOW, SEED_MAX = field_bounds(Scenario.model_fields["seed"])
+SHOWN_TEXT = 40  # characters of a bad entry quoted back on the page
 
 
 def parse_seed(text: Any) -> tuple[int | None, str | None]:
-    """(seed, None) for a whole number, (None, None) for a blank box, (None, problem) otherwise."""
+    """(seed, None) for a whole number in the schema's seed range, (None, None) for a blank box,
+    (None, problem) otherwise; a number of thousands of digits is refused by its length, before
+    Python's int() would refuse it with a traceback."""
     if text is None or (isinstance(text, str) and not text.strip()):
         return None, None
     if isinstance(text, int) and not isinstance(text, bool):
         text = str(text)
-    if isinstance(text, str) and SEED_TEXT.fullmatch(text) and int(text) <= SEED_MAX:
-        return int(text), None
-    return None, f"Seed {str(text).strip()!r} is not a whole number from 0 to {SEED_MAX}"
+    digits = str(text).strip().lstrip("+")
+    if SEED_TEXT.fullmatch(str(text)) and len(digits.lstrip("0")) <= len(str(SEED_MAX)) and SEED_LOW <= int(digits) <= SEED_MAX:
+        return int(digits), None
+    shown = str(text).strip()
+    shown = shown if len(shown) <= SHOWN_TEXT else f"{shown[:SHOWN_TEXT]}... ({len(shown):,} characters)"
+    return None, f"Seed {shown!r} is not a whole number from {SEED_LOW} to {SEED_MAX}"
 
 
-def overrides_from(controls: dict[str, Any]) -> dict[str, Any]:
+def control_value(key: str, value: Any) -> Any:
+    """A scenario value as its control holds it (a switch reads on or off)."""
+    return ("on" if value else "off") if key.endswith(".enabled") else value
+
+
+def start_of(config: Scenario, preset: str, seed: str = "") -> dict[str, Any]:
+    """Where the controls start for a scenario: at the values in effect in it."""
+    return {"preset": preset, "seed": seed} | {key: control_value(key, value_at(config, key)) for key, _, _ in lever_fields()}
+
+
+DEFAULT_START = {key: spec["value"] for key, spec in CONTROLS.items()}
+
+
+def overrides_from(controls: dict[str, Any], start: dict[str, Any] | None = None) -> dict[str, Any]:
     """Dotted overrides for the controls moved from their starting position."""
+    start = start or DEFAULT_START
     overrides = {}
     for key, value in controls.items():
-        if key.endswith(".enabled"):
-            value = SWITCH.get(value)
-            if value is not None:
-                overrides[key] = value
-        elif value != CONTROLS[key]["value"]:
-            overrides[key] = value
+        if key in ("preset", "seed") or value == start.get(key, CONTROLS[key]["value"]):
+            continue
+        overrides[key] = SWITCH.get(value, value) if key.endswith(".enabled") else value
     return overrides
 
 
-def scenario_from_controls(controls: dict[str, Any]) -> tuple[Scenario, int, list[str]]:
-    """The scenario, seed and problems (for the page) that the controls describe; never raises."""
+def scenario_from_controls(controls: dict[str, Any], start: dict[str, Any] | None = None,
+                           changes: dict[str, Any] | None = None) -> tuple[Scenario, int, list[str]]:
+    """The scenario, seed and problems (for the page) that the controls describe; never raises.
+
+    The chosen preset file, then a loaded package's ``changes`` to it, then every control moved
+    from its ``start`` position (default: the fields' defaults)."""
     values = {key: spec["value"] for key, spec in CONTROLS.items()} | controls
     problems = []
-    preset = values.pop("preset")
+    preset = values.get("preset")
     if preset not in PRESETS:
         problems.append(f"Scenario {preset!r} is not one of {', '.join(PRESETS)}; {DEFAULT_PRESET} is used")
         preset = DEFAULT_PRESET
-    seed, seed_problem = parse_seed(values.pop("seed"))
+    seed, seed_problem = parse_seed(values.get("seed"))
     path = SCENARIO_DIR / f"{preset}.yaml"
     try:
-        config = load_scenario(path, overrides=overrides_from(values))
+        config = load_scenario(path, overrides={**(changes or {}), **overrides_from(values, start)})
     except ConfigError as exc:
         problems.append(f"{exc}. The scenario's own values are used.")
         config = load_scenario(path)
@@ -189,24 +227,64 @@ def scenario_from_controls(controls: dict[str, Any]) -> tuple[Scenario, int, lis
     return config, config.seed if seed is None else seed, problems
 
 
+@dataclass(frozen=True)
+class Settings:
+    """One browser session's controls: where they are, where they started, and the changes of a
+    loaded package to its preset (which also hold fields that have no control)."""
+
+    controls: dict[str, Any]
+    start: dict[str, Any]
+    changes: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of_preset(cls, preset: str, seed: str = "") -> "Settings":
+        start = start_of(load_scenario(SCENARIO_DIR / f"{preset}.yaml"), preset, seed)
+        return cls(start, start)
+
+    @classmethod
+    def of_package(cls, package: Package) -> "Settings":
+        start = start_of(package.scenario, package.preset, str(package.scenario.seed) if "seed" in package.changes else "")
+        return cls(start, start, package.changes)
+
+    def moved(self, key: str, value: Any) -> "Settings":
+        if key == "preset":  # choosing a scenario starts from it
+            return Settings.of_preset(value, self.controls["seed"]) if value in PRESETS else self
+        return replace(self, controls={**self.controls, key: value})
+
+    def scenario(self) -> tuple[Scenario, int, list[str]]:
+        return scenario_from_controls(self.controls, self.start, self.changes)
+
+    def package_yaml(self) -> str:
+        """These settings as a scenario file extending their preset (raises ConfigError when a
+        control is out of bounds or the seed box is not a seed)."""
+        config, seed, problems = self.scenario()
+        if problems:
+            raise ConfigError(problems[0])
+        preset = self.controls["preset"]
+        return package_yaml(config.model_copy(update={"seed": seed}), preset, load_scenario(SCENARIO_DIR / f"{preset}.yaml"))
+
+
 class BrowserModel(DataSharingModel):
     """The model built from the page's controls; keeps what the page draws.
 
     Args:
         scenario: ignored.  Mesa's Reset passes its own scenario object to every model; here the
             seed control fixes every random draw instead.
-        controls: the page's controls by key (see ``CONTROLS``); missing ones take their default.
+        settings: the session's settings, read at each Reset (Mesa passes them as a fixed parameter).
+        controls: without ``settings``, controls by key (see ``CONTROLS``); missing ones take their default.
     """
 
-    def __init__(self, scenario: Any = None, **controls: Any) -> None:
+    def __init__(self, scenario: Any = None, settings: solara.Reactive[Settings] | None = None, **controls: Any) -> None:
         unknown = sorted(set(controls) - set(CONTROLS))
         if unknown:
             raise TypeError(f"unknown controls: {', '.join(unknown)}")
-        config, seed, problems = scenario_from_controls(controls)
+        if settings is not None:
+            config, seed, problems = settings.value.scenario()
+        else:
+            config, seed, problems = scenario_from_controls(controls)
         super().__init__(config, seed=seed)
         self.seed = seed
         self.problems = problems
-
 
     @cached_property
     def positions(self) -> np.ndarray:
@@ -494,6 +572,236 @@ def Charts(model: BrowserModel):
     solara.FigureMatplotlib(view.figure, dependencies=[model, tick], format="png", dpi=90)
 
 
+
+# ---------------------------------------------------------------------------------------------
+# The levers: one card per countermeasure, each slider with its value, unit and meaning
+
+
+def shown_value(value: Any, unit: str) -> str:
+    text = number(value) if not isinstance(value, str) else value
+    return text if unit == "-" else f"{text} {unit}"
+
+
+def lever_groups() -> list[tuple[str, list[tuple[str, FieldInfo, str]]]]:
+    """The levers by card: population sizes, then one card per countermeasure."""
+    rows = lever_fields()
+    groups = [("Population", [row for row in rows if row[0].startswith("population.")])]
+    for block, (title, _) in GROUPS.items():
+        groups.append((title, [row for row in rows if row[0].startswith(f"countermeasures.{block}.")]))
+    return groups
+
+
+def lever_caption(key: str, field: FieldInfo, value: Any) -> str:
+    """The value in effect and its unit, then the field's declared meaning (schema.py)."""
+    unit = "-" if key.endswith(".enabled") else field_unit(field)
+    return f"{shown_value(value, unit)}: {field.description}"
+
+
+@solara.component
+def Lever(key: str, field: FieldInfo, settings: solara.Reactive[Settings]):
+    spec, value = CONTROLS[key], settings.value.controls[key]
+
+    def move(new: Any) -> None:
+        settings.value = settings.value.moved(key, new)
+
+    if spec["type"] == "Select":
+        solara.Select(spec["label"], values=spec["values"], value=value, on_value=move, dense=True)
+    else:
+        slider = solara.SliderInt if spec["type"] == "SliderInt" else solara.SliderFloat
+        low, high = min(spec["min"], value), max(spec["max"], value)  # a loaded package may lie beyond the span
+        slider(spec["label"], value=value, on_value=move, min=low, max=high, step=spec["step"], thumb_label=True)
+    solara.Text(lever_caption(key, field, value), style={"font-size": "0.8em", "color": "#555555"})
+
+
+@solara.component
+def LeverControls(settings: solara.Reactive[Settings]):
+    controls = settings.value.controls
+
+    def choose(name: str, value: Any) -> None:
+        settings.value = settings.value.moved(name, value)
+
+    with solara.Card("Levers", margin=0):
+        solara.Select("Scenario", values=list(PRESETS), value=controls["preset"],
+                      on_value=lambda value: choose("preset", value))
+        solara.InputText(CONTROLS["seed"]["label"], value=controls["seed"], on_value=lambda value: choose("seed", value))
+        _, _, problems = settings.value.scenario()
+        for problem in problems:
+            solara.Warning(problem, dense=True)
+        solara.Text("Each control starts at the chosen scenario's value; press Reset to apply them.",
+                    style={"font-size": "0.85em", "color": "#666666"})
+    for title, rows in lever_groups():
+        with solara.Card(title, margin=0):
+            for key, field_info, _ in rows:
+                Lever(key, field_info, settings)
+
+
+# ---------------------------------------------------------------------------------------------
+# Save and load a package
+
+
+@solara.component
+def PackagePanel(settings: solara.Reactive[Settings]):
+    message, set_message = solara.use_state(None)
+
+    def download() -> str:
+        try:
+            return settings.value.package_yaml()
+        except ConfigError as exc:
+            set_message(f"Not saved: {str(exc).splitlines()[0]}")
+            return f"# not saved: {exc}\n"
+
+    def upload(file: dict) -> None:
+        name = file["name"]
+        try:
+            text = file["data"].decode("utf-8")
+            package = read_package(text, name, SCENARIO_DIR)
+        except UnicodeDecodeError:
+            set_message(f"{name}: not a UTF-8 text file")
+            return
+        except ConfigError as exc:
+            set_message(str(exc).splitlines()[0])
+            return
+        settings.value = Settings.of_package(package)
+        set_message(f"Loaded {name}: {len(package.changes)} changes to {package.preset}. Press Reset to run it.")
+
+    with solara.Card("Package", margin=0):
+        solara.FileDownload(download, filename=f"{settings.value.controls['preset']}_package.yaml",
+                            label="Save package (YAML)", mime_type="application/x-yaml")
+        solara.FileDrop(label="Drop a saved package (YAML) here to load it", on_file=upload, lazy=False)
+        if message:
+            (solara.Success if message.startswith("Loaded") else solara.Error)(message, dense=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Compare with the baseline over many seeds (in a background thread; the runs in processes)
+
+_EXECUTOR: ProcessPoolExecutor | None = None
+_EXECUTOR_LOCK = threading.Lock()
+
+
+def shared_executor() -> ProcessPoolExecutor:
+    """The server's pool of run processes, shared by every session (spawn, as the batch).  Started
+    when the first page opens, and each process imports the model at once, so that the first
+    comparison does not wait for that (measured by ``python -m benchmarks.compare_panel``)."""
+    global _EXECUTOR
+    with _EXECUTOR_LOCK:
+        if _EXECUTOR is None:
+            workers = os.cpu_count() or 1
+            _EXECUTOR = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+            for _ in range(workers):
+                _EXECUTOR.submit(ready)
+        return _EXECUTOR
+
+
+@dataclass(frozen=True)
+class CompareRequest:
+    """What one comparison runs, and how the brief names it."""
+
+    specs: list[RunSpec]
+    title: str
+    changes: dict[str, Any]
+
+
+def compare_request(settings: Settings, runs: int, months: int) -> CompareRequest:
+    """The comparison of the settings as they are now (raises ConfigError when they do not validate)."""
+    config, seed, problems = settings.scenario()
+    if problems:
+        raise ConfigError(problems[0])
+    baseline = load_scenario(SCENARIO_DIR / f"{DEFAULT_PRESET}.yaml")
+    package = config.model_copy(update={"seed": seed})
+    specs = plan_comparison(package, baseline, runs, months)
+    changes = changed_values(package, baseline)
+    title = f"The {settings.controls['preset']} scenario" + (f" with {len(changes)} changes to the baseline" if changes else "")
+    return CompareRequest(specs, title, changes)
+
+
+class CompareFigure:
+    """The five compared indicators over time: the mean of each arm and its 95% band."""
+
+    def __init__(self, comparison: Comparison) -> None:
+        self.figure = Figure(figsize=(11.0, 2.6))
+        self.figure.subplots_adjust(left=0.04, right=0.99, top=0.86, bottom=0.16, wspace=0.28)
+        for ax, metric in zip(self.figure.subplots(1, len(BANDS)), BANDS):
+            draw_band(ax, comparison, metric)
+
+
+def effects_html(table) -> str:
+    """The final-year effects as an HTML table (Markdown would fetch a renderer from a CDN)."""
+    cell = 'style="padding:2px 8px;text-align:right"'
+    head = "".join(f"<th {cell}>{h}</th>" for h in ("outcome", "package", "baseline", "effect", "95% CI"))
+    body = "".join(
+        f"<tr><td style='padding:2px 8px'>{row.label}</td><td {cell}>{brief_number(row.package)}</td>"
+        f"<td {cell}>{brief_number(row.baseline)}</td><td {cell}>{brief_number(row.effect)}</td>"
+        f"<td {cell}>{brief_number(row.effect_low)} to {brief_number(row.effect_high)}</td></tr>"
+        for row in table.itertuples())
+    return f'<table class="effects" style="font-size:0.9em;border-collapse:collapse"><tr>{head}</tr>{body}</table>'
+
+
+@solara.component
+def CompareResults(outcome: tuple[CompareRequest, Comparison]):
+    request, comparison = outcome
+    table = solara.use_memo(lambda: effects(comparison), [comparison])
+    figure = solara.use_memo(lambda: CompareFigure(comparison).figure, [comparison])
+    runs = len(comparison.seeds)
+    solara.Text(f"{request.title}: {runs} runs of each arm, {comparison.steps} months, seeds shared by both arms."
+                f" Lines: mean; bands: 95% interval of the mean.", style={"font-weight": "bold"})
+    solara.FigureMatplotlib(figure, format="png", dpi=80)
+    solara.Text("Final-year effects of the package (package minus baseline; Welch's 95% interval over runs)")
+    solara.HTML(tag="div", unsafe_innerHTML=effects_html(table))
+    solara.FileDownload(lambda: brief_pdf(comparison, request.title, request.changes), filename="brief.pdf",
+                        label="Download the one-page brief (PDF)", mime_type="application/pdf")
+
+
+@solara.component
+def ComparePanel(settings: solara.Reactive[Settings]):
+    runs = solara.use_reactive(DEFAULT_RUNS)
+    months = solara.use_reactive(HORIZON)
+    problem, set_problem = solara.use_state(None)
+
+    def job(request: CompareRequest) -> tuple[CompareRequest, Comparison] | None:
+        def progress(done: int, total: int) -> None:
+            task.progress = 100.0 * done / total
+
+        comparison = run_comparison(request.specs, shared_executor(), progress, cancelled=lambda: not task.is_current())
+        return None if comparison is None else (request, comparison)
+
+    task = solara.lab.use_task(job, dependencies=None)
+
+    def start() -> None:
+        try:
+            request = compare_request(settings.value, runs.value, months.value)
+        except ConfigError as exc:
+            set_problem(str(exc).splitlines()[0])
+            return
+        set_problem(None)
+        task(request)
+
+    with solara.Card("Compare with baseline", margin=0):
+        solara.Text("Runs the levers as set now (no Reset needed) and the baseline (the same world, every countermeasure"
+                    " off) on the same seeds, in background processes: the single run above stays usable.",
+                    style={"font-size": "0.9em"})
+        with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
+            with solara.Column(style={"min-width": "260px"}):
+                solara.SliderInt("Runs per arm", value=runs, min=2, max=50, thumb_label=True)
+                solara.Text(f"{runs.value} runs each", style={"font-size": "0.8em"})
+            with solara.Column(style={"min-width": "260px"}):
+                solara.SliderInt("Months per run", value=months, min=FINAL_YEAR, max=2 * HORIZON, thumb_label=True)
+                solara.Text(f"{months.value} months", style={"font-size": "0.8em"})
+            solara.Button("Compare with baseline", on_click=start, disabled=task.pending, color="primary")
+            solara.Button("Cancel", on_click=task.cancel, disabled=not task.pending)
+        if problem:
+            solara.Error(problem, dense=True)
+        if task.pending:
+            solara.ProgressLinear(task.progress if task.progress is not None else True)
+            solara.Text(f"Running: {task.progress or 0:.0f}% of the runs done")
+        elif task.cancelled:
+            solara.Warning("Comparison cancelled.", dense=True)
+        elif task.error:
+            solara.Error(f"The comparison failed: {task.exception}", dense=True)
+        if task.latest is not None and not task.pending:
+            CompareResults(task.latest)
+
+
 # Play's pause between steps (Mesa's default is 100 ms).  Once, on a machine loaded by other jobs,
 # pressing Play or Pause at 100 ms ended in Solara's "Too many renders" error (Play's steps changed
 # the state during every pass of the click's redraw, which takes a few tenths of a second); a longer
@@ -502,12 +810,30 @@ PLAY_INTERVAL_MS = 500
 
 
 @solara.component
+def SidebarCards(settings: solara.Reactive[Settings]):
+    with solara.Sidebar():
+        PackagePanel(settings)
+        LeverControls(settings)
+
+
+@solara.component
+def SidebarLevers(settings: solara.Reactive[Settings]):
+    # Solara orders sidebar content by how deep in the page it is declared: one level deeper than
+    # Mesa's sidebar puts the levers below its Reset, Step and Play.
+    SidebarCards(settings)
+
+
+@solara.component
 def Page():
-    model = solara.use_memo(BrowserModel, dependencies=[])  # one model per browser session
+    settings = solara.use_reactive(Settings.of_preset(DEFAULT_PRESET))  # one session's controls
+    solara.use_effect(lambda: None if shared_executor() else None, [])  # run processes ready before Compare
+    model = solara.use_memo(lambda: BrowserModel(settings=settings), dependencies=[])  # and its own model
     SolaraViz(
         model,
         components=[(Indicators, 0), (NetworkView, 0), (Charts, 0), (LeverGuide, 1)],
-        model_params=CONTROLS,
+        model_params={"settings": settings},  # fixed: Reset builds the model from the session's settings
         name="Government–enterprise–public data sharing",
         play_interval=PLAY_INTERVAL_MS,
     )
+    SidebarLevers(settings)
+    ComparePanel(settings)

@@ -1,15 +1,21 @@
 """The browser app (app.py): its controls, the model it builds from them, what it draws, and the
 page rendered in-process with Solara (the real browser test is tests/test_app_browser.py)."""
 
+import time
+
 import ipyvuetify as v
 import numpy as np
 import pytest
 import solara
 from matplotlib.colors import to_rgba
 
+from simulation.config.schema import field_unit
+
 import app
 from agents import Role
-from simulation.config import Countermeasures, field_bounds, load_scenario
+from simulation.config import ConfigError, Countermeasures, Scenario, field_bounds, load_scenario
+from simulation.config.keys import value_at
+from simulation.config.package import changed_values, read_package
 from simulation.core.metrics import components
 from simulation.core.model import DataSharingModel
 
@@ -36,7 +42,7 @@ def test_every_countermeasure_lever_has_a_control_within_its_declared_range():
         for name, field in spec.annotation.model_fields.items():
             control = app.CONTROLS[f"countermeasures.{block}.{name}"]
             if name == "enabled":
-                assert control["type"] == "Select" and control["value"] == app.AS_IN_SCENARIO
+                assert control["type"] == "Select" and control["value"] in app.SWITCH
                 continue
             low, high = field_bounds(field)
             assert control["value"] == field.default
@@ -66,13 +72,21 @@ def test_untouched_controls_give_exactly_the_preset(preset):
         assert config == file and seed == file.seed and problems == []
 
 
+@pytest.mark.parametrize("preset", app.PRESETS)
+def test_controls_start_at_the_chosen_scenarios_values(preset):
+    settings = app.Settings.of_preset(preset)
+    file = load_scenario(app.SCENARIO_DIR / f"{preset}.yaml")
+    for key, _, _ in app.lever_fields():
+        assert settings.controls[key] == app.control_value(key, value_at(file, key))
+    assert settings.scenario() == (file, file.seed, [])
+
+
 def test_a_moved_control_overrides_the_preset():
-    config, _, _ = app.scenario_from_controls({
-        "preset": "all_countermeasures",
-        "countermeasures.ecosystem.link_rate": 0.2,
-        "countermeasures.security.enabled": "off",
-        "countermeasures.cognition.ramp": 3,
-    })
+    settings = app.Settings.of_preset("all_countermeasures")
+    for key, value in {"countermeasures.ecosystem.link_rate": 0.2, "countermeasures.security.enabled": "off",
+                       "countermeasures.cognition.ramp": 3}.items():
+        settings = settings.moved(key, value)
+    config, _, _ = settings.scenario()
     assert config.countermeasures.ecosystem.link_rate == 0.2
     assert not config.countermeasures.security.enabled
     assert config.countermeasures.cognition.ramp == 3 and config.countermeasures.mechanism.enabled
@@ -88,11 +102,17 @@ def test_seed_box_accepts_whole_numbers(text, seed):
     assert app.parse_seed(text) == (seed, None)
 
 
-@pytest.mark.parametrize("text", ["abc", "-3", "1.5", "1e3", str(2**63), "4 2", True])
+@pytest.mark.parametrize("text", ["abc", "-3", "1.5", "1e3", str(2**63), "4 2", True, "9" * 5000, "0" * 30 + "1" * 30])
 def test_seed_box_never_raises_and_says_what_is_wrong(text):
     model = app.BrowserModel(seed=text)
     assert model.seed == model.config.seed
-    assert len(model.problems) == 1 and "is not a whole number" in model.problems[0]
+    assert len(model.problems) == 1 and f"is not a whole number from 0 to {2**63 - 1}" in model.problems[0]
+    assert len(model.problems[0]) < 200  # one line on the page, however long the entry
+
+
+def test_seed_box_range_is_the_schemas():
+    low, high = field_bounds(Scenario.model_fields["seed"])
+    assert app.parse_seed(str(high)) == (high, None) and app.parse_seed(f"000{low}") == (low, None)
 
 
 def test_impossible_population_is_reported_and_the_scenario_used():
@@ -215,3 +235,113 @@ def test_a_bad_seed_shows_a_warning_instead_of_crashing():
     click(rc, "Reset")
     assert shown(rc, "Step: 0")
     assert any("'twelve' is not a whole number" in str(w.children) for w in rc.find(v.Alert).widgets)
+
+
+def test_a_seed_of_five_thousand_digits_is_one_line_on_the_page():
+    rc = page()
+    seed_box = rc.find(v.TextField, label=app.CONTROLS["seed"]["label"]).widget
+    seed_box.v_model = "7" * 5000
+    seed_box.fire_event("keyup.enter", None)
+    click(rc, "Reset")
+    assert shown(rc, "Step: 0")
+    alerts = [str(w.children) for w in rc.find(v.Alert).widgets]
+    assert any("(5,000 characters)' is not a whole number" in a for a in alerts) and all(len(a) < 300 for a in alerts)
+
+
+# ------------------------------------------------------------------ readable controls
+
+
+def test_every_slider_shows_its_value_unit_and_declared_meaning():
+    rc = page()
+    for key, field, label in app.lever_fields():
+        if key.endswith(".enabled"):
+            continue
+        slider = rc.find(v.Slider, label=label).widget
+        caption = app.lever_caption(key, field, slider.v_model)
+        assert caption.endswith(field.description) and field_unit(field) in caption
+        assert shown(rc, caption), key
+
+
+def test_levers_are_grouped_by_countermeasure():
+    groups = dict(app.lever_groups())
+    for block, (title, _) in app.GROUPS.items():
+        assert {key for key, _, _ in groups[title]} == {f"countermeasures.{block}.{name}" for name in
+                                                        Countermeasures.model_fields[block].annotation.model_fields}
+
+
+# ------------------------------------------------------------------ save and load a package
+
+
+def test_saved_settings_are_a_minimal_package_that_loads_back_to_the_same_levers(tmp_path):
+    settings = app.Settings.of_preset("ecosystem").moved("countermeasures.ecosystem.link_rate", 0.2)
+    settings = settings.moved("population.public", 310).moved("seed", "12")
+    text = settings.package_yaml()
+    assert text.splitlines()[0] == "extends: ecosystem.yaml"
+    package = read_package(text, "upload.yaml", app.SCENARIO_DIR)
+    assert package.changes == {"seed": 12, "population.public": 310, "countermeasures.ecosystem.link_rate": 0.2}
+    loaded = app.Settings.of_package(package)
+    assert loaded.controls == settings.controls
+    config, seed, problems = loaded.scenario()
+    assert changed_values(config, package.scenario) == {} and seed == 12 and problems == []
+
+
+def test_a_bad_upload_is_one_line_naming_the_file():
+    bad = "extends: baseline.yaml\ncountermeasures:\n  ecosystem:\n    link_rate: 99\n"
+    with pytest.raises(ConfigError, match=r"^pkg.yaml: countermeasures.ecosystem.link_rate: 99 is not allowed"):
+        read_package(bad, "pkg.yaml", app.SCENARIO_DIR)
+    with pytest.raises(ConfigError, match="a package extends one of"):
+        read_package("extends: /etc/hostname\n", "pkg.yaml", app.SCENARIO_DIR)
+    with pytest.raises(ConfigError, match="tag !!python/object"):
+        read_package("extends: baseline.yaml\nname: !!python/object:os.system x\n", "pkg.yaml", app.SCENARIO_DIR)
+
+
+def test_choosing_a_scenario_on_the_page_sets_the_levers_to_its_values():
+    rc = page()
+    assert rc.find(v.Select, label="Ecosystem (government leads)").widget.v_model == "off"
+    rc.find(v.Select, label="Scenario").widget.v_model = "ecosystem"
+    assert rc.find(v.Select, label="Ecosystem (government leads)").widget.v_model == "on"
+    meaning = Countermeasures.model_fields["ecosystem"].annotation.model_fields["link_rate"].description
+    assert shown(rc, f"0.05 links/holder/month: {meaning}")
+
+
+# ------------------------------------------------------------------ compare with the baseline
+
+
+def wait_for(condition, seconds=240.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def small_comparison(rc):
+    rc.find(v.Slider, label="Runs per arm").widget.v_model = 2
+    rc.find(v.Slider, label="Months per run").widget.v_model = 12
+    click(rc, "Compare with baseline")
+
+
+def test_the_single_run_steps_while_a_comparison_runs_and_then_its_effects_show():
+    rc = page()
+    small_comparison(rc)
+    assert rc.find(v.Btn, children=["Cancel"]).widget.disabled is False  # running
+    click(rc, "Step")
+    assert shown(rc, "Step: 1")
+    assert wait_for(lambda: any('class="effects"' in w.unsafe_innerHTML for w in rc.find(solara.widgets.HTML).widgets))
+    assert rc.find(v.Btn, children=["Cancel"]).widget.disabled is True
+    table = next(w.unsafe_innerHTML for w in rc.find(solara.widgets.HTML).widgets if 'class="effects"' in w.unsafe_innerHTML)
+    assert table.count("<tr>") == 7 and "Countermeasure cost, whole horizon" in table
+
+
+def test_a_comparison_can_be_cancelled():
+    rc = page()
+    small_comparison(rc)
+    click(rc, "Cancel")
+    assert wait_for(lambda: shown(rc, "Comparison cancelled."), 60)
+    assert not any('class="effects"' in w.unsafe_innerHTML for w in rc.find(solara.widgets.HTML).widgets)
+
+
+def test_the_sidebar_keeps_reset_and_step_above_the_levers():
+    text = repr(page().find(v.NavigationDrawer).widget)
+    assert 0 <= text.find("'Controls'") < text.find("'Package'") < text.find("'Levers'")

@@ -108,21 +108,28 @@ def read_yaml(path: Path) -> dict:
     if not path.is_file():
         raise ConfigError(f"{path}: file not found")
     try:
-        data = load_yaml_text(path.read_text(encoding="utf-8"))
-    except UnreadableDocument as exc:
-        raise ConfigError(f"{path}: {exc}") from None
-    except RecursionError:  # the parser recurses once per level, before the depth check can run
-        raise ConfigError(f"{path}: nested too deeply to read (at most {MAX_DEPTH} levels)") from None
-    except yaml.constructor.ConstructorError as exc:
-        raise ConfigError(f"{path}: line {_line(exc)}: tag {_tag(exc)} is not allowed (plain YAML only; nothing in a file is executed)") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: line {_line(exc)}: YAML syntax error: {_problem(exc)}") from None
+        text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not a UTF-8 text file") from None
+    return parse_yaml(text, str(path))
+
+
+def parse_yaml(text: str, source: str) -> dict:
+    """A YAML mapping from text (a file's or an upload's) read by :class:`SafeLoader`; ``source`` names it in errors."""
+    try:
+        data = load_yaml_text(text)
+    except UnreadableDocument as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+    except RecursionError:  # the parser recurses once per level, before the depth check can run
+        raise ConfigError(f"{source}: nested too deeply to read (at most {MAX_DEPTH} levels)") from None
+    except yaml.constructor.ConstructorError as exc:
+        raise ConfigError(f"{source}: line {_line(exc)}: tag {_tag(exc)} is not allowed (plain YAML only; nothing in a file is executed)") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{source}: line {_line(exc)}: YAML syntax error: {_problem(exc)}") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of fields at the top level, got {type(data).__name__}")
+        raise ConfigError(f"{source}: expected a mapping of fields at the top level, got {type(data).__name__}")
     return data
 
 
@@ -156,16 +163,20 @@ def resolve_extends(path: Path, chain: tuple[Path, ...] = ()) -> dict:
     if path in chain:
         cycle = " -> ".join(str(p) for p in (*chain, path))
         raise ConfigError(f"{chain[0]}: extends: cycle {cycle}")
-    data = _network_path_from(path, read_yaml(path))
+    return merged_with_parent(_network_path_from(path, read_yaml(path)), str(path), path.parent, (*chain, path))
+
+
+def merged_with_parent(data: dict, source: str, folder: Path, chain: tuple[Path, ...] = ()) -> dict:
+    """Scenario ``data`` merged over the file its ``extends`` names (relative to ``folder``)."""
     parent = data.pop("extends", None)
     if parent is None:
         return data
     if not isinstance(parent, str):
-        raise ConfigError(f"{path}: extends: expected a file path, got {parent!r}")
-    parent_path = (path.parent / parent) if not Path(parent).is_absolute() else Path(parent)
+        raise ConfigError(f"{source}: extends: expected a file path, got {parent!r}")
+    parent_path = (folder / parent) if not Path(parent).is_absolute() else Path(parent)
     if not parent_path.is_file():
-        raise ConfigError(f"{path}: extends: file not found: {parent_path}")
-    return deep_merge(resolve_extends(parent_path, (*chain, path)), data)
+        raise ConfigError(f"{source}: extends: file not found: {parent_path}")
+    return deep_merge(resolve_extends(parent_path, chain), data)
 
 
 def _network_path_from(path: Path, data: dict) -> dict:
@@ -311,15 +322,26 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None,
     """Read, resolve ``extends``, apply dotted overrides and validate a scenario file.
     ``overrides_source`` names where the overrides came from in messages about them."""
     path = Path(path)
-    data = resolve_extends(path)
+    return _scenario_from(resolve_extends(path), str(path), path.resolve().parent, overrides, overrides_source)
+
+
+def load_scenario_text(text: str, source: str, folder: str | Path) -> Scenario:
+    """A scenario from text that was never a file here (an upload), read and validated exactly as
+    :func:`load_scenario` reads a file in ``folder`` (where its ``extends`` is looked up)."""
+    folder = Path(folder).resolve()
+    return _scenario_from(merged_with_parent(parse_yaml(text, source), source, folder), source, folder)
+
+
+def _scenario_from(data: dict, source: str, folder: Path, overrides: dict[str, Any] | None = None,
+                   overrides_source: str = "overrides") -> Scenario:
     if overrides:
-        data = apply_overrides(data, overrides, f"{path} ({overrides_source})")
-    scenario = validate_data(data, str(path))
+        data = apply_overrides(data, overrides, f"{source} ({overrides_source})")
+    scenario = validate_data(data, source)
     if scenario.network.kind == "file":
         net_path = Path(scenario.network.path)
         if not net_path.is_absolute():
-            net_path = (path.resolve().parent / net_path)
+            net_path = folder / net_path
         if not net_path.is_file():
-            raise ConfigError(f"{path}: network.path: file not found: {net_path}")
+            raise ConfigError(f"{source}: network.path: file not found: {net_path}")
         scenario.network.path = str(net_path)
     return scenario

@@ -1,0 +1,83 @@
+"""The browser app's "Compare with baseline", server side: ``python -m benchmarks.compare_panel``.
+
+Times what a click on Compare costs at the default size (scenarios/all_countermeasures.yaml against
+the baseline, 420 agents): 10 + 10 runs of 60 months on 2 local processes through the batch's
+run_chunk, as the app runs them.  *Cold* includes starting the processes (the server's first
+comparison); *warm* reuses them (every later comparison).  Then the bands and the effect table the
+page draws, and the one-page brief.  Wall-clock times with CPU time of this process and the load
+average, since other processes on a shared machine stretch wall-clock time.  Writes the figures to
+results/app_browser/compare_timing.json and the brief as results/screenshots/brief.png and .pdf.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from simulation.config import load_scenario
+from simulation.config.package import changed_values
+from simulation.experiments.brief import brief_figure, brief_pdf
+from simulation.experiments.compare import BANDS, bands, effects, plan_comparison, run_comparison
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "results" / "app_browser" / "compare_timing.json"
+SHOTS = ROOT / "results" / "screenshots"
+TITLE = "The all_countermeasures scenario against the baseline"
+
+
+def timed(function, *args, **kwargs):
+    wall, cpu = time.perf_counter(), time.process_time()
+    value = function(*args, **kwargs)
+    return value, round(time.perf_counter() - wall, 3), round(time.process_time() - cpu, 3)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.compare_panel", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=10, help="runs per arm (default 10)")
+    parser.add_argument("--steps", type=int, default=60, help="months per run (default 60)")
+    parser.add_argument("--workers", type=int, default=2, help="local processes (default 2)")
+    parser.add_argument("--repeats", type=int, default=3, help="warm comparisons timed (default 3)")
+    args = parser.parse_args(argv)
+
+    load_start = os.getloadavg()
+    baseline = load_scenario(ROOT / "scenarios" / "baseline.yaml")
+    package = load_scenario(ROOT / "scenarios" / "all_countermeasures.yaml")
+    specs = plan_comparison(package, baseline, args.runs, args.steps)
+    with ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        comparison, cold, _ = timed(run_comparison, specs, pool)
+        warm = [timed(run_comparison, specs, pool)[1] for _ in range(args.repeats)]
+    drawn, draw_wall, draw_cpu = timed(lambda: ([bands(comparison, m) for m in BANDS], effects(comparison)))
+    changes = changed_values(package, baseline)
+    pdf, brief_wall, _ = timed(brief_pdf, comparison, TITLE, changes)
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    (SHOTS / "brief.pdf").write_bytes(pdf)
+    brief_figure(comparison, TITLE, changes).savefig(SHOTS / "brief.png", dpi=110)
+    figures = {
+        "runs_per_arm": args.runs, "months": args.steps, "workers": args.workers, "cpus": os.cpu_count(),
+        "agents": package.population.government + package.population.enterprise + package.population.public,
+        "cold_s_including_process_start": cold, "warm_s": warm,
+        "bands_and_effects_s": draw_wall, "bands_and_effects_cpu_s": draw_cpu, "brief_pdf_s": brief_wall,
+        "load_average_start": load_start, "load_average_end": os.getloadavg(),
+    }
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(figures, indent=2) + "\n")
+    table = drawn[1][["label", "package", "baseline", "effect", "effect_low", "effect_high"]]
+    print(f"Compare with baseline: {args.runs} + {args.runs} runs of {args.steps} months, {figures['agents']} agents,"
+          f" {args.workers} processes on {os.cpu_count()} CPUs")
+    print(f"  cold (first comparison, processes started): {cold:.2f} s")
+    print(f"  warm (processes running):                   {', '.join(f'{w:.2f}' for w in warm)} s")
+    print(f"  bands and effect table:                     {draw_wall:.2f} s; brief PDF {brief_wall:.2f} s")
+    print(f"  load average at start {load_start}, at end {figures['load_average_end']}")
+    print(table.to_string(index=False, float_format=lambda x: f"{x:.3g}"))
+    print(f"wrote {OUT.relative_to(ROOT)}, {(SHOTS / 'brief.png').relative_to(ROOT)}, {(SHOTS / 'brief.pdf').relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

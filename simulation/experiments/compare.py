@@ -1,0 +1,150 @@
+"""A package against the baseline over many seeds, as the browser app's comparison shows it.
+
+Both arms run the same seeds (common random numbers), each run through the batch's own
+:func:`simulation.experiments.execute.run_chunk`, one run per task on any ``concurrent.futures``
+executor.  The bands are the 95% interval of the mean month by month and the effects are the
+differences in final-year means, both from :mod:`simulation.experiments.statistics`; final-year
+outcomes come from :func:`simulation.experiments.outcomes.final_year`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Executor, wait
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from simulation.config import Scenario
+from simulation.experiments.execute import run_chunk
+from simulation.experiments.outcomes import final_year
+from simulation.experiments.plan import RunSpec, child_seeds
+from simulation.experiments.statistics import describe, effect
+
+PACKAGE, BASELINE = "package", "baseline"
+ARMS = (PACKAGE, BASELINE)
+BANDS = {  # monthly metric: what the page calls it
+    "sharing_volume": "Sharing volume per month",
+    "producer_integration": "Producers integrated (share)",
+    "islands": "Data islands",
+    "fulfilment_rate": "Requests fulfilled (share)",
+    "countermeasure_cost": "Countermeasure cost per month",
+}
+EFFECTS = {  # run-level outcome: (what the table calls it, where it is read)
+    "final_year_volume": ("Sharing volume per month, final year", "final year"),
+    "final_year_fulfilment": ("Requests fulfilled, final year", "final year"),
+    "final_year_wait_mean_days": ("Mean wait (working days), final year", "final year"),
+    "producer_integration": ("Producers integrated, last month", "last month"),
+    "islands": ("Data islands, last month", "last month"),
+    "total_countermeasure_cost": ("Countermeasure cost, whole horizon", "whole horizon"),
+}
+DEFAULT_RUNS = 10
+
+
+def baseline_of(package: Scenario, baseline: Scenario) -> Scenario:
+    """The package's world without its countermeasures: the package's population, network, demand
+    and parameters with the baseline's countermeasures, so that the difference is the package's."""
+    return package.model_copy(update={"name": BASELINE, "countermeasures": baseline.countermeasures.model_copy()})
+
+
+def plan_comparison(package: Scenario, baseline: Scenario, runs: int = DEFAULT_RUNS, steps: int | None = None,
+                    root_seed: int | None = None) -> list[RunSpec]:
+    """Runs 0..runs-1 of the package and runs..2*runs-1 of the baseline, run i and runs+i on the same
+    seed (child i of the root seed, the package's own seed by default)."""
+    steps = steps or package.steps
+    seeds = child_seeds(package.seed if root_seed is None else root_seed, runs)
+    arms = ((PACKAGE, package.model_copy(update={"name": PACKAGE})), (BASELINE, baseline_of(package, baseline)))
+    return [RunSpec(a * runs + i, scenario, seed, steps, replication=i, point=a)
+            for a, (_, scenario) in enumerate(arms) for i, seed in enumerate(seeds)]
+
+
+@dataclass
+class Comparison:
+    """Finished runs of both arms: ``runs`` one row per run, ``timeseries`` one row per run and month,
+    both with an ``arm`` column."""
+
+    specs: list[RunSpec]
+    runs: pd.DataFrame
+    timeseries: pd.DataFrame
+
+    @property
+    def seeds(self) -> list[int]:
+        return sorted({spec.seed for spec in self.specs}, key=[s.seed for s in self.specs].index)
+
+    @property
+    def steps(self) -> int:
+        return self.specs[0].steps
+
+    @property
+    def package(self) -> Scenario:
+        return self.specs[0].scenario
+
+
+def ready() -> bool:
+    """Submitted to a fresh pool of processes so that each imports the model before the first
+    comparison needs it (unpickling this function imports this module, and the runner with it)."""
+    return True
+
+
+def run_comparison(specs: list[RunSpec], executor: Executor, on_progress: Callable[[int, int], None] = lambda d, t: None,
+                   cancelled: Callable[[], bool] = lambda: False) -> Comparison | None:
+    """Every run of ``specs`` on ``executor``, one per task; None when ``cancelled()`` turns true
+    (tasks not started are cancelled).  ``on_progress(done, total)`` follows each finished run."""
+    futures = {executor.submit(run_chunk, [spec]) for spec in specs}
+    rows, series = [], []
+    try:
+        pending = futures
+        while pending:
+            finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            if cancelled():
+                return None
+            for future in finished:
+                runs, timeseries, _ = future.result()
+                rows.append(runs)
+                if timeseries is not None:
+                    series.append(timeseries)
+            if finished:
+                on_progress(sum(len(r) for r in rows), len(specs))
+    finally:
+        for future in futures:
+            future.cancel()
+    return collect(specs, pd.concat(rows, ignore_index=True), pd.concat(series, ignore_index=True) if series else None)
+
+
+def collect(specs: list[RunSpec], runs: pd.DataFrame, timeseries: pd.DataFrame | None) -> Comparison:
+    """Runs and timeseries labelled with their arm, in run order."""
+    arm = pd.Series({spec.run_id: ARMS[spec.point] for spec in specs})
+    runs = runs.sort_values("run_id", ignore_index=True).assign(arm=lambda f: f["run_id"].map(arm))
+    if timeseries is None:
+        timeseries = pd.DataFrame(columns=["run_id", "step", *BANDS])
+    timeseries = timeseries.sort_values(["run_id", "step"], ignore_index=True).assign(arm=lambda f: f["run_id"].map(arm))
+    return Comparison(specs, runs, timeseries)
+
+
+def bands(comparison: Comparison, metric: str) -> pd.DataFrame:
+    """Per arm and month: the mean of ``metric`` over the runs and its 95% interval."""
+    rows = [{"arm": arm, "step": step, **describe(group[metric].to_numpy())}
+            for (arm, step), group in comparison.timeseries.groupby(["arm", "step"], sort=True)]
+    return pd.DataFrame(rows, columns=["arm", "step", "n", "mean", "sd", "ci_low", "ci_high"])
+
+
+def run_outcomes(comparison: Comparison) -> pd.DataFrame:
+    """One row per finished run: its arm and every outcome of ``EFFECTS``."""
+    ok = comparison.runs[comparison.runs["status"] == "ok"].set_index("run_id")
+    year = final_year(comparison.timeseries, by="run_id")
+    columns = [name for name in EFFECTS if name not in year.columns]
+    return ok[["arm", *columns]].join(year, how="inner").astype({c: float for c in columns})
+
+
+def effects(comparison: Comparison) -> pd.DataFrame:
+    """One row per outcome: both arms' means and the package's effect with its 95% interval."""
+    outcomes = run_outcomes(comparison)
+    package, baseline = (outcomes[outcomes["arm"] == arm] for arm in ARMS)
+    rows = []
+    for name, (label, _) in EFFECTS.items():
+        values, base = package[name].to_numpy(), baseline[name].to_numpy()
+        rows.append({"outcome": name, "label": label, "n": len(values),
+                     "package": float(np.mean(values)) if len(values) else np.nan,
+                     "baseline": float(np.mean(base)) if len(base) else np.nan, **effect(values, base)})
+    return pd.DataFrame(rows)
