@@ -73,7 +73,7 @@ def stop(proc: subprocess.Popen) -> None:
 @pytest.fixture(scope="module")
 def server(root, tmp_path_factory):
     if not CHROMIUM.is_file():
-        pytest.fail(f"the browser test needs Debian's chromium at {CHROMIUM}: apt-get install chromium (.ci/run does)")
+        pytest.fail(f"the browser test needs Debian's chromium at {CHROMIUM}: apt-get install chromium (make test does, as root)")
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     log = tmp_path_factory.mktemp("viz") / "server.log"
