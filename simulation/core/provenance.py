@@ -16,8 +16,11 @@ from pathlib import Path
 
 PACKAGES = ("mesa", "numpy", "scipy", "pandas", "networkx", "pydantic", "pyyaml", "pyarrow")
 ROOT = Path(__file__).resolve().parents[2]
-# The packages whose code decides a result (the model and its roles), wherever they are installed.
-SOURCE_PACKAGES = ("simulation", "agents")
+# The packages whose code decides a run's result (the roles, the configuration and the model),
+# wherever they are installed.  The command line, the batch runner, the analyses and the report are
+# left out: editing a figure must not make days of finished runs stale.  How runs are seeded is in
+# the plan's own digest (every run's configuration, seed and horizon).
+SOURCE_PACKAGES = ("agents", "simulation.config", "simulation.core")
 
 
 @lru_cache(maxsize=1)
@@ -34,7 +37,7 @@ def package_versions() -> dict[str, str]:
 @lru_cache(maxsize=1)
 def code_version() -> str:
     """``src-`` and a hash of every ``.py`` file of the model's packages, by path and content:
-    changes with any edit of the code, committed or not, and with nothing else."""
+    changes with any edit of the code that decides a run, committed or not, and with nothing else."""
     from importlib.util import find_spec
 
     digest = hashlib.sha256()
