@@ -245,13 +245,8 @@ def _needed(table, column: str) -> str:
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     """Morris or Sobol indices of a spec's parameters (docs: README, Sensitivity and policy frontier)."""
     from simulation.analyses import sensitivity
-    from simulation.analyses.study import RunsFailed
 
-    try:
-        result = sensitivity.run_sensitivity(args.spec, args.out, **_runner_options(args))
-    except RunsFailed as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    result = sensitivity.run_sensitivity(args.spec, args.out, **_runner_options(args))
     print(sensitivity.describe(result))
     print(f"wrote {', '.join(str(p) for p in result.written)}; runs in {result.out}/runs.parquet")
     return 0
@@ -260,18 +255,13 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 def cmd_frontier(args: argparse.Namespace) -> int:
     """Pareto frontier of countermeasure packages: cost, island persistence, sharing volume."""
     from simulation.analyses import frontier
-    from simulation.analyses.study import RunsFailed
 
     if args.target_integration is not None:
         low, high = field_bounds(Scenario.model_fields["steps"])
         if not low <= args.target_integration <= high:
             raise ConfigError(f"--target-integration: {args.target_integration} is not allowed: int in"
                               f" {range_text(low, high)} (a month within the longest horizon of a run)")
-    try:
-        result = frontier.run_frontier(args.spec, args.out, args.target_integration, **_runner_options(args))
-    except RunsFailed as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    result = frontier.run_frontier(args.spec, args.out, args.target_integration, **_runner_options(args))
     print(frontier.describe(result))
     return 0
 
@@ -279,13 +269,8 @@ def cmd_frontier(args: argparse.Namespace) -> int:
 def cmd_equal_cost(args: argparse.Namespace) -> int:
     """The countermeasures scaled to one budget and compared (docs/countermeasures.md, Equal cost)."""
     from simulation.analyses import equal_cost
-    from simulation.analyses.study import RunsFailed
 
-    try:
-        result = equal_cost.run_equal_cost(args.spec, args.out, **_runner_options(args))
-    except (RunsFailed, equal_cost.SearchFailed) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    result = equal_cost.run_equal_cost(args.spec, args.out, **_runner_options(args))
     print(equal_cost.describe(result))
     return 0
 
@@ -293,13 +278,8 @@ def cmd_equal_cost(args: argparse.Namespace) -> int:
 def cmd_robustness(args: argparse.Namespace) -> int:
     """Share of sampled structural assumptions where each countermeasure conclusion holds, with PRIM."""
     from simulation.analyses import robustness
-    from simulation.analyses.study import RunsFailed
 
-    try:
-        result = robustness.run_robustness(args.spec, args.out, **_runner_options(args))
-    except RunsFailed as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    result = robustness.run_robustness(args.spec, args.out, **_runner_options(args))
     print(robustness.describe(result))
     if args.doc:
         robustness.update_doc(Path(args.doc), result)
@@ -378,15 +358,10 @@ def cmd_effects(args: argparse.Namespace) -> int:
 def cmd_patterns(args: argparse.Namespace) -> int:
     """The pattern table of docs/validation.md over seeds and network families; with --doc, written into it."""
     from simulation.analyses import patterns
-    from simulation.analyses.study import RunsFailed
 
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     plan = patterns.plan_patterns(args.scenarios, seeds)
-    try:
-        frame = patterns.run_patterns(plan, Path(args.out) if args.out else RESULTS / "patterns", **_runner_options(args))
-    except RunsFailed as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    frame = patterns.run_patterns(plan, Path(args.out) if args.out else RESULTS / "patterns", **_runner_options(args))
     table = patterns.pattern_table(frame)
     if args.doc:
         patterns.update_doc(Path(args.doc), patterns.generated_block(table, plan, seeds))
@@ -513,7 +488,8 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The one place where an expected failure becomes one line on stderr and exit status 2."""
+    """The one place where an expected failure becomes one line on stderr and its exit status (2 for
+    bad input, 1 for runs that failed, 130 for an interrupt)."""
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -38,7 +38,7 @@ from simulation.analyses.study import RunsFailed
 from simulation.config import Block, Scenario, load_scenario, read_validated
 from simulation.config.keys import field_at
 from simulation.config.schema import field_bounds
-from simulation.errors import ConfigError
+from simulation.errors import ConfigError, UserError
 from simulation.experiments.costs import COMPARISON, equal_cost_table, mean_cost, write_equal_cost
 from simulation.experiments.execute import execute
 from simulation.experiments.plan import Plan, RunSpec, child_seeds
@@ -129,8 +129,10 @@ class Candidate:
             self.retained = -1
 
 
-class SearchFailed(RuntimeError):
+class SearchFailed(UserError):
     """The budget cannot be met, or the search did not meet it within its steps."""
+
+    exit_status = 1
 
 
 @dataclass

@@ -21,7 +21,7 @@ from simulation.config import Block, Scenario, load_scenario, read_validated
 from simulation.config.keys import check_key, field_at
 from simulation.config.loader import apply_overrides, validate_data
 from simulation.config.schema import field_bounds, range_text
-from simulation.errors import ConfigError
+from simulation.errors import ConfigError, UserError
 from simulation.experiments.execute import BatchOutcome, execute
 from simulation.experiments.outcomes import horizon_filled
 from simulation.experiments.plan import Plan, RunSpec, child_seeds
@@ -120,8 +120,10 @@ def point_means(out: Path, outputs: list[str]) -> pd.DataFrame:
     return horizon_filled(runs, outputs).groupby(runs["point"]).mean().sort_index().reset_index(drop=True)
 
 
-class RunsFailed(RuntimeError):
+class RunsFailed(UserError):
     """Some runs failed: there are no results until a re-run of the same study retries them."""
+
+    exit_status = 1  # as for a batch with failed runs
 
     def __init__(self, outcome: BatchOutcome):
         super().__init__(f"{outcome.failed} of {outcome.total} runs failed; see the error column of "
