@@ -746,7 +746,7 @@ def CompareResults(outcome: tuple[CompareRequest, Comparison]):
     solara.Text(f"{request.title}: {runs} runs of each arm, {comparison.steps} months, seeds shared by both arms."
                 f" Lines: mean; bands: 95% interval of the mean.", style={"font-weight": "bold"})
     solara.FigureMatplotlib(figure, format="png", dpi=80)
-    solara.Text("Final-year effects of the package (package minus baseline; Welch's 95% interval over runs)")
+    solara.Text("Final-year effects of the package (package minus baseline, paired by seed; 95% interval)")
     solara.HTML(tag="div", unsafe_innerHTML=effects_html(table))
     solara.FileDownload(lambda: brief_pdf(comparison, request.title, request.changes), filename="brief.pdf",
                         label="Download the one-page brief (PDF)", mime_type="application/pdf")

@@ -49,3 +49,20 @@ def test_half_width_of_describe_matches_t_times_standard_error():
     values = np.array([2.0, 3.0, 5.0, 9.0, 4.0])
     d = describe(values)
     assert half_width(d["ci_low"], d["ci_high"]) == pytest.approx(_half_width(values.std(ddof=1), len(values)))
+
+
+def test_paired_effect_is_the_interval_of_the_differences_and_uses_the_pairing():
+    from simulation.experiments.statistics import describe, effect, paired_effect
+
+    rng = np.random.default_rng(3)
+    common = rng.normal(0, 5, 40)  # what the shared seed does to both arms
+    base = common + rng.normal(0, 0.5, 40)
+    values = common + 1 + rng.normal(0, 0.5, 40)
+    paired = paired_effect(values, base)
+    of_differences = describe(values - base)
+    assert (paired["effect"], paired["effect_low"], paired["effect_high"]) == (
+        of_differences["mean"], of_differences["ci_low"], of_differences["ci_high"])
+    welch = effect(values, base)
+    assert paired["effect"] == pytest.approx(welch["effect"])
+    assert paired["effect_high"] - paired["effect_low"] < (welch["effect_high"] - welch["effect_low"]) / 3
+    assert paired["effect_low"] < 1 < paired["effect_high"]

@@ -89,7 +89,7 @@ def brief_figure(comparison: Comparison, title: str, changes: dict[str, Any], ve
     for i, metric in enumerate(FIGURES):
         draw_band(figure.add_axes((0.08 + i * 0.47, top - height, 0.39, height)), comparison, metric)
     seeds = ", ".join(str(s) for s in comparison.seeds)
-    footer = (f"Lines: mean over the runs; bands: 95% interval of the mean. Effects: Welch's interval over runs."
+    footer = (f"Lines: mean over the runs; bands: 95% interval of the mean. Effects: paired by seed (both arms run the same seeds), t interval."
               f" Model version {version or code_version()}. Seeds: {seeds}")
     for i, line in enumerate(textwrap.wrap(footer, 150)[:6]):
         put(0.06, 0.075 - i * 0.013, line, fontsize=6.5, color="#444444")

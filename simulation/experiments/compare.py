@@ -20,7 +20,7 @@ from simulation.config import Scenario
 from simulation.experiments.execute import run_chunk
 from simulation.experiments.outcomes import final_year
 from simulation.experiments.plan import RunSpec, child_seeds
-from simulation.experiments.statistics import describe, effect
+from simulation.experiments.statistics import describe, paired_effect
 
 PACKAGE, BASELINE = "package", "baseline"
 ARMS = (PACKAGE, BASELINE)
@@ -134,17 +134,20 @@ def run_outcomes(comparison: Comparison) -> pd.DataFrame:
     ok = comparison.runs[comparison.runs["status"] == "ok"].set_index("run_id")
     year = final_year(comparison.timeseries, by="run_id")
     columns = [name for name in EFFECTS if name not in year.columns]
-    return ok[["arm", *columns]].join(year, how="inner").astype({c: float for c in columns})
+    return ok[["arm", "seed", *columns]].join(year, how="inner").astype({c: float for c in columns})
 
 
 def effects(comparison: Comparison) -> pd.DataFrame:
-    """One row per outcome: both arms' means and the package's effect with its 95% interval."""
+    """One row per outcome: both arms' means and the package's effect with its paired 95% interval
+    (both arms run the same seeds; a seed whose run failed in either arm is left out of both)."""
     outcomes = run_outcomes(comparison)
-    package, baseline = (outcomes[outcomes["arm"] == arm] for arm in ARMS)
+    package, baseline = (outcomes[outcomes["arm"] == arm].set_index("seed") for arm in ARMS)
+    seeds = package.index.intersection(baseline.index)
+    package, baseline = package.loc[seeds], baseline.loc[seeds]
     rows = []
     for name, (label, _) in EFFECTS.items():
         values, base = package[name].to_numpy(), baseline[name].to_numpy()
         rows.append({"outcome": name, "label": label, "n": len(values),
                      "package": float(np.mean(values)) if len(values) else np.nan,
-                     "baseline": float(np.mean(base)) if len(base) else np.nan, **effect(values, base)})
+                     "baseline": float(np.mean(base)) if len(base) else np.nan, **paired_effect(values, base)})
     return pd.DataFrame(rows)

@@ -24,7 +24,7 @@ import pandas as pd
 from scipy import stats
 
 from simulation.experiments.results import RUNS, read_manifest
-from simulation.experiments.statistics import LEVEL, describe
+from simulation.experiments.statistics import LEVEL, describe, paired_effect
 from simulation.experiments.store import atomic_path, write_text
 
 COST = "total_countermeasure_cost"
@@ -85,14 +85,14 @@ def equal_cost_table(runs: pd.DataFrame, baseline: str, outcomes=EQUAL_COST_OUTC
         extra_cost = mine["cost"].to_numpy() - paired["cost"].to_numpy()
         cost = describe(mine["cost"].to_numpy())
         for outcome in outcomes:
-            difference = mine[outcome].to_numpy(dtype=float) - paired[outcome].to_numpy(dtype=float)
-            effect = describe(difference)
+            values, base_values = mine[outcome].to_numpy(dtype=float), paired[outcome].to_numpy(dtype=float)
+            difference = values - base_values
+            effect = paired_effect(values, base_values)
             per_cost, per_low, per_high = ratio_interval(difference, extra_cost)
             rows.append({"scenario": scenario, "scale": float(mine["scale"].iloc[0]), "n": len(seeds),
                          "cost": cost["mean"], "cost_low": cost["ci_low"], "cost_high": cost["ci_high"],
                          "metric": outcome, "baseline": float(paired[outcome].mean()),
-                         "mean": float(mine[outcome].mean()), "effect": effect["mean"],
-                         "effect_low": effect["ci_low"], "effect_high": effect["ci_high"],
+                         "mean": float(mine[outcome].mean()), **effect,
                          "effect_per_cost": per_cost, "effect_per_cost_low": per_low,
                          "effect_per_cost_high": per_high})
     return pd.DataFrame(rows)
