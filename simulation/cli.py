@@ -346,7 +346,8 @@ def cmd_effects(args: argparse.Namespace) -> int:
         evidence.check_doc(Path(args.doc))  # before the runs, not after them
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     overrides = _overrides(args.set)
-    table = evidence.effect_table(evidence.collect(args.scenarios, seeds, overrides=overrides, overrides_source=SET))
+    table = evidence.effect_table(evidence.collect(args.scenarios, seeds, overrides=overrides, overrides_source=SET,
+                                                          workers=args.workers))
     if args.doc:
         evidence.update_docs(Path(args.doc), table, seeds, overrides)
         print(f"updated {args.doc}")
@@ -403,6 +404,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help=f"override a field of every scenario, e.g. network.kind=small_world; {SET_MERGES}")
     p.add_argument("--doc", help="Markdown file whose generated block to replace, e.g. docs/countermeasures.md")
+    p.add_argument("--workers", type=_positive, help="local worker processes of the batch runner (default: the number of CPUs)")
     p.set_defaults(func=cmd_effects)
 
     p = sub.add_parser("patterns", help="pattern-oriented validation: the pattern table over seeds and three network families")

@@ -11,8 +11,10 @@ import pandas as pd
 from scipy import stats
 
 from simulation.config import ConfigError, load_scenario
-from simulation.core.runner import run
+from simulation.experiments.execute import execute
 from simulation.experiments.outcomes import FINAL_YEAR, INTEGRATION_TIME, final_year
+from simulation.experiments.plan import Plan, RunSpec
+from simulation.experiments.results import read_results
 from simulation.experiments.statistics import describe, effect
 
 SCENARIOS = ("baseline", "ecosystem", "mechanism", "cognition", "security", "all_countermeasures")
@@ -70,45 +72,68 @@ def _final_year(ts: pd.DataFrame, metric: str) -> float:
     return float(ts[metric].iloc[-FINAL_YEAR:].mean())
 
 
-def indicators_of(result) -> dict[str, float]:
-    ts, summary = result.timeseries, result.summary
+def indicators_of(ts: pd.DataFrame, summary: pd.Series) -> dict[str, float]:
+    """Every indicator of one run from its monthly timeseries and its row of ``runs.parquet``."""
     last = final_year(ts).iloc[0]
     costs = {name: float(ts[name].sum()) for name in ("remediation_cost", "handling_cost", "negotiation_cost", "incident_loss")}
     return {
         "requests_escalated": float(ts["requests_escalated"].sum()),
         "volume_government_enterprise": float(ts["volume_gov_ent"].sum() + ts["volume_ent_gov"].sum()),
         "adoption_enterprise": _final_year(ts, "adoption_enterprise"),
-        "mean_cognition": summary["mean_cognition"],
-        "incidents_per_volume": summary["incidents_per_volume"],
+        "mean_cognition": float(summary["mean_cognition"]),
+        "incidents_per_volume": float(summary["incidents_per_volume"]),
         "final_volume": float(last["final_year_volume"]),
-        "cumulative_volume": summary["cumulative_volume"],
-        "fulfilment": summary["fulfilment_overall"],
+        "cumulative_volume": float(summary["cumulative_volume"]),
+        "fulfilment": float(summary["fulfilment_overall"]),
         "wait_mean_days": float(last["final_year_wait_mean_days"]),
         "beyond_window_share": float(last["final_year_beyond_window_share"]),
         "producer_integration": _final_year(ts, "producer_integration"),
         "islands": _final_year(ts, "islands"),
         "islands_two_way": _final_year(ts, "islands_two_way"),
         "final_component_share": _final_year(ts, "largest_component_share"),
-        "integrated": float(summary[INTEGRATION_TIME] is not None),
-        INTEGRATION_TIME: summary[INTEGRATION_TIME],
-        "time_to_half_adoption": summary["time_to_half_adoption"],
+        "integrated": float(pd.notna(summary[INTEGRATION_TIME])),
+        INTEGRATION_TIME: summary[INTEGRATION_TIME] if pd.notna(summary[INTEGRATION_TIME]) else None,
+        "time_to_half_adoption": summary["time_to_half_adoption"] if pd.notna(summary["time_to_half_adoption"]) else None,
         "adoption_holders": _final_year(ts, "adoption_holders"),
         "adoption_government": _final_year(ts, "adoption_government"),
-        "remediation_cost_share": summary["remediation_cost_share"],
+        "remediation_cost_share": float(summary["remediation_cost_share"]),
         "remediation_largest_cost": float(costs["remediation_cost"] >= max(costs.values())),
-        "total_countermeasure_cost": summary["total_countermeasure_cost"],
+        "total_countermeasure_cost": float(summary["total_countermeasure_cost"]),
         **{f"total_{name}": value for name, value in costs.items()},
     }
 
 
-def collect(scenario_dir: str | Path, seeds: range, names=SCENARIOS, overrides: dict | None = None,
-            overrides_source: str = "overrides") -> pd.DataFrame:
-    """One row per (scenario, seed) with every indicator; ``overrides`` (dotted keys) apply to every scenario."""
-    rows = []
-    for name in names:
+def plan_evidence(scenario_dir: str | Path, seeds: range, names=SCENARIOS, overrides: dict | None = None,
+                  overrides_source: str = "overrides") -> Plan:
+    """Every scenario with the same seeds; ``overrides`` (dotted keys) apply to every scenario."""
+    runs: list[RunSpec] = []
+    for point, name in enumerate(names):
         scenario = load_scenario(Path(scenario_dir) / f"{name}.yaml", overrides, overrides_source)
-        for seed in seeds:
-            rows.append({"scenario": name, "seed": seed, **indicators_of(run(scenario, seed=seed))})
+        first = len(runs)
+        runs.extend(RunSpec(first + i, scenario, seed, scenario.steps, i, point) for i, seed in enumerate(seeds))
+    given = {"scenarios": str(scenario_dir), "seeds": [seeds.start, seeds.stop], "names": list(names),
+             "overrides": dict(overrides or {})}
+    return Plan("effects", given, {**given, "seed": None}, runs)
+
+
+def collect(scenario_dir: str | Path, seeds: range, names=SCENARIOS, overrides: dict | None = None,
+            overrides_source: str = "overrides", workers: int | None = None) -> pd.DataFrame:
+    """One row per (scenario, seed) with every indicator, the runs made by the batch runner (in
+    parallel; a temporary folder, since the table is the product)."""
+    import tempfile
+
+    from simulation.analyses.study import RunsFailed
+
+    plan = plan_evidence(scenario_dir, seeds, names, overrides, overrides_source)
+    with tempfile.TemporaryDirectory(prefix="effects-") as folder:
+        outcome = execute(plan, Path(folder) / "runs", workers=workers, progress=False)
+        if outcome.failed:
+            raise RunsFailed(outcome)
+        runs, timeseries, _ = read_results(Path(folder) / "runs")
+    runs = runs.set_index("run_id")
+    rows = [{"scenario": runs.at[run_id, "scenario"], "seed": int(runs.at[run_id, "seed"]),
+             **indicators_of(ts.sort_values("step"), runs.loc[run_id])}
+            for run_id, ts in timeseries.groupby("run_id", sort=True)]
     return pd.DataFrame(rows)
 
 
