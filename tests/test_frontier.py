@@ -90,3 +90,20 @@ def test_a_tiny_frontier_end_to_end_is_reproducible(tmp_path, root, capsys):
     off = table[~table[switch_key("ecosystem")]]
     assert off["countermeasures.ecosystem.link_rate"].isna().all()  # levers of a switched-off countermeasure are blank
     assert (outs[0] / "frontier.pdf").exists() and (outs[0] / "frontier.png").exists()
+
+
+def test_a_restart_removes_the_frontier_files_it_made(tmp_path, root, capsys):
+    """The tables and figures are recorded in the manifest as made from the runs, so a restart takes
+    them away with the runs; a user's file beside them stays."""
+    from simulation.experiments.results import read_manifest
+
+    path, out = spec(root, tmp_path), tmp_path / "out"
+    assert main(["frontier", str(path), "--out", str(out), "--workers", "1", "--quiet"]) == 0
+    derived = set(read_manifest(out)["derived"])
+    assert {"packages.csv", "frontier.csv", "frontier.pdf", "frontier.png"} <= derived
+    (out / "notes.md").write_text("mine", encoding="utf-8")
+    path.write_text(path.read_text(encoding="utf-8").replace("seed: 4", "seed: 5"), encoding="utf-8")
+    assert main(["frontier", str(path), "--out", str(out), "--workers", "1", "--quiet", "--restart"]) == 0
+    capsys.readouterr()
+    assert (out / "notes.md").read_text(encoding="utf-8") == "mine"
+    assert {"packages.csv", "frontier.csv"} <= set(read_manifest(out)["derived"])

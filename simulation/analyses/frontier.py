@@ -33,7 +33,7 @@ from simulation.experiments.costs import COST, mean_cost
 from simulation.experiments.figures import paper_style, save
 from simulation.experiments.folder import named_folder
 from simulation.experiments.outcomes import INTEGRATION_TIME, integrated
-from simulation.experiments.results import RUNS
+from simulation.experiments.results import RUNS, record_derived
 from simulation.experiments.sampling import latin_hypercube, on_range
 from simulation.experiments.store import atomic_path
 
@@ -140,6 +140,7 @@ def run_frontier(path: str | Path, out: str | Path | None = None, target: int | 
         with atomic_path(file) as tmp:
             frame.to_csv(tmp, index=False)
     written += figure(table, answer, out)
+    record_derived(out, written)  # so that a restart removes them with the runs they came from
     return FrontierResult(out, spec, table, target, answer, written)
 
 

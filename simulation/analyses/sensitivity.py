@@ -29,7 +29,7 @@ from pydantic import Field, model_validator
 from simulation.analyses.study import Evaluator, Study, model_evaluator, short, validate_spec
 from simulation.experiments.figures import paper_style, save
 from simulation.experiments.folder import named_folder
-from simulation.experiments.results import RUNS
+from simulation.experiments.results import RUNS, record_derived
 from simulation.experiments.sampling import problem_of, salib_design
 from simulation.experiments.store import atomic_path
 
@@ -124,6 +124,7 @@ def run_sensitivity(path: str | Path, out: str | Path | None = None, **options: 
     with atomic_path(out / INDICES) as tmp:
         table.to_csv(tmp, index=False)
     written = [out / INDICES, *figures(table, spec.method, out)]
+    record_derived(out, written)  # so that a restart removes them with the runs they came from
     runs = len(pd.read_parquet(out / RUNS, columns=["run_id"]))
     return SensitivityResult(out, spec, table, written, runs)
 
