@@ -270,8 +270,13 @@ def cmd_equal_cost(args: argparse.Namespace) -> int:
     """The countermeasures scaled to one budget and compared (docs/countermeasures.md, Equal cost)."""
     from simulation.analyses import equal_cost
 
+    if args.doc:
+        equal_cost.EQUAL_COST_TABLE.check(Path(args.doc))  # before the runs, not after them
     result = equal_cost.run_equal_cost(args.spec, args.out, **_runner_options(args))
     print(equal_cost.describe(result))
+    if args.doc:
+        equal_cost.update_doc(Path(args.doc), result)
+        print(f"updated {args.doc}")
     return 0
 
 
@@ -279,6 +284,8 @@ def cmd_robustness(args: argparse.Namespace) -> int:
     """Share of sampled structural assumptions where each countermeasure conclusion holds, with PRIM."""
     from simulation.analyses import robustness
 
+    if args.doc:
+        robustness.ROBUSTNESS_TABLE.check(Path(args.doc))  # before the runs, not after them
     result = robustness.run_robustness(args.spec, args.out, **_runner_options(args))
     print(robustness.describe(result))
     if args.doc:
@@ -343,7 +350,7 @@ def cmd_effects(args: argparse.Namespace) -> int:
     checked("seed", args.first_seed, "--first-seed")
     checked("seed", args.first_seed + args.seeds - 1, "--first-seed + --seeds - 1")
     if args.doc:
-        evidence.check_doc(Path(args.doc))  # before the runs, not after them
+        evidence.EFFECT_TABLE.check(Path(args.doc))  # before the runs, not after them
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     overrides = _overrides(args.set)
     table = evidence.effect_table(evidence.collect(args.scenarios, seeds, overrides=overrides, overrides_source=SET,
@@ -360,6 +367,8 @@ def cmd_patterns(args: argparse.Namespace) -> int:
     """The pattern table of docs/validation.md over seeds and network families; with --doc, written into it."""
     from simulation.analyses import patterns
 
+    if args.doc:
+        patterns.PATTERN_TABLE.check(Path(args.doc))  # before the runs, not after them
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     plan = patterns.plan_patterns(args.scenarios, seeds)
     frame = patterns.run_patterns(plan, Path(args.out) if args.out else RESULTS / "patterns", **_runner_options(args))
@@ -458,6 +467,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("equal-cost", help="the countermeasures scaled to one budget: effects and effects per unit of cost")
     p.add_argument("spec", help="equal-cost spec (scenarios/experiments/equal_cost.yaml)")
+    p.add_argument("--doc", help="Markdown file whose generated block to replace, e.g. docs/countermeasures.md")
     _add_runner_arguments(p)
     p.set_defaults(func=cmd_equal_cost)
     p = sub.add_parser("robustness", help="the countermeasure conclusions across sampled structural assumptions (LHS, PRIM)")

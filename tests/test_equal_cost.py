@@ -229,3 +229,20 @@ def test_a_budget_above_the_largest_scale_fails_the_search():
         while True:
             scale = candidate.next_scale()
             candidate.update(scale, 10.0 * scale, 1000.0, 0.01)
+
+
+def test_a_missing_doc_is_refused_before_any_run(tmp_path, root, capsys):
+    out = tmp_path / "out"
+    status = main(["equal-cost", str(root / "scenarios" / "experiments" / "equal_cost.yaml"), "--out", str(out),
+                   "--doc", str(tmp_path / "missing.md"), "--quiet"])
+    assert status == 2 and "missing.md: file not found" in capsys.readouterr().err
+    assert not out.exists()
+
+
+@pytest.mark.slow
+def test_the_documented_equal_cost_table_is_current(tmp_path, root):
+    """docs/countermeasures.md shows exactly the table the shipped study gives (regenerate with
+    `python -m simulation equal-cost scenarios/experiments/equal_cost.yaml --doc docs/countermeasures.md`)."""
+    result = equal_cost.run_equal_cost(root / "scenarios" / "experiments" / "equal_cost.yaml", tmp_path / "study",
+                                       workers=2, progress=False)
+    assert equal_cost.EQUAL_COST_TABLE.read(root / "docs" / "countermeasures.md") == equal_cost.doc_block(result)

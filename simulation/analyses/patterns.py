@@ -23,6 +23,7 @@ from simulation.experiments.outcomes import INTEGRATION_TIME, final_year
 from simulation.experiments.plan import Plan, RunSpec
 from simulation.experiments.results import read_results
 from simulation.experiments.statistics import describe
+from simulation.experiments.store import GeneratedBlock
 
 FAMILIES = ("sectoral", "small_world", "scale_free")
 SCENARIOS = ("baseline", "ecosystem", "security", "all_countermeasures")
@@ -281,7 +282,7 @@ def run_patterns(plan: Plan, out: str | Path, **options: Any) -> pd.DataFrame:
     return run_indicators(runs, timeseries)
 
 
-BEGIN, END = "<!-- pattern-table:begin -->", "<!-- pattern-table:end -->"
+PATTERN_TABLE = GeneratedBlock("pattern-table")
 
 
 def generated_block(table: str, plan: Plan, seeds: range) -> str:
@@ -293,14 +294,8 @@ def generated_block(table: str, plan: Plan, seeds: range) -> str:
 
 def update_doc(doc: Path, block: str) -> None:
     """Replace the generated block of ``doc``."""
-    from simulation.experiments.store import write_text
-
-    text = doc.read_text(encoding="utf-8")
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    write_text(doc, head + BEGIN + block + END + tail)
+    PATTERN_TABLE.write(doc, block)
 
 
 def documented_block(doc: Path) -> str:
-    text = doc.read_text(encoding="utf-8")
-    return text.split(BEGIN, 1)[1].split(END, 1)[0]
+    return PATTERN_TABLE.read(doc)

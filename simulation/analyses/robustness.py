@@ -36,7 +36,7 @@ from simulation.experiments.plan import Plan, RunSpec, child_seeds
 from simulation.experiments.results import RUNS, TIMESERIES
 from simulation.experiments.sampling import latin_hypercube, on_range
 from simulation.experiments.statistics import share_interval
-from simulation.experiments.store import atomic_path, write_json, write_text
+from simulation.experiments.store import GeneratedBlock, atomic_path, write_json, write_text
 
 BASELINE = "baseline"
 COUNTERMEASURES = ("ecosystem", "mechanism", "cognition", "security")
@@ -451,17 +451,12 @@ def boxes_figure(boxes: dict[str, FailureBox]) -> Any:
     return figure
 
 
-BEGIN, END = "<!-- robustness-table:begin -->", "<!-- robustness-table:end -->"
+ROBUSTNESS_TABLE = GeneratedBlock("robustness-table")
 
 
 def update_doc(doc: Path, result: RobustnessResult) -> None:
-    """Replace the generated block of ``doc`` (between BEGIN and END) with the study's table."""
-    text = doc.read_text(encoding="utf-8")
-    if BEGIN not in text or END not in text:
-        raise ConfigError(f"{doc}: no generated block: add the lines {BEGIN} and {END} where the table goes")
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    write_text(doc, head + BEGIN + "\n" + markdown(result.spec, result.table) + END + tail)
+    """Replace the generated block of ``doc`` with the study's table."""
+    ROBUSTNESS_TABLE.write(doc, "\n" + markdown(result.spec, result.table))
 
 
 def describe(result: RobustnessResult) -> str:

@@ -100,6 +100,11 @@ def equal_cost_table(runs: pd.DataFrame, baseline: str, outcomes=EQUAL_COST_OUTC
 
 def equal_cost_markdown(table: pd.DataFrame, info: dict[str, Any]) -> str:
     """The table for papers, with a note on the budget, the search and the intervals."""
+    return equal_cost_table_markdown(table) + "\n\n" + equal_cost_notes(table, info) + "\n"
+
+
+def equal_cost_table_markdown(table: pd.DataFrame) -> str:
+    """The table alone, one row per countermeasure and metric."""
     pretty = pd.DataFrame({
         "countermeasure": table["scenario"], "scale": table["scale"].map(lambda x: f"{x:.4g}"),
         "cost [95% CI]": [_value(m, lo, hi) for m, lo, hi in zip(table["cost"], table["cost_low"], table["cost_high"])],
@@ -110,8 +115,7 @@ def equal_cost_markdown(table: pd.DataFrame, info: dict[str, Any]) -> str:
             _value(1000 * m, 1000 * lo, 1000 * hi)
             for m, lo, hi in zip(table["effect_per_cost"], table["effect_per_cost_low"], table["effect_per_cost_high"])],
     })
-    text = pretty.to_markdown(index=False, disable_numparse=True, colalign=("left", "right", "right", "left") + ("right",) * 4)
-    return text + "\n\n" + equal_cost_notes(table, info) + "\n"
+    return pretty.to_markdown(index=False, disable_numparse=True, colalign=("left", "right", "right", "left") + ("right",) * 4)
 
 
 def equal_cost_notes(table: pd.DataFrame, info: dict[str, Any]) -> str:

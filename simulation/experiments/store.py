@@ -6,10 +6,13 @@ import json
 import os
 import tempfile
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
 import pandas as pd
+
+from simulation.errors import ConfigError
 
 
 @contextmanager
@@ -45,3 +48,41 @@ def write_parquet(target: str | Path, frame: pd.DataFrame) -> None:
 def write_text(target: str | Path, text: str) -> None:
     with atomic_path(target) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class GeneratedBlock:
+    """The part of a Markdown document a command writes, between ``<!-- NAME:begin -->`` and
+    ``<!-- NAME:end -->``; the rest of the document is the authors'."""
+
+    name: str
+
+    @property
+    def begin(self) -> str:
+        return f"<!-- {self.name}:begin -->"
+
+    @property
+    def end(self) -> str:
+        return f"<!-- {self.name}:end -->"
+
+    def check(self, doc: Path) -> str:
+        """The document's text; a ConfigError when it cannot be read or has no such block (checked
+        before any run, so that hours of runs never end in a missing file)."""
+        try:
+            text = Path(doc).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigError(f"{doc}: file not found (the Markdown file whose generated {self.name} to replace)") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{doc}: cannot read it: {exc}") from None
+        if self.begin not in text or self.end not in text.split(self.begin, 1)[1]:
+            raise ConfigError(f"{doc}: no generated block: the {self.name} goes between the lines {self.begin} and {self.end}")
+        return text
+
+    def read(self, doc: Path) -> str:
+        """What stands in the block now."""
+        return self.check(doc).split(self.begin, 1)[1].split(self.end, 1)[0]
+
+    def write(self, doc: Path, content: str) -> None:
+        """Replace what stands in the block with ``content``, atomically."""
+        head, rest = self.check(doc).split(self.begin, 1)
+        write_text(Path(doc), head + self.begin + content + self.end + rest.split(self.end, 1)[1])
