@@ -333,7 +333,17 @@ def cmd_game(args: argparse.Namespace) -> int:
         scenario = _scenario(args.scenario, args.set)
         payoff_function, start = game.scenario_game(scenario, args.long_run), game.scenario_start(scenario)
     analysis = game.analyse(payoff_function, args.start or start, args.t_end, args.abm_agents, args.seed)
-    print(json.dumps(analysis.as_json()) if args.json else game.describe(analysis))
+    report = analysis.as_json()
+    prediction = None
+    if args.scenario and not args.long_run:
+        # What the month-by-month mean field on the scenario's own network predicts for a run (docs/game.md).
+        path = game.mean_field_path(scenario, game.measure_mixing(scenario))
+        prediction = {"months": len(path.shares) - 1, "end": [round(float(x), 4) for x in path.end]}
+        report["mean_field_path"] = prediction
+    print(json.dumps(report) if args.json else game.describe(analysis))
+    if prediction and not args.json:
+        print(f"Mean field on the scenario's network (mixing measured from it): shares sharing or participating"
+              f" at month {prediction['months']} {prediction['end']} (government, enterprise, public)")
     if args.plot:
         game.plot_phase_portrait(payoff_function, args.plot, args.t_end)
         print(f"wrote {args.plot}", file=sys.stderr if args.json else sys.stdout)

@@ -314,6 +314,10 @@ def test_game_scenario_mean_field_and_plot(root, tmp_path):
     out = json.loads(proc.stdout)
     assert out["abm"] is None and out["roles"] == ["government", "enterprise", "public"]
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # The prediction for a run of the scenario, on its own network: every role's share in [0, 1].
+    predicted = out["mean_field_path"]
+    assert predicted["months"] == 60 and len(predicted["end"]) == 3
+    assert all(0.0 <= share <= 1.0 for share in predicted["end"])
 
 
 @pytest.mark.parametrize("args, expected", [
