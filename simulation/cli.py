@@ -270,26 +270,27 @@ def cmd_equal_cost(args: argparse.Namespace) -> int:
     """The countermeasures scaled to one budget and compared (docs/countermeasures.md, Equal cost)."""
     from simulation.analyses import equal_cost
 
-    if args.doc:
-        equal_cost.EQUAL_COST_TABLE.check(Path(args.doc))  # before the runs, not after them
-    result = equal_cost.run_equal_cost(args.spec, args.out, **_runner_options(args))
-    print(equal_cost.describe(result))
-    if args.doc:
-        equal_cost.update_doc(Path(args.doc), result)
-        print(f"updated {args.doc}")
-    return 0
+    return _documented_study(args, equal_cost.run_equal_cost, equal_cost.describe, equal_cost.EQUAL_COST_TABLE,
+                             equal_cost.update_doc)
 
 
 def cmd_robustness(args: argparse.Namespace) -> int:
     """Share of sampled structural assumptions where each countermeasure conclusion holds, with PRIM."""
     from simulation.analyses import robustness
 
+    return _documented_study(args, robustness.run_robustness, robustness.describe, robustness.ROBUSTNESS_TABLE,
+                             robustness.update_doc)
+
+
+def _documented_study(args: argparse.Namespace, run, describe, block, update_doc) -> int:
+    """Run a study spec through the batch runner, print it, and with --doc write its table into the
+    document's generated block (checked before the runs, not after them)."""
     if args.doc:
-        robustness.ROBUSTNESS_TABLE.check(Path(args.doc))  # before the runs, not after them
-    result = robustness.run_robustness(args.spec, args.out, **_runner_options(args))
-    print(robustness.describe(result))
+        block.check(Path(args.doc))
+    result = run(args.spec, args.out, **_runner_options(args))
+    print(describe(result))
     if args.doc:
-        robustness.update_doc(Path(args.doc), result)
+        update_doc(Path(args.doc), result)
         print(f"updated {args.doc}")
     return 0
 
