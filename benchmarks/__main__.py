@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks import compare_panel
 from benchmarks.measure import batch_throughput, in_fresh_process, measure_fast, measure_reference
 from benchmarks.phases import DATA_COLLECTION, PHASES
 from simulation.core.provenance import code_version, package_versions
@@ -52,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     million = None if quick or args.no_million else _fast(MILLION, FIT_STEPS)
     runs = 6 if quick else 120  # enough that starting the worker processes is a small part
     batch = [_announce(f"batch of {runs} runs on {w} worker(s)", batch_throughput, w, runs, 60) for w in (1, 2)]
+    compare = _announce("the browser app's comparison with the baseline", compare_panel.measure,
+                        3 if quick else 10, 12 if quick else 60, 2, 1 if quick else 3, not quick)[0]
 
     results = {
         "meta": {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "code_version": code_version(),
@@ -63,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         "scaling": _scaling([*detailed, *extra, *([million] if million else [])]),
         "batch": _batch(batch),
         "million": _summary(million) if million else None,
+        "compare_panel": compare,
     }
     write_json(args.out, results)
     print(report(results))

@@ -65,6 +65,13 @@ def _sentences(results: dict, sizes: list[dict]) -> list[str]:
     said.append(f"Batches ({one['runs']} runs of {one['agents']} agents and {one['steps']} months):"
                 f" {one['runs_per_minute']:.0f} runs per minute on 1 worker, {two['runs_per_minute']:.0f} on 2"
                 f" (parallel efficiency {batch['parallel_efficiency']:.0%}).")
+    compare = results.get("compare_panel")
+    if compare:
+        warm = sorted(compare["warm_s"])[len(compare["warm_s"]) // 2]
+        said.append(f"The browser app's comparison with the baseline ({compare['runs_per_arm']} + {compare['runs_per_arm']}"
+                    f" runs of {compare['months']} months, {compare['agents']} agents, {compare['workers']} processes):"
+                    f" {compare['cold_s_including_process_start']:.1f} s from a cold start, {warm:.1f} s once its"
+                    f" processes run, {compare['brief_pdf_s']:.1f} s for the one-page brief.")
     return said
 
 
