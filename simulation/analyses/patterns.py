@@ -9,6 +9,7 @@ with its 95% interval) and whether its criterion holds.  A failing check is repo
 from __future__ import annotations
 
 import operator
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -124,7 +125,7 @@ def _mean_text(values: pd.Series) -> str:
 
 
 @dataclass(frozen=True)
-class Check:
+class Check(ABC):
     """One criterion of a pattern; ``evaluate`` reads the runs of one network family."""
 
     id: str
@@ -132,11 +133,13 @@ class Check:
     status: str
     scenarios: tuple[str, ...]
 
+    @abstractmethod
     def evaluate(self, frame: pd.DataFrame) -> Verdict:
-        raise NotImplementedError
+        """Whether the criterion holds in ``frame`` (the runs of one family), and what was measured."""
 
+    @abstractmethod
     def criterion(self) -> str:
-        raise NotImplementedError
+        """The criterion as the pattern table states it."""
 
 
 @dataclass(frozen=True)
