@@ -34,13 +34,12 @@ from typing import Annotated, Any, Literal
 import pandas as pd
 from pydantic import Field, model_validator
 
-from simulation.analyses.study import RunsFailed
+from simulation.analyses.study import execute_all
 from simulation.config import Block, Scenario, load_scenario, read_validated
 from simulation.config.keys import field_at
 from simulation.config.schema import field_bounds
 from simulation.errors import ConfigError, UserError
 from simulation.experiments.costs import COMPARISON, equal_cost_table, equal_cost_table_markdown, mean_cost, write_equal_cost
-from simulation.experiments.execute import execute
 from simulation.experiments.plan import Plan, RunSpec, child_seeds
 from simulation.experiments.results import RUNS
 from simulation.experiments.store import GeneratedBlock, atomic_path
@@ -208,9 +207,7 @@ def _plan(name: str, spec: EqualCostSpec, given: dict, cells: list[tuple[Scenari
 
 def _execute(plan: Plan, out: Path, options: dict[str, Any]) -> pd.DataFrame:
     """The plan's runs (a folder of another plan or code is replaced: the spec determines it)."""
-    outcome = execute(plan, out, replace_stale=True, **options)
-    if outcome.failed:
-        raise RunsFailed(outcome)
+    execute_all(plan, out, replace_stale=True, **options)
     return pd.read_parquet(out / RUNS)
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 from scipy import stats
 
+from simulation.analyses.study import execute_all
 from simulation.config import ConfigError, load_scenario
-from simulation.experiments.execute import execute
 from simulation.experiments.outcomes import FINAL_YEAR, INTEGRATION_TIME, final_year
 from simulation.experiments.plan import Plan, RunSpec
 from simulation.experiments.results import read_results
@@ -123,13 +123,9 @@ def collect(scenario_dir: str | Path, seeds: range, names=SCENARIOS, overrides: 
     parallel; a temporary folder, since the table is the product)."""
     import tempfile
 
-    from simulation.analyses.study import RunsFailed
-
     plan = plan_evidence(scenario_dir, seeds, names, overrides, overrides_source)
     with tempfile.TemporaryDirectory(prefix="effects-") as folder:
-        outcome = execute(plan, Path(folder) / "runs", workers=workers, progress=False)
-        if outcome.failed:
-            raise RunsFailed(outcome)
+        execute_all(plan, Path(folder) / "runs", workers=workers, progress=False)
         runs, timeseries, _ = read_results(Path(folder) / "runs")
     runs = runs.set_index("run_id")
     rows = [{"scenario": runs.at[run_id, "scenario"], "seed": int(runs.at[run_id, "seed"]),

@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from simulation.analyses.study import execute_all
 from simulation.config import load_scenario
-from simulation.experiments.execute import execute
 from simulation.experiments.outcomes import INTEGRATION_TIME, final_year
 from simulation.experiments.plan import Plan, RunSpec
 from simulation.experiments.results import read_results
@@ -276,11 +276,7 @@ def plan_patterns(scenario_dir: str | Path, seeds: range, families=FAMILIES, nam
 
 def run_patterns(plan: Plan, out: str | Path, **options: Any) -> pd.DataFrame:
     """Execute ``plan`` (resumable, parallel, Dask) into ``out`` and return the indicators per run."""
-    from simulation.analyses.study import RunsFailed
-
-    outcome = execute(plan, out, **options)
-    if outcome.failed:
-        raise RunsFailed(outcome)
+    execute_all(plan, out, **options)
     runs, timeseries, _ = read_results(out)
     return run_indicators(runs, timeseries)
 

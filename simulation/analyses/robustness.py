@@ -25,11 +25,10 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from simulation.analyses.study import RunsFailed, short
+from simulation.analyses.study import execute_all, short
 from simulation.config import Block, assumptions, load_scenario, read_validated
 from simulation.config.loader import apply_overrides, validate_data
 from simulation.errors import ConfigError
-from simulation.experiments.execute import execute
 from simulation.experiments.figures import paper_style, save
 from simulation.experiments.outcomes import final_year, integrated
 from simulation.experiments.plan import Plan, RunSpec, child_seeds
@@ -302,10 +301,8 @@ def run_robustness(path: str | Path, out: str | Path | None = None, **options: A
     out = Path(out) if out else Path("results") / spec.name
     plan = plan_robustness(path, spec, given, files)
     started, load_before = time.perf_counter(), _load()
-    outcome = execute(plan, out, **options)
+    outcome = execute_all(plan, out, **options)
     seconds = time.perf_counter() - started
-    if outcome.failed:
-        raise RunsFailed(outcome)
     executed = len(plan.runs) - outcome.skipped
     # Timing of the call that ran runs; a call that only re-analyses finished runs keeps it.
     timing = None if executed == 0 else {

@@ -131,14 +131,20 @@ class RunsFailed(UserError):
         self.outcome = outcome
 
 
+def execute_all(plan: Plan, out: Path, **options: Any) -> BatchOutcome:
+    """Run ``plan`` through the batch runner into ``out``; RunsFailed unless every run finished."""
+    outcome = execute(plan, out, **options)
+    if outcome.failed:
+        raise RunsFailed(outcome)
+    return outcome
+
+
 def model_evaluator(spec_path: Path, spec: Study, given: dict[str, Any], out: Path, outputs: list[str],
                     **options: Any) -> Evaluator:
     """Points -> their replication-averaged outputs, by the batch runner into ``out``."""
     def evaluate(points: list[dict[str, Any]]) -> pd.DataFrame:
         points = [{key: typed(key, value) for key, value in point.items()} for point in points]
         plan = plan_points(spec_path, spec, given, points)
-        outcome = execute(plan, out, **options)
-        if outcome.failed:
-            raise RunsFailed(outcome)
+        execute_all(plan, out, **options)
         return point_means(out, outputs)
     return evaluate
