@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
@@ -66,3 +67,19 @@ def test_paired_effect_is_the_interval_of_the_differences_and_uses_the_pairing()
     assert paired["effect"] == pytest.approx(welch["effect"])
     assert paired["effect_high"] - paired["effect_low"] < (welch["effect_high"] - welch["effect_low"]) / 3
     assert paired["effect_low"] < 1 < paired["effect_high"]
+
+
+def test_mean_bands_are_describe_per_group():
+    from simulation.experiments.statistics import mean_bands
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"group": rng.integers(0, 3, 120), "step": rng.integers(0, 4, 120), "x": rng.normal(size=120)})
+    frame.loc[len(frame)] = {"group": 9, "step": 0, "x": 1.5}  # a group of one run: no interval
+    bands = mean_bands(frame, ["group", "step"], "x")
+    for row in bands.itertuples():
+        d = describe(frame.loc[(frame["group"] == row.group) & (frame["step"] == row.step), "x"].to_numpy())
+        assert row.n == d["n"] and row.mean == pytest.approx(d["mean"])
+        if d["n"] < 2:
+            assert np.isnan(row.ci_low) and np.isnan(row.ci_high)
+        else:
+            assert (row.ci_low, row.ci_high) == pytest.approx((d["ci_low"], d["ci_high"]))

@@ -20,7 +20,7 @@ from simulation.config import Scenario
 from simulation.experiments.execute import run_chunk
 from simulation.experiments.outcomes import final_year
 from simulation.experiments.plan import RunSpec, child_seeds
-from simulation.experiments.statistics import describe, paired_effect
+from simulation.experiments.statistics import mean_bands, paired_effect
 
 PACKAGE, BASELINE = "package", "baseline"
 ARMS = (PACKAGE, BASELINE)
@@ -124,9 +124,8 @@ def collect(specs: list[RunSpec], runs: pd.DataFrame, timeseries: pd.DataFrame |
 
 def bands(comparison: Comparison, metric: str) -> pd.DataFrame:
     """Per arm and month: the mean of ``metric`` over the runs and its 95% interval."""
-    rows = [{"arm": arm, "step": step, **describe(group[metric].to_numpy())}
-            for (arm, step), group in comparison.timeseries.groupby(["arm", "step"], sort=True)]
-    return pd.DataFrame(rows, columns=["arm", "step", "n", "mean", "sd", "ci_low", "ci_high"])
+    ordered = comparison.timeseries.sort_values(["arm", "step"], kind="stable")
+    return mean_bands(ordered, ["arm", "step"], metric)[["arm", "step", "n", "mean", "sd", "ci_low", "ci_high"]]
 
 
 def run_outcomes(comparison: Comparison) -> pd.DataFrame:

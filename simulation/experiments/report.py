@@ -35,7 +35,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from simulation.errors import ConfigError
 from simulation.experiments.costs import equal_cost_report
@@ -43,7 +42,7 @@ from simulation.experiments.figures import group_style, paper_style, save
 from simulation.experiments.folder import writing
 from simulation.experiments.outcomes import CENSORED, FINAL_YEAR_OUTCOMES, INTEGRATION_TIME, final_year, horizon_filled, integrated
 from simulation.experiments.results import SUMMARY_COLUMNS, read_results, record_derived
-from simulation.experiments.statistics import LEVEL, describe, effect, half_width, replications_for
+from simulation.experiments.statistics import LEVEL, describe, effect, half_width, mean_bands, replications_for
 from simulation.experiments.store import atomic_path, write_text
 
 OUTCOMES = ("integrated_share", *CENSORED, *FINAL_YEAR_OUTCOMES, *(c for c in SUMMARY_COLUMNS if c not in CENSORED))
@@ -259,10 +258,10 @@ def figures(ok: pd.DataFrame, timeseries: pd.DataFrame, folder: Path) -> list[Pa
 
 
 def band(timeseries: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """Per group and step: mean of ``metric`` over runs and its t-based 95% interval."""
-    grouped = timeseries.groupby(["group", "step"], sort=False)[metric].agg(["mean", "std", "count"]).reset_index()
-    half = stats.t.ppf(0.5 + LEVEL / 2, grouped["count"] - 1) * grouped["std"] / np.sqrt(grouped["count"])
-    return grouped.assign(low=grouped["mean"] - half.fillna(0), high=grouped["mean"] + half.fillna(0))
+    """Per group and step: mean of ``metric`` over runs and its t-based 95% interval (a single run's
+    band is its line)."""
+    bands = mean_bands(timeseries, ["group", "step"], metric)
+    return bands.assign(low=bands["ci_low"].fillna(bands["mean"]), high=bands["ci_high"].fillna(bands["mean"]))
 
 
 def time_series_figure(timeseries: pd.DataFrame, groups: list[str], styles: dict, series=SERIES,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 LEVEL = 0.95
@@ -22,6 +23,15 @@ def describe(values: np.ndarray, binary: bool = False) -> dict[str, float]:
         return {"n": n, "mean": mean, "sd": sd, "ci_low": low, "ci_high": high}
     half = stats.t.ppf(0.5 + LEVEL / 2, n - 1) * sd / np.sqrt(n) if n > 1 else np.nan
     return {"n": n, "mean": mean, "sd": sd, "ci_low": mean - half, "ci_high": mean + half}
+
+
+def mean_bands(frame: pd.DataFrame, by: list[str], metric: str) -> pd.DataFrame:
+    """Per group of ``by`` (e.g. a scenario and a month): n, mean and sample sd of ``metric`` over the
+    runs, and the t-based 95% interval of the mean (NaN where n < 2), as :func:`describe` gives it."""
+    grouped = frame.groupby(by, sort=False)[metric].agg(["count", "mean", "std"]).reset_index()
+    half = stats.t.ppf(0.5 + LEVEL / 2, grouped["count"] - 1) * grouped["std"] / np.sqrt(grouped["count"])
+    return grouped.rename(columns={"count": "n", "std": "sd"}).assign(ci_low=grouped["mean"] - half,
+                                                                     ci_high=grouped["mean"] + half)
 
 
 def share_interval(successes: int, n: int) -> tuple[float, float]:
