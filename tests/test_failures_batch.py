@@ -342,6 +342,21 @@ def test_a_run_that_kills_its_worker_every_time_is_recorded_as_failed(tmp_path, 
     assert rebuilt == MAX_ATTEMPTS  # one new pool per death, and no more tries than that
 
 
+def test_a_pool_that_broke_between_two_results_is_rebuilt(tmp_path, root):
+    # The race CI met: a worker dies while no run reports it yet, so the next submit is refused.
+    plan = plan_experiment(write_experiment(tmp_path, root, replications=4, steps=2))
+    store = ChunkStore(tmp_path / "chunks")
+    with open_executor(2, None) as pool:
+        worker = pool.executor.submit(os.getpid).result()
+        os.kill(worker, signal.SIGKILL)
+        assert wait_until(lambda: pool.executor._broken)
+        _drive(plan.runs, pool, None, store, tqdm(disable=True))
+        rebuilt = pool.generation
+    runs = pd.concat([pd.read_parquet(f) for f in store.runs_files()]).set_index("run_id").sort_index()
+    assert list(runs.index) == [0, 1, 2, 3] and (runs["status"] == "ok").all()
+    assert rebuilt == 1
+
+
 @pytest.mark.slow
 def test_a_worker_killed_mid_batch_does_not_abort_it(tmp_path, root):
     batch, helpers, out = start_long_batch(tmp_path, root)

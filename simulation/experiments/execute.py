@@ -18,7 +18,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, CancelledError, Executor, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -189,7 +189,13 @@ class Workers:
     task: Any = run_chunk  # what a worker runs on a chunk (tests replace it with one that dies)
 
     def submit(self, chunk: list[RunSpec]) -> Future:
-        return self.executor.submit(self.task, chunk)
+        try:
+            return self.executor.submit(self.task, chunk)
+        except self.deaths:
+            # A worker died since the last result came in, so the pool refuses new work before
+            # any run in flight has reported the death.
+            self.rebuild()
+            return self.executor.submit(self.task, chunk)
 
     def rebuild(self) -> None:
         if self.make is not None:
@@ -272,17 +278,21 @@ def _drive(pending: list[RunSpec], pool: Workers, chunk_size: int | None, store:
         while queue or suspects or in_flight:
             if suspects and not in_flight:
                 spec, attempts = suspects.popleft()
-                in_flight[pool.submit([spec])] = _InFlight([spec], attempts, pool.generation)
+                future = pool.submit([spec])
+                in_flight[future] = _InFlight([spec], attempts, pool.generation)
             while queue and not suspects and len(in_flight) < IN_FLIGHT_PER_WORKER * pool.slots:
                 size = chunk_size or _auto_chunk_size(seconds / runs_timed if runs_timed else None, len(queue), pool.slots)
                 chunk = [queue.popleft() for _ in range(min(size, len(queue)))]
-                in_flight[pool.submit(chunk)] = _InFlight(chunk, 0, pool.generation)
+                future = pool.submit(chunk)
+                in_flight[future] = _InFlight(chunk, 0, pool.generation)
             finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
             for future in finished:
                 sent = in_flight.pop(future)
                 try:
                     runs, timeseries, took = future.result()
-                except pool.deaths as exc:
+                except (*pool.deaths, CancelledError) as exc:
+                    if isinstance(exc, CancelledError) and sent.generation == pool.generation:
+                        raise  # only a rebuild cancels runs in flight
                     if sent.generation == pool.generation:
                         pool.rebuild()
                     for spec in sent.chunk:
