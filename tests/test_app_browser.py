@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from urllib.parse import urlparse
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
+from helpers import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -36,12 +36,6 @@ def leaves_the_machine(url: str) -> bool:
     """A request over the network to another host (blob: and data: URLs stay in the page)."""
     parsed = urlparse(url)
     return parsed.scheme in ("http", "https", "ws", "wss") and parsed.hostname not in LOCAL_HOSTS
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_until_serving(url: str, proc: subprocess.Popen, log: Path) -> None:

@@ -4,7 +4,6 @@ a Dask cluster, resume after kill -9, failure isolation, the manifest, refusal t
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,11 +19,7 @@ from simulation.core.provenance import code_version
 from simulation.experiments.execute import execute
 from simulation.experiments.plan import Sweep, child_seeds, load_experiment, plan_experiment
 from simulation.experiments.results import read_manifest, versions
-
-
-def cli(root, *args, env=None):
-    return subprocess.run([sys.executable, "-m", "simulation", *args], cwd=root, capture_output=True, text=True,
-                          timeout=600, env=env)
+from helpers import assert_same_results, cli, free_port, results
 
 
 def write_experiment(folder, root, **fields):
@@ -36,15 +31,6 @@ def write_experiment(folder, root, **fields):
     path = folder / "experiment.yaml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
     return path
-
-
-def results(out):
-    return pd.read_parquet(out / "runs.parquet"), pd.read_parquet(out / "timeseries.parquet")
-
-
-def assert_same_results(a, b):
-    for left, right in zip(results(a), results(b)):
-        pd.testing.assert_frame_equal(left, right)
 
 
 @pytest.fixture(scope="module")
@@ -160,12 +146,6 @@ def test_two_workers_and_other_chunks_give_identical_results(tmp_path, root, ref
     again = cli(root, "batch", str(experiment), "--out", str(tmp_path / "out"), "--quiet")
     assert again.returncode == 0 and "(12 finished before)" in again.stdout
     assert read_manifest(tmp_path / "out")["resumed"] == []  # nothing was run again
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def stop(process):

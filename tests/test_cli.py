@@ -1,16 +1,11 @@
 """The command line as users call it."""
 
 import json
-import subprocess
-import sys
 
 import pandas as pd
 
 from simulation.core.metrics import METRICS
-
-
-def cli(root, *args):
-    return subprocess.run([sys.executable, "-m", "simulation", *args], cwd=root, capture_output=True, text=True, timeout=300)
+from helpers import cli
 
 
 def test_run_writes_timeseries_and_summary(root, tmp_path):

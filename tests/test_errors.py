@@ -5,8 +5,6 @@ exits with status 2."""
 import fcntl
 import os
 import socket
-import subprocess
-import sys
 
 import dask
 import pytest
@@ -17,20 +15,17 @@ from simulation.errors import ConfigError, OutputLocked, ResultsMissing, Schedul
 from simulation.experiments.execute import execute, open_executor
 from simulation.experiments.plan import plan_experiment
 from simulation.experiments.results import LOCK, export_csv, read_results
+import helpers
 
 CONNECT_TIMEOUT = "2s"  # Dask's setting; the default waits 30 s for a scheduler that never answers
 
 
 def cli(root, *args):
-    env = {**os.environ, "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": CONNECT_TIMEOUT}
-    return subprocess.run([sys.executable, "-m", "simulation", *args], cwd=root, capture_output=True, text=True,
-                          timeout=300, env=env)
+    return helpers.cli(root, *args, env={**os.environ, "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": CONNECT_TIMEOUT})
 
 
 def assert_one_line_exit_2(proc, needle):
-    assert proc.returncode == 2, proc.stdout + proc.stderr
-    lines = proc.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and needle in lines[0], proc.stderr
+    helpers.one_line(proc, 2, needle)
 
 
 def assert_plain(exc: UserError):

@@ -23,18 +23,7 @@ from simulation.experiments.execute import MAX_ATTEMPTS, _drive, execute, open_e
 from simulation.experiments.folder import MAX_NAME, named_folder, safe_name
 from simulation.experiments.plan import plan_experiment
 from simulation.experiments.results import ChunkStore, export_csv, read_manifest, read_results
-
-def cli(cwd, *args, env=None):
-    return subprocess.run([sys.executable, "-m", "simulation", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=600, env=env)
-
-
-def one_line(proc, status, needle):
-    assert proc.returncode == status, proc.stdout + proc.stderr
-    lines = proc.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and needle in lines[0], proc.stderr
-    return lines[0]
-
+from helpers import assert_same_results, cli, one_line, results
 
 def small_scenario(folder, root, name="small"):
     """The baseline with a tiny population, so that a run takes a fraction of a second."""
@@ -53,15 +42,6 @@ def write_experiment(folder, root, name="tiny", replications=4, steps=3, scenari
     path.write_text(yaml.safe_dump({"name": name, "seed": 5, "replications": replications, "steps": steps,
                                     "scenarios": [str(scenario)]}), encoding="utf-8")
     return path
-
-
-def results(out):
-    return pd.read_parquet(out / "runs.parquet"), pd.read_parquet(out / "timeseries.parquet")
-
-
-def assert_same_results(a, b):
-    for left, right in zip(results(a), results(b)):
-        pd.testing.assert_frame_equal(left, right)
 
 
 def tree(folder):

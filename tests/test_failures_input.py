@@ -2,8 +2,6 @@
 answers with one line `error: ...` naming the file, field or flag and what is allowed, exits with
 status 2, writes nothing, and never hangs (the items are the issue's numbers)."""
 
-import subprocess
-import sys
 
 import networkx as nx
 import pytest
@@ -14,22 +12,17 @@ from simulation.config.loader import MAX_DEPTH, MAX_VALUES
 from simulation.core import capacity
 from simulation.core.network import read_graph_file
 from simulation.experiments.plan import plan_experiment
+import helpers
 
 CLI_TIMEOUT = 120  # far above a refusal's fraction of a second; a hang fails instead of blocking
 
 
 def cli(root, *args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "simulation", *args], cwd=cwd or root, capture_output=True,
-                          text=True, timeout=CLI_TIMEOUT)
+    return helpers.cli(cwd or root, *args, timeout=CLI_TIMEOUT)
 
 
 def assert_one_line(proc, *needles):
-    assert proc.returncode == 2, proc.stdout + proc.stderr
-    lines = proc.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
-    for needle in needles:
-        assert needle in lines[0], (needle, lines[0])
-    return lines[0]
+    return helpers.one_line(proc, 2, *needles)
 
 
 def write(path, text):

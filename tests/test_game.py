@@ -2,8 +2,6 @@
 model with its own mean field, and clear errors for bad game files."""
 
 import json
-import subprocess
-import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +15,8 @@ from simulation.analyses.game import (
     run_abm, complete_graph_game, scenario_start, solve,
 )
 from agents import Role
+import helpers
+from helpers import role_shares
 
 
 @pytest.fixture(scope="module")
@@ -156,10 +156,6 @@ def frozen_model(scenario, seed: int) -> DataSharingModel:
     return model
 
 
-def role_shares(model) -> np.ndarray:
-    return np.array([model.strategy[model.role == r].mean() for r in Role])
-
-
 def role_mean(model, values) -> np.ndarray:
     return np.array([values[model.role == r].mean() for r in Role])
 
@@ -291,8 +287,7 @@ def test_bad_game_file_gives_a_clear_error(tmp_path, text, expected):
 # ------------------------------------------------------------------ the command line
 
 def cli(root, *args):
-    return subprocess.run([sys.executable, "-m", "simulation", "game", *args], cwd=root, capture_output=True,
-                          text=True, timeout=300)
+    return helpers.cli(root, "game", *args)
 
 
 def test_game_json_is_one_object_with_the_documented_keys(root):

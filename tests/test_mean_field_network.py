@@ -8,6 +8,7 @@ import pytest
 from agents import Role
 from simulation import DataSharingModel, load_scenario
 from simulation.analyses.game import Mixing, mean_field_path, measure_mixing, scenario_game
+from helpers import role_shares
 
 SCENARIOS = ("baseline", "ecosystem", "mechanism", "cognition", "security", "all_countermeasures")
 SEEDS = range(1, 11)
@@ -17,10 +18,6 @@ TOLERANCE = 0.10  # absolute, on each role's share playing strategy 1 at the mod
 # (scenario, role) pairs the mean field cannot match would be listed here with their gap and
 # asserted to stay beyond the tolerance; at the time of writing there are none.
 KNOWN_GAPS: dict[tuple[str, Role], float] = {}
-
-
-def role_shares(model) -> np.ndarray:
-    return np.array([model.strategy[model.role == r].mean() for r in Role])
 
 
 def test_mixing_on_a_complete_graph_is_the_representative_one(root):

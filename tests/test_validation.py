@@ -1,12 +1,11 @@
 """Every bad input gets one clear line naming the file and field, exit status 2, no traceback,
 and nothing written."""
 
-import subprocess
-import sys
 
 import pytest
 
 from simulation import ConfigError, load_scenario
+import helpers
 
 CASES = {
     "syntax": ("name: x\nsteps: [1, 2\n", ["line 3", "YAML syntax error"]),
@@ -30,8 +29,7 @@ CASES = {
 
 
 def cli(root, *args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "simulation", *args], cwd=cwd or root, capture_output=True,
-                          text=True, timeout=120, env={"PATH": "/usr/bin:/bin"})
+    return helpers.cli(cwd or root, *args, env={"PATH": "/usr/bin:/bin"})
 
 
 def assert_clean_error(proc, needles):
