@@ -59,6 +59,16 @@ def test_a_runs_seed_depends_only_on_root_seed_and_position(reference):
     assert last.scenario.population.public == 60 and dict(last.values) == {"population.public": 60}
 
 
+def test_common_random_numbers_give_replication_r_one_seed_everywhere(tmp_path, root):
+    plan = plan_experiment(write_experiment(tmp_path, root, common_random_numbers=True))
+    assert len(plan.runs) == 2 * 2 * 3
+    assert [r.seed for r in plan.runs] == child_seeds(11, 3) * 4  # per scenario and sweep point
+    assert all(r.seed == child_seeds(11, 3)[r.replication] for r in plan.runs)
+    assert plan.resolved["common_random_numbers"] is True
+    independent = plan_experiment(write_experiment(tmp_path / "independent", root))
+    assert len({r.seed for r in independent.runs}) == 12
+
+
 def test_grid_list_and_latin_hypercube_points():
     grid = Sweep(method="grid", parameters={"a.x": [1, 2], "a.y": [0.1, 0.2, 0.3]}).points(0)
     assert len(grid) == 6 and {"a.x": 2, "a.y": 0.3} in grid
@@ -107,6 +117,7 @@ def test_shipped_experiment_plans_every_scenario_250_times(root):
     assert names == {"baseline", "ecosystem", "mechanism", "cognition", "security", "all_countermeasures"}
     assert len(plan.runs) == 6 * 250 and experiment.replications == 250 and given["replications"] == 250
     assert {r.steps for r in plan.runs} == {60}
+    assert experiment.common_random_numbers  # effects paired by seed (the report says so)
 
 
 # The stated precision of the shipped experiment (scenarios/experiments/countermeasures.yaml): a 95%

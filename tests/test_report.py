@@ -13,25 +13,33 @@ from scipy import stats
 from simulation.errors import ResultsMissing
 from simulation.experiments.execute import execute
 from simulation.experiments.plan import plan_experiment
-from simulation.experiments.report import survival, write_report
+from simulation.experiments.report import _effect, survival, write_report
 
 FIGURES = ("timeseries", "requests", "final_state", "island_persistence")
 
 
-@pytest.fixture(scope="module")
-def batch(tmp_path_factory, root):
-    folder = tmp_path_factory.mktemp("report")
+def reported_batch(folder, root, **fields):
     experiment = folder / "experiment.yaml"
     experiment.write_text(yaml.safe_dump({
         "name": "report-test", "seed": 5, "replications": 6, "steps": 30,
         "scenarios": [str(root / "scenarios" / "baseline.yaml"), str(root / "scenarios" / "all_countermeasures.yaml")],
-    }), encoding="utf-8")
+        **fields}), encoding="utf-8")
     out = folder / "out"
     execute(plan_experiment(experiment), out, workers=2, progress=False)
     proc = subprocess.run([sys.executable, "-m", "simulation", "report", str(out)], cwd=root,
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     return out
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory, root):
+    return reported_batch(tmp_path_factory.mktemp("report"), root)
+
+
+@pytest.fixture(scope="module")
+def paired_batch(tmp_path_factory, root):
+    return reported_batch(tmp_path_factory.mktemp("paired"), root, common_random_numbers=True)
 
 
 def test_every_table_and_figure_is_written(batch):
@@ -81,6 +89,27 @@ def test_summary_numbers_match_a_direct_computation(batch, metric):
         if values.std() > 0 or base.std() > 0:
             welch = stats.ttest_ind(values, base, equal_var=False).confidence_interval(0.95)
             assert (row["effect_low"], row["effect_high"]) == pytest.approx((welch.low, welch.high))
+
+
+@pytest.mark.parametrize("metric", ["cumulative_volume", "largest_component_share", "islands"])
+def test_with_common_random_numbers_effects_are_paired_by_seed(paired_batch, metric):
+    runs = pd.read_parquet(paired_batch / "runs.parquet")
+    summary = pd.read_csv(paired_batch / "report" / "summary.csv")
+    by_seed = runs.pivot(index="seed", columns="scenario", values=metric)
+    assert by_seed.notna().all().all() and len(by_seed) == 6  # every seed ran in both scenarios
+    values, base = by_seed["all_countermeasures"], by_seed["baseline"]
+    row = summary[(summary["scenario"] == "all_countermeasures") & (summary["metric"] == metric)].iloc[0]
+    assert row["effect"] == pytest.approx((values - base).mean())
+    paired = stats.ttest_rel(values, base).confidence_interval(0.95)
+    assert (row["effect_low"], row["effect_high"]) == pytest.approx((paired.low, paired.high))
+    assert "paired by seed" in (paired_batch / "report" / "summary.md").read_text(encoding="utf-8")
+
+
+def test_a_paired_effect_leaves_out_a_run_whose_partner_failed():
+    seeds = pd.Series([10, 11, 12, 10, 11], index=[0, 1, 2, 3, 4])  # run 5 (seed 12, baseline) failed
+    values, base = pd.Series([5.0, 7.0, 100.0], index=[0, 1, 2]), pd.Series([4.0, 5.0], index=[3, 4])
+    assert _effect(values, base, seeds, paired=True)["effect"] == pytest.approx(1.5)
+    assert _effect(values, base, seeds, paired=False)["effect"] == pytest.approx(values.mean() - base.mean())
 
 
 def test_integrated_share_and_survival_curve_match_the_runs(batch):

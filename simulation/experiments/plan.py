@@ -3,8 +3,8 @@
 An *experiment* file (``scenarios/experiments/*.yaml``) names scenarios, replications, a horizon, a
 root seed and an optional sweep; :func:`plan_experiment` turns it into a plan.  Other modules build
 their own plans (a sensitivity design, policy packages) from :class:`RunSpec` and
-:func:`child_seeds`.  Run i's seed depends only on the root seed and i, so results are the same
-whatever executes them.
+:func:`child_seeds`.  Run i's seed depends only on the root seed and i (with common random
+numbers, on the root seed and i's replication), so results are the same whatever executes them.
 """
 
 from __future__ import annotations
@@ -86,6 +86,9 @@ class Experiment(Block):
     replications: int = Field(ge=1, le=1_000_000, description="runs per scenario and sweep point")
     steps: int | None = Field(None, ge=1, le=100_000, description="horizon of every run in months (default: each scenario's own)")
     seed: int = Field(ge=0, le=2**63 - 1, description="root seed: run i gets child i of SeedSequence(seed)")
+    common_random_numbers: bool = Field(False, description=(
+        "replication r gets child r of SeedSequence(seed) in every scenario and sweep point, so that "
+        "scenarios are compared run by run (paired effects); otherwise every run has its own seed"))
     sweep: Sweep | None = Field(None, description="optional parameter sweep over dotted scenario keys")
 
 
@@ -165,7 +168,7 @@ def plan_experiment(path: str | Path) -> Plan:
     baseline = experiment.baseline or names[0]
     if baseline not in names:
         raise ConfigError(f"{path}: baseline: {baseline!r} is not one of the scenarios ({', '.join(names)})")
-    seeds = child_seeds(experiment.seed, len(cells) * experiment.replications)
+    seeds = _run_seeds(experiment, len(cells))
     runs = []
     for (k, scenario), replication in itertools.product(cells, range(experiment.replications)):
         # The validated values, so that a swept column has one type.
@@ -176,6 +179,14 @@ def plan_experiment(path: str | Path) -> Plan:
                 "points": [{key: value_at(cells[k][1], key) for key in p} for k, p in enumerate(points)],
                 "configs": {base.name: base.model_dump(mode="json") for base in bases}}
     return Plan(experiment.name, given, resolved, runs)
+
+
+def _run_seeds(experiment: Experiment, cells: int) -> list[int]:
+    """Seeds in run order (cell, then replication): child i of the root seed for run i, or, with
+    common random numbers, child r for every run of replication r."""
+    if experiment.common_random_numbers:
+        return child_seeds(experiment.seed, experiment.replications) * cells
+    return child_seeds(experiment.seed, cells * experiment.replications)
 
 
 def _scenario_file(experiment_path: Path, name: str) -> Path:

@@ -12,7 +12,9 @@ Statistics, per group (a scenario, and its sweep point when the experiment sweep
   runs such as ``integrated_share``) over the group's runs that
   finished (failed runs are left out and counted in ``failed``);
 - the effect over the baseline (the baseline scenario at the same sweep point): difference in means
-  with Welch's t 95% interval (runs of different scenarios have independent seeds);
+  with Welch's t 95% interval when runs of different scenarios have independent seeds, or, when the
+  experiment uses common random numbers, the mean of the differences between runs of the same seed
+  with the paired t 95% interval;
 - ``time_to_lasting_integration`` and ``time_to_half_adoption`` are right-censored: a run that never
   gets there counts as the horizon (:mod:`simulation.experiments.outcomes`), so their mean is the
   restricted mean time over the horizon; the share of runs whose integration lasted at all is
@@ -42,7 +44,7 @@ from simulation.experiments.figures import group_style, paper_style, save
 from simulation.experiments.folder import writing
 from simulation.experiments.outcomes import CENSORED, FINAL_YEAR_OUTCOMES, INTEGRATION_TIME, final_year, horizon_filled, integrated
 from simulation.experiments.results import SUMMARY_COLUMNS, read_results, record_derived
-from simulation.experiments.statistics import LEVEL, describe, effect, half_width, mean_bands, replications_for
+from simulation.experiments.statistics import LEVEL, describe, effect, half_width, mean_bands, paired_effect, replications_for
 from simulation.experiments.store import atomic_path, write_text
 
 OUTCOMES = ("integrated_share", *CENSORED, *FINAL_YEAR_OUTCOMES, *(c for c in SUMMARY_COLUMNS if c not in CENSORED))
@@ -79,12 +81,13 @@ def write_report(out: str | Path, relative_target: float = RELATIVE_TARGET,
     runs, timeseries, manifest = read_results(out)
     keys = ["scenario", *manifest.get("value_columns", [])]
     baseline = manifest.get("resolved", {}).get("baseline")
+    paired = bool(manifest.get("resolved", {}).get("common_random_numbers"))
     runs = runs.assign(group=group_labels(runs, keys))
     runs = runs.join(final_year(timeseries, by="run_id"), on="run_id")
-    summary = summary_table(runs, keys, baseline)
+    summary = summary_table(runs, keys, baseline, paired)
     folder = out / "report"
     with writing(out):
-        written = write_tables(summary, folder, baseline)
+        written = write_tables(summary, folder, baseline, paired)
         written += write_replications(replications_table(summary, relative_target, targets or {}), folder, relative_target)
         ok = runs[runs["status"] == "ok"]
         timeseries = timeseries.merge(ok[["run_id", "group"]], on="run_id")
@@ -109,8 +112,10 @@ def outcomes(runs: pd.DataFrame) -> pd.DataFrame:
     return horizon_filled(ok, [*SUMMARY_COLUMNS, *FINAL_YEAR_OUTCOMES]).assign(integrated_share=integrated(ok))[list(OUTCOMES)]
 
 
-def summary_table(runs: pd.DataFrame, keys: list[str], baseline: str | None) -> pd.DataFrame:
-    """One row per group and outcome: n, failed, mean, sd, CI, and the effect over the baseline."""
+def summary_table(runs: pd.DataFrame, keys: list[str], baseline: str | None, paired: bool = False) -> pd.DataFrame:
+    """One row per group and outcome: n, failed, mean, sd, CI, and the effect over the baseline
+    (``paired``: runs share seeds across scenarios, so each run is compared with the baseline run of
+    its seed; a run whose partner failed is left out of the effect)."""
     table = outcomes(runs)
     ok = runs.loc[table.index]
     rows = []
@@ -129,8 +134,8 @@ def summary_table(runs: pd.DataFrame, keys: list[str], baseline: str | None) -> 
                    **describe(values, binary=outcome == "integrated_share")}
             row["half_width"] = half_width(row["ci_low"], row["ci_high"])
             is_base = first["scenario"] == baseline
-            row.update(effect(values, base[outcome].to_numpy()) if baseline and not is_base and len(base)
-                       else {"effect": np.nan, "effect_low": np.nan, "effect_high": np.nan})
+            row.update(_effect(mine[outcome], base[outcome], ok["seed"], paired) if baseline and not is_base
+                       and len(base) else {"effect": np.nan, "effect_low": np.nan, "effect_high": np.nan})
             rows.append(row)
     return pd.DataFrame(rows)
 
@@ -139,7 +144,15 @@ def summary_table(runs: pd.DataFrame, keys: list[str], baseline: str | None) -> 
 # Tables
 
 
-def write_tables(summary: pd.DataFrame, folder: Path, baseline: str | None) -> list[Path]:
+def _effect(values: pd.Series, base: pd.Series, seeds: pd.Series, paired: bool) -> dict[str, float]:
+    if not paired:
+        return effect(values.to_numpy(), base.to_numpy())
+    pairs = pd.concat([values.set_axis(seeds[values.index]), base.set_axis(seeds[base.index])], axis=1,
+                      join="inner", keys=["values", "base"])
+    return paired_effect(pairs["values"].to_numpy(), pairs["base"].to_numpy())
+
+
+def write_tables(summary: pd.DataFrame, folder: Path, baseline: str | None, paired: bool = False) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     with atomic_path(folder / "summary.csv") as tmp:
         summary.drop(columns="group").to_csv(tmp, index=False)
@@ -153,7 +166,7 @@ def write_tables(summary: pd.DataFrame, folder: Path, baseline: str | None) -> l
         f"effect vs {baseline}": key["effect"].map(_number),
         "95% CI of effect": [_interval(lo, hi) for lo, hi in zip(key["effect_low"], key["effect_high"])],
     })
-    notes = _notes(summary, baseline)
+    notes = _notes(summary, baseline, paired)
     write_text(folder / "summary.md", pretty.to_markdown(index=False, disable_numparse=True,
                                                           colalign=("left", "left") + ("right",) * (pretty.shape[1] - 2)) + "\n\n" + notes + "\n")
     latex = pretty.to_latex(index=False, escape=True, column_format="ll" + "r" * (pretty.shape[1] - 2),
@@ -162,11 +175,13 @@ def write_tables(summary: pd.DataFrame, folder: Path, baseline: str | None) -> l
     return [folder / "summary.csv", folder / "summary.md", folder / "summary.tex"]
 
 
-def _notes(summary: pd.DataFrame, baseline: str | None) -> str:
+def _notes(summary: pd.DataFrame, baseline: str | None, paired: bool = False) -> str:
     failed = int(summary.drop_duplicates("group")["failed"].sum())
+    interval = (f"the paired t {LEVEL:.0%} interval over runs paired by seed (common random numbers)" if paired
+                else f"Welch's t {LEVEL:.0%} interval")
     return (f"Mean, sample sd and t-based (Wilson for integrated_share) {LEVEL:.0%} confidence interval over the replications of each scenario"
             f" (n finished runs; {failed} failed runs left out). Effect: difference in means over {baseline}"
-            f" with Welch's t {LEVEL:.0%} interval. {INTEGRATION_TIME} and time_to_half_adoption count a run"
+            f" with {interval}. {INTEGRATION_TIME} and time_to_half_adoption count a run"
             " that never gets there as the horizon (restricted mean, in months); integrated_share is the share"
             " of runs whose largest component held 90% of holders for the persistence window within the horizon."
             " final_year_* are means over each run's final 12 months (waiting times in working days).")
