@@ -319,7 +319,7 @@ def cmd_game(args: argparse.Namespace) -> int:
     """Evolutionary-game analysis of a game file or of a scenario's mean field (docs/game.md)."""
     import json
 
-    from simulation.analyses import game
+    from simulation.analyses import game, mean_field
 
     if args.plot:
         game.check_plot_path(args.plot)
@@ -332,13 +332,13 @@ def cmd_game(args: argparse.Namespace) -> int:
         start = payoff_function.start
     else:
         scenario = _scenario(args.scenario, args.set)
-        payoff_function, start = game.scenario_game(scenario, args.long_run), game.scenario_start(scenario)
+        payoff_function, start = mean_field.scenario_game(scenario, args.long_run), mean_field.scenario_start(scenario)
     analysis = game.analyse(payoff_function, args.start or start, args.t_end, args.abm_agents, args.seed)
     report = analysis.as_json()
     prediction = None
     if args.scenario and not args.long_run:
         # What the month-by-month mean field on the scenario's own network predicts for a run (docs/game.md).
-        path = game.mean_field_path(scenario, game.measure_mixing(scenario))
+        path = mean_field.mean_field_path(scenario, mean_field.measure_mixing(scenario))
         prediction = {"months": len(path.shares) - 1, "end": [round(float(x), 4) for x in path.end]}
         report["mean_field_path"] = prediction
     print(json.dumps(report) if args.json else game.describe(analysis))

@@ -6,7 +6,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from simulation.analyses.game import complete_graph_game
+from simulation.analyses.mean_field import complete_graph_game
 from simulation.config.schema import Countermeasure as CountermeasureBlock
 from simulation.core.countermeasures import CapabilityRates, Countermeasure, Package
 from simulation.core.model import DataSharingModel

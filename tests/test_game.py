@@ -11,9 +11,9 @@ from simulation import DataSharingModel, load_scenario
 from simulation.cli import main
 from simulation.config import ConfigError
 from simulation.analyses.game import (
-    CORNERS, MeanFieldGame, ess, interior_equilibria, load_game, max_advantage, pure_equilibria,
-    run_abm, complete_graph_game, scenario_start, solve,
+    CORNERS, ess, interior_equilibria, load_game, max_advantage, pure_equilibria, run_abm, solve,
 )
+from simulation.analyses.mean_field import MeanFieldGame, complete_graph_game, scenario_start
 from agents import Role
 import helpers
 from helpers import role_shares

@@ -7,7 +7,7 @@ import pytest
 
 from agents import Role
 from simulation import DataSharingModel, load_scenario
-from simulation.analyses.game import Mixing, mean_field_path, measure_mixing, scenario_game
+from simulation.analyses.mean_field import Mixing, mean_field_path, measure_mixing, scenario_game
 from helpers import role_shares
 
 SCENARIOS = ("baseline", "ecosystem", "mechanism", "cognition", "security", "all_countermeasures")

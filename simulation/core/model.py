@@ -510,7 +510,7 @@ def grown_capabilities(p, rates, public: np.ndarray, cognition: np.ndarray, tech
     """One month of training, publicity and investment (each closes its share of the gap to 1) and of
     quality's gain from technology against ageing (docs/ODD.md section 3, step 2); ``public`` marks
     the rows of ``cognition`` that publicity reaches rather than training.  The model applies it to
-    every agent, the mean field (``simulation/analyses/game.py``) to its representative agents."""
+    every agent, the mean field (``simulation/analyses/mean_field.py``) to its representative agents."""
     rate = np.where(public, rates.publicity, rates.training)
     cognition = cognition + rate * (1.0 - cognition)
     technology = technology + rates.technology * (1.0 - technology)
