@@ -4,11 +4,16 @@ and dead parents stop every worker, a dead worker costs only its runs, damaged c
 re-run, a full disk leaves a folder that resumes, and workers without the project say so."""
 
 import errno
+import functools
+import gc
+import multiprocessing.queues
 import os
 import shutil
 import signal
+import struct
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -19,7 +24,8 @@ from tqdm import tqdm
 
 from simulation.errors import (Interrupted, OutputRefused, OutputUnwritable, ResultsUnreadable, StaleResults,
                                UserError)
-from simulation.experiments.execute import MAX_ATTEMPTS, _drive, execute, open_executor, run_chunk
+from simulation.experiments.execute import (MAX_ATTEMPTS, _drive, _Stop, _StopRequests, execute, open_executor,
+                                            run_chunk)
 from simulation.experiments.folder import MAX_NAME, named_folder, safe_name
 from simulation.experiments.plan import plan_experiment
 from simulation.experiments.results import ChunkStore, export_csv, read_manifest, read_results
@@ -335,6 +341,70 @@ def test_a_pool_that_broke_between_two_results_is_rebuilt(tmp_path, root):
     runs = pd.concat([pd.read_parquet(f) for f in store.runs_files()]).set_index("run_id").sort_index()
     assert list(runs.index) == [0, 1, 2, 3] and (runs["status"] == "ok").all()
     assert rebuilt == 1
+
+
+def chunk_that_dies_while_sending_its_result(chunk, marker):
+    """What a worker OOM-killed while it writes its result does: half a message on the result pipe
+    (the first time run 1 is tried; ``marker`` remembers it across processes)."""
+    if any(spec.run_id == 1 for spec in chunk) and not os.path.exists(marker):
+        Path(marker).touch()
+        results_pipe = next(o for o in gc.get_objects() if isinstance(o, multiprocessing.queues.SimpleQueue))
+        os.write(results_pipe._writer.fileno(), struct.pack("!i", 1_000_000) + b"x" * 100)
+        os.kill(os.getpid(), signal.SIGKILL)
+    return run_chunk(chunk)
+
+
+@pytest.mark.timeout(300, method="thread")  # before the fix, a hang: fail instead
+def test_a_worker_killed_while_sending_a_result_is_noticed(tmp_path, root):
+    # CPython's pool waits forever for the rest of the message; the batch must notice the death.
+    plan = plan_experiment(write_experiment(tmp_path, root, replications=4, steps=2))
+    store = ChunkStore(tmp_path / "chunks")
+    with open_executor(2, None) as pool:
+        pool.task = functools.partial(chunk_that_dies_while_sending_its_result, marker=str(tmp_path / "died"))
+        driving = threading.Thread(target=_drive, args=(plan.runs, pool, None, store, tqdm(disable=True)), daemon=True)
+        driving.start()
+        driving.join(timeout=120)
+        hung = driving.is_alive()
+        if hung:
+            pool.stop_now()  # so that this test process can still exit
+        rebuilt = pool.generation
+    assert not hung and (tmp_path / "died").exists()
+    runs = pd.concat([pd.read_parquet(f) for f in store.runs_files()]).set_index("run_id").sort_index()
+    assert list(runs.index) == [0, 1, 2, 3] and (runs["status"] == "ok").all()
+    assert rebuilt == 1
+
+
+def chunk_that_stalls_while_sending_its_result(chunk, marker):
+    """Half a result on the pipe, then nothing: where Ctrl-C's kill of the workers can find one."""
+    results_pipe = next(o for o in gc.get_objects() if isinstance(o, multiprocessing.queues.SimpleQueue))
+    os.write(results_pipe._writer.fileno(), struct.pack("!i", 1_000_000) + b"x" * 100)
+    Path(marker).touch()
+    time.sleep(600)
+
+
+@pytest.mark.timeout(300, method="thread")  # before the fix, a hang: fail instead
+def test_stopping_workers_that_were_sending_a_result_returns(tmp_path, root):
+    plan = plan_experiment(write_experiment(tmp_path, root, replications=1, steps=2))
+    marker = tmp_path / "stalled"
+    with open_executor(1, None) as pool:
+        pool.task = functools.partial(chunk_that_stalls_while_sending_its_result, marker=str(marker))
+        pool.submit(plan.runs)
+        assert wait_until(marker.exists)
+        stopping = threading.Thread(target=pool.stop_now, daemon=True)
+        stopping.start()
+        stopping.join(timeout=60)
+        assert not stopping.is_alive()
+
+
+def test_a_signal_inside_the_executor_stops_the_batch_as_soon_as_the_call_returns():
+    requests = _StopRequests()
+    with pytest.raises(_Stop) as stopped:
+        with requests.deferred():
+            requests.handle(signal.SIGTERM, None)  # recorded, not raised, inside the executor
+            returned = True
+    assert returned and stopped.value.signal_number == signal.SIGTERM
+    with pytest.raises(_Stop):
+        requests.handle(signal.SIGINT, None)  # elsewhere, at once
 
 
 @pytest.mark.slow

@@ -45,6 +45,7 @@ IN_FLIGHT_PER_WORKER = 2
 # is recorded as failed, so a run killed every time (out of memory) never blocks a batch.
 MAX_ATTEMPTS = 3
 PARENT_CHECK_SECONDS = 1.0  # how often a local worker checks that the main process still lives
+CHECK_SECONDS = 0.5  # while runs are awaited: how long a Ctrl-C, or a worker dead unnoticed, can wait
 
 
 def run_chunk(chunk: Sequence[RunSpec]) -> tuple[pd.DataFrame, pd.DataFrame | None, float]:
@@ -118,7 +119,9 @@ def execute(plan: Plan, out: str | Path, *, workers: int | None = None, schedule
                     manifest.update(finished=now(), failed_runs=failed)
                     write_json(out / MANIFEST, manifest)
             except BaseException:
-                pool.stop_now()  # nothing more will be written: do not wait for the runs in flight
+                with _STOP_REQUESTS.deferred():  # a second Ctrl-C must not break the clean-up
+                    pool.stop_now()  # nothing more will be written: do not wait for the runs in flight
+                    _STOP_REQUESTS.pending = None
                 raise
     except _Stop as stop:
         raise Interrupted(f"{out}: interrupted; {saved()}", stop.signal_number) from None
@@ -142,6 +145,38 @@ class _Stop(BaseException):
         self.signal_number = signal_number
 
 
+class _StopRequests(threading.local):
+    """Signals that arrived while the main thread was inside the executor.  Its calls hold locks
+    that the executor's own threads need (a future's condition, the shutdown lock); an exception
+    raised by the signal handler there could leave one held and hang the clean-up, so the handler
+    only records the signal, and the batch stops as soon as the call returns.  Per thread: signal
+    handlers run in the main thread, and other threads may drive batches of their own."""
+
+    def __init__(self) -> None:
+        self.deferring = 0
+        self.pending: int | None = None
+
+    @contextmanager
+    def deferred(self) -> Iterator[None]:
+        self.deferring += 1
+        try:
+            yield
+        finally:
+            self.deferring -= 1
+        if not self.deferring and self.pending is not None:
+            pending, self.pending = self.pending, None
+            raise _Stop(pending)
+
+    def handle(self, signal_number: int, _frame: Any) -> None:
+        if self.deferring:
+            self.pending = signal_number
+            return
+        raise _Stop(signal_number)
+
+
+_STOP_REQUESTS = _StopRequests()
+
+
 @contextmanager
 def _signals_stop_the_batch() -> Iterator[None]:
     """While a batch runs, Ctrl-C and SIGTERM end it through its clean-up (workers stopped, lock
@@ -149,11 +184,7 @@ def _signals_stop_the_batch() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-
-    def stop(signal_number: int, _frame: Any) -> None:
-        raise _Stop(signal_number)
-
-    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    previous = {s: signal.signal(s, _STOP_REQUESTS.handle) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
@@ -205,14 +236,34 @@ class Workers:
 
     def stop_now(self) -> None:
         """Stop the runs in flight and the worker processes, without waiting for them."""
-        processes = list((getattr(self.executor, "_processes", None) or {}).values())
-        # Python 3.12's ProcessPoolExecutor has no terminate_workers() (3.14): its processes are
-        # killed directly, then the executor is shut down.
+        killed = self._kill_workers()
+        self.executor.shutdown(wait=bool(killed), cancel_futures=True)
+
+    def notice_dead_workers(self) -> None:
+        """Make the pool see a worker that died while it was sending a result (see
+        :meth:`_kill_workers`): the pool then breaks, as for any other death."""
+        if not getattr(self.executor, "_broken", True) and any(p.exitcode is not None for p in self._processes()):
+            self._kill_workers()
+
+    def _processes(self) -> list[Any]:
+        return list((getattr(self.executor, "_processes", None) or {}).values())
+
+    def _kill_workers(self) -> list[Any]:
+        # Python 3.12's ProcessPoolExecutor has no terminate_workers() (3.14), so its processes are
+        # killed directly.  A worker killed while it wrote a result leaves half a message on the
+        # result pipe, and the executor's manager thread then waits for the rest forever: it never
+        # sees the death, and shutdown(wait=True) never returns.  Once every copy of the pipe's write
+        # end is closed (the workers' die with them; this process closes its own), that wait ends
+        # in an end of file, which the manager thread handles as a broken pool.
+        processes = self._processes()
         for process in processes:
             process.kill()
         for process in processes:
             process.join(timeout=10)
-        self.executor.shutdown(wait=bool(processes), cancel_futures=True)
+        writer = getattr(getattr(self.executor, "_result_queue", None), "_writer", None)
+        if writer is not None:
+            writer.close()
+        return processes
 
 
 @contextmanager
@@ -247,7 +298,8 @@ def open_executor(workers: int | None, scheduler: str | None) -> Iterator[Worker
     try:
         yield pool
     finally:
-        pool.executor.shutdown(wait=True, cancel_futures=True)
+        with _STOP_REQUESTS.deferred():
+            pool.executor.shutdown(wait=True, cancel_futures=True)
 
 
 @dataclass
@@ -261,50 +313,72 @@ def _drive(pending: list[RunSpec], pool: Workers, chunk_size: int | None, store:
     """Keep a few chunks in flight per slot and write each one as it finishes.  When a worker dies,
     the runs it may have been running are tried again alone, one at a time, so that a further
     death is that run's own."""
-    queue = deque(pending)
-    suspects: deque[tuple[RunSpec, int]] = deque()
-    in_flight: dict[Future, _InFlight] = {}
-    runs_timed, seconds = 0, 0.0
-    failures = 0
-
-    def record(runs: pd.DataFrame, timeseries: pd.DataFrame | None) -> None:
-        nonlocal failures
-        store.write(runs, timeseries)
-        failures += int((runs["status"] != "ok").sum())
-        bar.set_postfix(failed=failures, refresh=False)
-        bar.update(len(runs))
-
+    driver = _Driver(deque(pending), pool, chunk_size, store, bar)
     with bar:
-        while queue or suspects or in_flight:
-            if suspects and not in_flight:
-                spec, attempts = suspects.popleft()
-                future = pool.submit([spec])
-                in_flight[future] = _InFlight([spec], attempts, pool.generation)
-            while queue and not suspects and len(in_flight) < IN_FLIGHT_PER_WORKER * pool.slots:
-                size = chunk_size or _auto_chunk_size(seconds / runs_timed if runs_timed else None, len(queue), pool.slots)
-                chunk = [queue.popleft() for _ in range(min(size, len(queue)))]
-                future = pool.submit(chunk)
-                in_flight[future] = _InFlight(chunk, 0, pool.generation)
-            finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-            for future in finished:
-                sent = in_flight.pop(future)
-                try:
-                    runs, timeseries, took = future.result()
-                except (*pool.deaths, CancelledError) as exc:
-                    if isinstance(exc, CancelledError) and sent.generation == pool.generation:
-                        raise  # only a rebuild cancels runs in flight
-                    if sent.generation == pool.generation:
-                        pool.rebuild()
-                    for spec in sent.chunk:
-                        if sent.attempts + 1 >= MAX_ATTEMPTS:
-                            record(_died(spec, sent.attempts + 1, exc), None)
-                        else:
-                            suspects.append((spec, sent.attempts + 1))
-                    continue
-                except ImportError as exc:
-                    raise _missing_project(exc, pool) from None
-                record(runs, timeseries)
-                runs_timed, seconds = runs_timed + len(runs), seconds + took
+        while driver.queue or driver.suspects or driver.in_flight:
+            with _STOP_REQUESTS.deferred():
+                driver.submit()
+                finished, _ = wait(driver.in_flight, timeout=CHECK_SECONDS, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    driver.collect(future)
+                if not finished:
+                    pool.notice_dead_workers()
+
+
+@dataclass
+class _Driver:
+    queue: deque[RunSpec]
+    pool: Workers
+    chunk_size: int | None
+    store: ChunkStore
+    bar: Any
+    suspects: deque[tuple[RunSpec, int]] = field(default_factory=deque)
+    in_flight: dict[Future, _InFlight] = field(default_factory=dict)
+    runs_timed: int = 0
+    seconds: float = 0.0
+    failures: int = 0
+
+    def submit(self) -> None:
+        if self.suspects and not self.in_flight:
+            spec, attempts = self.suspects.popleft()
+            self._send([spec], attempts)
+        while self.queue and not self.suspects and len(self.in_flight) < IN_FLIGHT_PER_WORKER * self.pool.slots:
+            seconds_per_run = self.seconds / self.runs_timed if self.runs_timed else None
+            size = self.chunk_size or _auto_chunk_size(seconds_per_run, len(self.queue), self.pool.slots)
+            self._send([self.queue.popleft() for _ in range(min(size, len(self.queue)))], 0)
+
+    def _send(self, chunk: list[RunSpec], attempts: int) -> None:
+        future = self.pool.submit(chunk)  # may rebuild the pool: its generation is read after
+        self.in_flight[future] = _InFlight(chunk, attempts, self.pool.generation)
+
+    def collect(self, future: Future) -> None:
+        sent = self.in_flight.pop(future)
+        try:
+            runs, timeseries, took = future.result()
+        except (*self.pool.deaths, CancelledError) as exc:
+            if isinstance(exc, CancelledError) and sent.generation == self.pool.generation:
+                raise  # only a rebuild cancels runs in flight
+            self._retry(sent, exc)
+            return
+        except ImportError as exc:
+            raise _missing_project(exc, self.pool) from None
+        self._record(runs, timeseries)
+        self.runs_timed, self.seconds = self.runs_timed + len(runs), self.seconds + took
+
+    def _retry(self, sent: _InFlight, exc: BaseException) -> None:
+        if sent.generation == self.pool.generation:
+            self.pool.rebuild()
+        for spec in sent.chunk:
+            if sent.attempts + 1 >= MAX_ATTEMPTS:
+                self._record(_died(spec, sent.attempts + 1, exc), None)
+            else:
+                self.suspects.append((spec, sent.attempts + 1))
+
+    def _record(self, runs: pd.DataFrame, timeseries: pd.DataFrame | None) -> None:
+        self.store.write(runs, timeseries)
+        self.failures += int((runs["status"] != "ok").sum())
+        self.bar.set_postfix(failed=self.failures, refresh=False)
+        self.bar.update(len(runs))
 
 
 def _died(spec: RunSpec, attempts: int, exc: BaseException) -> pd.DataFrame:
