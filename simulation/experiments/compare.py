@@ -20,7 +20,7 @@ from simulation.config import Scenario
 from simulation.experiments.execute import run_chunk
 from simulation.experiments.outcomes import final_year
 from simulation.experiments.plan import RunSpec, child_seeds
-from simulation.experiments.statistics import mean_bands, paired_effect
+from simulation.experiments.statistics import mean_bands, paired_by_seed, paired_effect
 
 PACKAGE, BASELINE = "package", "baseline"
 ARMS = (PACKAGE, BASELINE)
@@ -140,9 +140,7 @@ def effects(comparison: Comparison) -> pd.DataFrame:
     """One row per outcome: both arms' means and the package's effect with its paired 95% interval
     (both arms run the same seeds; a seed whose run failed in either arm is left out of both)."""
     outcomes = run_outcomes(comparison)
-    package, baseline = (outcomes[outcomes["arm"] == arm].set_index("seed") for arm in ARMS)
-    seeds = package.index.intersection(baseline.index)
-    package, baseline = package.loc[seeds], baseline.loc[seeds]
+    package, baseline = paired_by_seed(*(outcomes[outcomes["arm"] == arm].set_index("seed") for arm in ARMS))
     rows = []
     for name, (label, _) in EFFECTS.items():
         values, base = package[name].to_numpy(), baseline[name].to_numpy()

@@ -24,7 +24,7 @@ import pandas as pd
 from scipy import stats
 
 from simulation.experiments.results import RUNS, read_manifest
-from simulation.experiments.statistics import LEVEL, describe, paired_effect
+from simulation.experiments.statistics import LEVEL, describe, paired_by_seed, paired_effect
 from simulation.experiments.store import atomic_path, write_text
 
 COST = "total_countermeasure_cost"
@@ -79,9 +79,7 @@ def equal_cost_table(runs: pd.DataFrame, baseline: str, outcomes=EQUAL_COST_OUTC
     base = ok[ok["scenario"] == baseline].set_index("seed")
     rows = []
     for scenario, members in ok[ok["scenario"] != baseline].groupby("scenario", sort=False):
-        mine = members.set_index("seed")
-        seeds = mine.index.intersection(base.index)
-        mine, paired = mine.loc[seeds], base.loc[seeds]
+        mine, paired = paired_by_seed(members.set_index("seed"), base)
         extra_cost = mine["cost"].to_numpy() - paired["cost"].to_numpy()
         cost = describe(mine["cost"].to_numpy())
         for outcome in outcomes:
@@ -89,7 +87,7 @@ def equal_cost_table(runs: pd.DataFrame, baseline: str, outcomes=EQUAL_COST_OUTC
             difference = values - base_values
             effect = paired_effect(values, base_values)
             per_cost, per_low, per_high = ratio_interval(difference, extra_cost)
-            rows.append({"scenario": scenario, "scale": float(mine["scale"].iloc[0]), "n": len(seeds),
+            rows.append({"scenario": scenario, "scale": float(mine["scale"].iloc[0]), "n": len(mine),
                          "cost": cost["mean"], "cost_low": cost["ci_low"], "cost_high": cost["ci_high"],
                          "metric": outcome, "baseline": float(paired[outcome].mean()),
                          "mean": float(mine[outcome].mean()), **effect,

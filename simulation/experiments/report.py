@@ -44,7 +44,8 @@ from simulation.experiments.figures import group_style, paper_style, save
 from simulation.experiments.folder import writing
 from simulation.experiments.outcomes import CENSORED, FINAL_YEAR_OUTCOMES, INTEGRATION_TIME, final_year, horizon_filled, integrated
 from simulation.experiments.results import SUMMARY_COLUMNS, read_results, record_derived
-from simulation.experiments.statistics import LEVEL, describe, effect, half_width, mean_bands, paired_effect, replications_for
+from simulation.experiments.statistics import (LEVEL, describe, effect, half_width, mean_bands, paired_by_seed,
+                                               paired_effect, replications_for)
 from simulation.experiments.store import atomic_path, write_text
 
 OUTCOMES = ("integrated_share", *CENSORED, *FINAL_YEAR_OUTCOMES, *(c for c in SUMMARY_COLUMNS if c not in CENSORED))
@@ -147,9 +148,8 @@ def summary_table(runs: pd.DataFrame, keys: list[str], baseline: str | None, pai
 def _effect(values: pd.Series, base: pd.Series, seeds: pd.Series, paired: bool) -> dict[str, float]:
     if not paired:
         return effect(values.to_numpy(), base.to_numpy())
-    pairs = pd.concat([values.set_axis(seeds[values.index]), base.set_axis(seeds[base.index])], axis=1,
-                      join="inner", keys=["values", "base"])
-    return paired_effect(pairs["values"].to_numpy(), pairs["base"].to_numpy())
+    values, base = paired_by_seed(values.set_axis(seeds[values.index]), base.set_axis(seeds[base.index]))
+    return paired_effect(values.to_numpy(), base.to_numpy())
 
 
 def write_tables(summary: pd.DataFrame, folder: Path, baseline: str | None, paired: bool = False) -> list[Path]:

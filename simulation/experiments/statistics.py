@@ -62,6 +62,13 @@ def paired_effect(values: np.ndarray, base: np.ndarray) -> dict[str, float]:
     return {"effect": described["mean"], "effect_low": described["ci_low"], "effect_high": described["ci_high"]}
 
 
+def paired_by_seed(values: pd.Series | pd.DataFrame, base: pd.Series | pd.DataFrame):
+    """``values`` and ``base``, both indexed by seed, cut to the seeds both have and in one order:
+    runs paired by common random numbers (a run whose partner failed is left out)."""
+    seeds = values.index.intersection(base.index)
+    return values.loc[seeds], base.loc[seeds]
+
+
 def half_width(ci_low: float, ci_high: float) -> float:
     """Half the width of an interval (for a t interval, the ± around the mean)."""
     return (ci_high - ci_low) / 2
