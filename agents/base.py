@@ -1,26 +1,16 @@
-"""Thin Mesa agents: every attribute reads and writes the model's NumPy arrays at ``index``."""
+"""Thin Mesa agents: every attribute reads and writes the model's state arrays (``agents/state.py``)
+at the agent's row."""
 
 from __future__ import annotations
 
 import mesa
 
 from agents.roles import Role
-
-
-def array_view(array_name: str, doc: str, offset_attr: str = "index") -> property:
-    """A property backed by ``model.<array_name>[self.<offset_attr>]``."""
-
-    def getter(self):
-        return getattr(self.model, array_name)[getattr(self, offset_attr)].item()
-
-    def setter(self, value):
-        getattr(self.model, array_name)[getattr(self, offset_attr)] = value
-
-    return property(getter, setter, doc=doc)
+from agents.state import Holders, Population
 
 
 class ArrayAgent(mesa.Agent):
-    """An agent whose state lives in the model's arrays; ``index`` is its row (and graph node)."""
+    """An agent whose state lives in the model's arrays; ``index`` is its node in the network."""
 
     role: Role
 
@@ -28,9 +18,9 @@ class ArrayAgent(mesa.Agent):
         super().__init__(model)
         self.index = index
 
-    strategy = array_view("strategy", "0 = passive / hoard / bystander, 1 = active / share / participate")
-    cognition = array_view("cognition", "understanding of what sharing yields, in [0, 1]")
-    payoff = array_view("payoff", "payoff earned this step (benefits fully perceived)")
+    strategy = Population.strategy.view()
+    cognition = Population.cognition.view()
+    payoff = Population.payoff.view()
 
     @property
     def kind(self) -> str:
@@ -41,12 +31,12 @@ class ArrayAgent(mesa.Agent):
 
 
 class HolderAgent(ArrayAgent):
-    """A data holder (department or enterprise): holder arrays share its index."""
+    """A data holder (department or enterprise): its row in the holder arrays is its node."""
 
-    volume = array_view("volume", "data units produced per month (median holder = 1)")
-    quality = array_view("quality", "data quality in [0, 1]")
-    technology = array_view("technology", "technology capacity in [0, 1]")
-    security = array_view("security", "security capacity in [0, 1]")
+    volume = Holders.volume.view()
+    quality = Holders.quality.view()
+    technology = Holders.technology.view()
+    security = Holders.security.view()
 
     @property
     def mean_trust(self) -> float:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from agents.base import ArrayAgent, array_view
+from agents.base import ArrayAgent
 from agents.incentives import Levers
 from agents.roles import Role
+from agents.state import Public
 from simulation.config import Parameters
 
 
@@ -23,8 +24,4 @@ class PublicAgent(ArrayAgent):
     """A member of the public; strategy 1 = participate (uses services, gives feedback, supervises)."""
 
     role = Role.PUBLIC
-    privacy_concern = array_view("privacy_concern", "privacy concern in [0, 1]", offset_attr="public_index")
-
-    @property
-    def public_index(self) -> int:
-        return self.index - self.model.layout.holders
+    privacy_concern = Public.privacy_concern.view()

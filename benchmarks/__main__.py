@@ -23,7 +23,6 @@ import numpy as np
 
 from benchmarks import compare_panel
 from benchmarks.measure import batch_throughput, in_fresh_process, measure_fast, measure_reference
-from benchmarks.phases import DATA_COLLECTION, PHASES
 from simulation.core.provenance import code_version, package_versions
 from simulation.experiments.store import write_json
 
@@ -180,7 +179,7 @@ def _size_table(rows: list[dict]) -> list[str]:
 
 
 def _phase_table(rows: list[dict]) -> list[str]:
-    phases = [*PHASES, DATA_COLLECTION]
+    phases = list(rows[0]["phase_seconds"])  # the phases the runs recorded, in step order
     out = [f"{'phase':>16} " + " ".join(f"{r['agents']:>18,}" for r in rows)]
     for phase in [*phases, "other"]:
         cells = []

@@ -74,7 +74,7 @@ def measure_fast(total: int, steps: int) -> dict[str, Any]:
         wall, cpu = watch.read()
         step_wall.append(wall)
         step_cpu.append(cpu)
-        links.append(len(model.links) + len(model.public_u))
+        links.append(len(model.links) + len(model.public_ties.u))
     return {
         **_sizes(scenario), "steps": steps, "links": sum(links) / len(links), "holder_links": len(model.links),
         "build_seconds": build_wall, "build_cpu_seconds": build_cpu,

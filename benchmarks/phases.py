@@ -1,26 +1,19 @@
 """Time the phases of :meth:`DataSharingModel.step` without touching the model's code.
 
-:func:`instrument` shadows the model's phase methods with timing wrappers on that one instance
-(``step`` finds them as instance attributes), so only benchmarked models pay the few microseconds
-per step it costs, and a renamed method fails loudly here instead of going unmeasured.
+The step iterates the model's declared :data:`~simulation.core.model.PHASES` through
+``model.run_phase``; :func:`instrument` shadows that one method (and the data collector's
+``collect``) on one instance with a timing wrapper, so only benchmarked models pay the few
+microseconds per step it costs, and a phase added to the model is timed without a change here.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
-# Phase name -> the model methods ``step`` calls for it, in docs/ODD.md section 3 order.
-PHASES: dict[str, tuple[str, ...]] = {
-    "countermeasures": ("_apply_countermeasures", "_change_capabilities"),
-    "links": ("_update_links",),  # decay and brokering
-    "requests": ("_request_data",),  # drawn, routed and decided
-    "settlement": ("_flows", "_settle"),  # flows, money, costs, incidents and welfare
-    "trust": ("_update_trust",),
-    "learning": ("_learn",),
-    "metrics": ("_measure",),
-}
+from simulation.core import model as model_module
+
+PHASES: tuple[str, ...] = tuple(phase.name for phase in model_module.PHASES)
 DATA_COLLECTION = "data collection"
 
 
@@ -28,30 +21,32 @@ DATA_COLLECTION = "data collection"
 class PhaseClock:
     """Wall-clock and CPU seconds spent in each phase since the model was instrumented."""
 
-    wall: dict[str, float] = field(default_factory=dict)
-    cpu: dict[str, float] = field(default_factory=dict)
+    wall: dict[str, float] = field(default_factory=lambda: dict.fromkeys((*PHASES, DATA_COLLECTION), 0.0))
+    cpu: dict[str, float] = field(default_factory=lambda: dict.fromkeys((*PHASES, DATA_COLLECTION), 0.0))
 
-    def timed(self, phase: str, method: Callable) -> Callable:
-        self.wall.setdefault(phase, 0.0)
-        self.cpu.setdefault(phase, 0.0)
-
-        def wrapper(*args, **kwargs):
-            wall, cpu = time.perf_counter(), time.process_time()
-            try:
-                return method(*args, **kwargs)
-            finally:
-                self.wall[phase] += time.perf_counter() - wall
-                self.cpu[phase] += time.process_time() - cpu
-
-        return wrapper
+    def add(self, phase: str, wall: float, cpu: float) -> None:
+        self.wall[phase] += time.perf_counter() - wall
+        self.cpu[phase] += time.process_time() - cpu
 
 
 def instrument(model) -> PhaseClock:
-    """Wrap ``model``'s phase methods and its data collector with timers; returns the clock."""
+    """Time ``model``'s phases and its data collector; returns the clock."""
     clock = PhaseClock()
-    for phase, names in PHASES.items():
-        for name in names:
-            setattr(model, name, clock.timed(phase, getattr(model, name)))
-    collector = model.datacollector
-    collector.collect = clock.timed(DATA_COLLECTION, collector.collect)
+    run_phase, collect = model.run_phase, model.datacollector.collect
+
+    def timed_phase(phase, month):
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            return run_phase(phase, month)
+        finally:
+            clock.add(phase.name, wall, cpu)
+
+    def timed_collect(*args, **kwargs):
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            return collect(*args, **kwargs)
+        finally:
+            clock.add(DATA_COLLECTION, wall, cpu)
+
+    model.run_phase, model.datacollector.collect = timed_phase, timed_collect
     return clock

@@ -46,4 +46,4 @@ def free_port() -> int:
 
 def role_shares(model) -> np.ndarray:
     """Share of each role's agents playing the sharing strategy."""
-    return np.array([model.strategy[model.role == r].mean() for r in Role])
+    return np.array([model.population.strategy[model.population.role == r].mean() for r in Role])

@@ -145,19 +145,19 @@ def frozen_model(scenario, seed: int) -> DataSharingModel:
     """The model with every agent at the representative state the mean field assumes."""
     p, g = scenario.parameters, scenario.population.government
     model = DataSharingModel(scenario, seed=seed)
-    model.volume[:] = 1.0
-    model.quality[:g], model.quality[g:] = p.quality_government, p.quality_enterprise
-    model.technology[:], model.security[:] = p.technology_initial, p.security_initial
-    model.restricted[:], model.open[:] = p.restricted_share, p.open_share
-    model.conditional[:] = 1.0 - p.open_share - p.restricted_share
-    model.cognition[:] = np.array([p.cognition_government, p.cognition_enterprise, p.cognition_public])[model.role]
-    model.privacy_concern[:] = p.privacy_concern
+    model.holders.volume[:] = 1.0
+    model.holders.quality[:g], model.holders.quality[g:] = p.quality_government, p.quality_enterprise
+    model.holders.technology[:], model.holders.security[:] = p.technology_initial, p.security_initial
+    model.holders.restricted[:], model.holders.open[:] = p.restricted_share, p.open_share
+    model.holders.conditional[:] = 1.0 - p.open_share - p.restricted_share
+    model.population.cognition[:] = np.array([p.cognition_government, p.cognition_enterprise, p.cognition_public])[model.population.role]
+    model.public.privacy_concern[:] = p.privacy_concern
     model.links.trust[:] = model.trust_prior(model.links.u, model.links.v)
     return model
 
 
 def role_mean(model, values) -> np.ndarray:
-    return np.array([values[model.role == r].mean() for r in Role])
+    return np.array([values[model.population.role == r].mean() for r in Role])
 
 
 @dataclass
@@ -180,7 +180,7 @@ def dock(scenario, game, seeds, steps) -> Docking:
         path = [role_shares(model)]
         for _ in range(steps):
             model.step()
-            one, zero = model.strategy_payoffs(model.outcome)
+            one, zero = model.strategy_payoffs(model.month)
             largest = max(largest, float(np.abs(one - zero).max()))
             gaps.append(role_mean(model, one - zero) - game.advantage(path[-1]))
             path.append(role_shares(model))

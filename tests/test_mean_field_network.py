@@ -28,7 +28,7 @@ def test_mixing_on_a_complete_graph_is_the_representative_one(root):
         "population.water_companies": 0, "population.telecom_operators": 0, "demand.government_from_grid": 0.3})
     measured, complete = measure_mixing(scenario), Mixing.complete(scenario)
     np.testing.assert_allclose(measured.rate, complete.rate)
-    np.testing.assert_allclose(measured.link_rate, complete.link_rate)
+    np.testing.assert_allclose(measured.requests_per_link, complete.requests_per_link)
     assert measured.served_reach == 1.0 and np.all(measured.watched_reach == 1.0)
 
 

@@ -19,19 +19,19 @@ def check_accounts(model: DataSharingModel, participated: np.ndarray) -> None:
     """The month's money: prices move between agents only, every payment out of the budget is in
     the countermeasure cost, and each payment follows from a request and a lever (``participated``:
     who took part this month, before learning)."""
-    outcome, lv, h = model.outcome, model.levers, model.layout.holders
-    ledger, batch = outcome.ledger, outcome.batch
+    month, lv, h = model.month, model.levers, model.layout.holders
+    ledger, batch = month.settlement.ledger, month.requests
     assert ledger.price_paid.sum() == pytest.approx(ledger.price_received.sum(), rel=1e-12, abs=1e-12)
     price = lv.pricing * np.minimum(lv.price_cap, lv.price_per_quality * batch.view.quality) * batch.view.size
     assert np.allclose(ledger.price_paid, np.bincount(batch.requester, price * batch.fulfilled, h))
-    is_enterprise = model.role[batch.provider] == 1
+    is_enterprise = model.population.role[batch.provider] == 1
     bonus = (lv.evaluation_reward + lv.enterprise_subsidy * is_enterprise) * batch.view.size * batch.timely
     assert np.allclose(ledger.rewards, np.bincount(batch.provider, bonus, h))
     assert np.all(ledger.fines <= np.bincount(batch.provider, lv.evaluation_penalty * batch.view.size * batch.refused, h) + 1e-12)
     assert np.allclose(ledger.public_rewards, lv.public_reward * participated)
     assert ledger.budgets == pytest.approx(model.package.budget_at(model.steps, h, model.layout.public))
     paid_out = ledger.budgets + ledger.brokering + ledger.rewards.sum() + ledger.public_rewards.sum()
-    assert outcome.countermeasure_cost == pytest.approx(paid_out)
+    assert month.settlement.countermeasure_cost == pytest.approx(paid_out)
     assert model.metrics["countermeasure_cost"] == pytest.approx(paid_out)
 
 
@@ -48,7 +48,7 @@ def test_money_is_conserved_on_every_step_of_random_runs(root, seed, ecosystem, 
     cm.security.tiering, cm.mechanism.price_cap = tiering, price_cap
     model = DataSharingModel(scenario, seed=seed)
     for _ in range(12):
-        participated = model.strategy[model.layout.holders:] > 0
+        participated = model.population.strategy[model.layout.holders:] > 0
         model.step()
         check_accounts(model, participated)
 
@@ -114,13 +114,12 @@ def test_learning_responds_to_doubling_a_levers_payoff_effect(root, name):
     model = DataSharingModel(load_scenario(root / "scenarios" / f"{name}.yaml"), seed=2)
     for _ in range(18):
         model.step()
-    partners = model.strategy[model._imitation_partners()]
-    one, zero = model.strategy_payoffs(model.outcome)
+    partners = model.population.strategy[model._imitation_partners()]
+    one, zero = model.strategy_payoffs(model.month)
     chance = model.imitation_chance(one - zero, partners)
     lever = "coordination"
     doubled = replace(model.levers, **{lever: min(1.0, 2 * getattr(model.levers, lever))})
-    model.levers = doubled
-    one2, zero2 = model.strategy_payoffs(model.outcome)
+    one2, zero2 = model.strategy_payoffs(replace(model.month, levers=doubled))
     chance2 = model.imitation_chance(one2 - zero2, partners)
     holders = slice(0, model.layout.holders)
     assert not np.allclose(chance[holders], chance2[holders])
@@ -137,7 +136,7 @@ def test_no_strategy_is_pinned(root, name):
     seen = np.zeros((model.layout.total, 2), dtype=bool)
     for _ in range(12):
         model.step()
-        seen[np.arange(model.layout.total), model.strategy] = True
+        seen[np.arange(model.layout.total), model.population.strategy] = True
     assert seen[0].all() and seen[model.layout.grid].all()
     assert seen.all(axis=1).mean() > 0.99
 

@@ -69,7 +69,7 @@ def _months(root, name: str, months: int = 18, seed: int = 4):
     model = DataSharingModel(load_scenario(root / "scenarios" / f"{name}.yaml"), seed=seed)
     for _ in range(months):
         model.step()
-        yield model, model.outcome.batch, model.metrics
+        yield model, model.month.requests, model.metrics
 
 
 def test_waits_by_tier_count_the_catalogued_requests_of_each_tier(root):
@@ -105,7 +105,7 @@ def test_telecom_volume_and_producers_by_role(root):
     from simulation.core.requests import KINDS
 
     for model, batch, m in _months(root, "all_countermeasures", months=12):
-        telecom = np.flatnonzero(model.kind_code == KINDS.index("telecom"))
+        telecom = np.flatnonzero(model.holders.kind_code == KINDS.index("telecom"))
         mask = batch.fulfilled & np.isin(batch.provider, telecom)
         assert m["volume_telecom"] == pytest.approx(batch.view.size[mask].sum())
         g, e = model.layout.government, model.layout.enterprise

@@ -58,7 +58,7 @@ def test_default_population_mirrors_the_case(baseline):
     assert 15 <= len(model.agents_by_type[GovernmentAgent]) <= 25
     assert len(model.agents_by_type[PublicAgent]) >= 200
     grid = model.layout.grid
-    assert model.volume[grid] >= 10 * np.median(model.volume)
+    assert model.holders.volume[grid] >= 10 * np.median(model.holders.volume)
     assert all(model.graph.nodes[i]["role"] for i in model.graph.nodes)
 
 
@@ -71,13 +71,13 @@ def test_agents_are_views_over_the_arrays(baseline):
     model = DataSharingModel(baseline, seed=1)
     agent = next(iter(model.agents_by_type[EnterpriseAgent]))
     agent.quality = 0.123
-    assert model.quality[agent.index] == pytest.approx(0.123)
+    assert model.holders.quality[agent.index] == pytest.approx(0.123)
     agent.strategy = 1
-    assert model.strategy[agent.index] == 1
+    assert model.population.strategy[agent.index] == 1
     citizen = next(iter(model.agents_by_type[PublicAgent]))
     citizen.privacy_concern = 0.9
-    assert model.privacy_concern[citizen.index - model.layout.holders] == pytest.approx(0.9)
-    assert model.agents.agg("cognition", np.mean) == pytest.approx(model.cognition.mean())
+    assert model.public.privacy_concern[citizen.index - model.layout.holders] == pytest.approx(0.9)
+    assert model.agents.agg("cognition", np.mean) == pytest.approx(model.population.cognition.mean())
 
 
 @pytest.mark.parametrize("name", ["baseline", "all_countermeasures"])
@@ -104,7 +104,7 @@ def _check_invariants(frame: pd.DataFrame, model: DataSharingModel) -> None:
     assert (frame["requests_escalated"] <= frame["requests_refused"] + frame["requests_granted"]).all()
     assert (frame["wait_p90_days"] >= 0).all() and (frame["islands_two_way"] >= frame["islands"]).all()
     assert np.allclose(frame["sharing_volume"].cumsum(), frame["cumulative_volume"])
-    for arr in (model.links.trust, model.cognition, model.quality, model.technology, model.security, model.privacy_concern):
+    for arr in (model.links.trust, model.population.cognition, model.holders.quality, model.holders.technology, model.holders.security, model.public.privacy_concern):
         assert np.all((arr >= 0) & (arr <= 1))
 
 

@@ -77,7 +77,7 @@ def test_same_seed_same_network(scenarios):
     fast_links = sorted(zip(fast.links.u.tolist(), fast.links.v.tolist()))
     reference_links = sorted(tuple(end.index for end in link.ends) for link in reference.links)
     assert fast_links == reference_links
-    assert sum(len(agent.neighbours) for agent in reference.people) == 2 * (len(fast.links) + len(fast.public_u))
+    assert sum(len(agent.neighbours) for agent in reference.people) == 2 * (len(fast.links) + len(fast.public_ties.u))
 
 
 def test_reference_collects_every_metric(scenarios):

@@ -2,41 +2,35 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
+
+from agents.state import Array, StateArrays
 
 NEVER = -(10**9)  # "last flow" of a link that never carried data
 
 
-@dataclass
-class Links:
-    """Holder-holder links, one row per link, ``u < v``.  A new per-link array is one field here
-    and its value for new links in :meth:`add`; dropping and appending rows keep every field aligned."""
+class Links(StateArrays):
+    """Holder-holder links, one row per link, ``u < v``.  A new per-link array is one declaration
+    here and its value for new links in :meth:`new`; dropping and appending rows keep every array
+    aligned."""
 
-    u: np.ndarray
-    v: np.ndarray
-    trust: np.ndarray
-    last_forward: np.ndarray  # month a request last brought u's data to v (NEVER if none)
-    last_backward: np.ndarray  # month a request last brought v's data to u
-    last_active: np.ndarray  # month of creation or of the last fulfilled request (for decay)
+    u = Array(np.int64, "the link's lower holder")
+    v = Array(np.int64, "the link's higher holder")
+    trust = Array(np.float64, "trust between the two holders, in [0, 1]")
+    last_forward = Array(np.int64, "month a request last brought u's data to v (NEVER if none)")
+    last_backward = Array(np.int64, "month a request last brought v's data to u (NEVER if none)")
+    last_active = Array(np.int64, "month of creation or of the last fulfilled request (for decay)")
 
     @classmethod
     def new(cls, u: np.ndarray, v: np.ndarray, trust: np.ndarray, step: int) -> "Links":
         never = np.full(len(u), NEVER, dtype=np.int64)
-        return cls(u, v, trust, never, never.copy(), np.full(len(u), step, dtype=np.int64))
-
-    def __len__(self) -> int:
-        return len(self.u)
-
-    def keep(self, mask: np.ndarray) -> None:
-        for field in fields(self):
-            setattr(self, field.name, getattr(self, field.name)[mask])
+        return cls(u=u, v=v, trust=trust, last_forward=never, last_backward=never.copy(),
+                   last_active=np.full(len(u), step, dtype=np.int64))
 
     def add(self, u: np.ndarray, v: np.ndarray, trust: np.ndarray, step: int) -> None:
-        new = Links.new(u, v, trust, step)
-        for field in fields(self):
-            setattr(self, field.name, np.concatenate([getattr(self, field.name), getattr(new, field.name)]))
+        self.extend(Links.new(u, v, trust, step))
 
     def flowed(self, forward: np.ndarray, backward: np.ndarray, step: int) -> None:
         self.last_forward[forward] = step
@@ -49,7 +43,7 @@ class Links:
         return forward & backward if two_way else forward | backward
 
 
-@dataclass
+@dataclass(frozen=True)
 class Flows:
     """Data units moved this month by fulfilled requests over each holder link, in both directions."""
 

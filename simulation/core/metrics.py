@@ -1,7 +1,7 @@
 """Metrics, defined once (docs/ODD.md section 5): each is named and measured in one place below.
 
-A measure is a function of the model after its step, that step's :class:`StepOutcome` and the
-previous month's metrics; :func:`metric` registers it under the names of the values it returns, in
+A measure is a function of the model after its step, that step's
+:class:`~simulation.core.model.Month` (each phase's result) and the previous month's metrics; :func:`metric` registers it under the names of the values it returns, in
 column order.  ``METRICS`` is the column order of every timeseries; ``summarise`` derives the
 run-level figures from a timeseries.
 """
@@ -9,6 +9,7 @@ run-level figures from a timeseries.
 from __future__ import annotations
 
 from typing import Any, Callable
+from weakref import WeakKeyDictionary
 
 import numpy as np
 import pandas as pd
@@ -30,11 +31,11 @@ def metric(*names: str) -> Callable[[Measure], Measure]:
     return register
 
 
-def measure(model, outcome, previous: dict) -> dict[str, float]:
+def measure(model, month, previous: dict) -> dict[str, float]:
     """Every metric of the model after a step (``previous`` is the last month's, empty at the start)."""
     values: dict[str, float] = {}
     for names, formula in _MEASURES:
-        values.update(zip(names, formula(model, outcome, previous), strict=True))
+        values.update(zip(names, formula(model, month, previous), strict=True))
     return values
 
 
@@ -44,12 +45,12 @@ _CHANNEL_ROLES = ((Role.GOVERNMENT, Role.GOVERNMENT), (Role.GOVERNMENT, Role.ENT
 
 
 @metric("step")
-def _step(model, outcome, previous):
+def _step(model, month, previous):
     return (int(model.steps),)
 
 
-def _units_between(model, outcome, provider_mask: np.ndarray, requester_mask: np.ndarray) -> float:
-    batch = outcome.batch
+def _units_between(model, month, provider_mask: np.ndarray, requester_mask: np.ndarray) -> float:
+    batch = month.requests
     if batch is None:
         return 0.0
     moved = batch.fulfilled & provider_mask[batch.provider] & requester_mask[batch.requester]
@@ -57,36 +58,36 @@ def _units_between(model, outcome, provider_mask: np.ndarray, requester_mask: np
 
 
 @metric("sharing_volume", "cumulative_volume", *CHANNELS)
-def _volumes(model, outcome, previous):
+def _volumes(model, month, previous):
     """Data units moved by fulfilled requests this month, by provider and requester role (the first
     role provides), and since the start."""
-    batch, channels = outcome.batch, [0.0] * len(CHANNELS)
+    batch, channels = month.requests, [0.0] * len(CHANNELS)
     if batch is not None:
-        pair = 2 * model.role[batch.provider].astype(np.int64) + model.role[batch.requester]
+        pair = 2 * model.population.role[batch.provider].astype(np.int64) + model.population.role[batch.requester]
         by_pair = np.bincount(pair[batch.fulfilled], batch.view.size[batch.fulfilled], minlength=4)
         channels = [float(by_pair[2 * src + dst]) for src, dst in _CHANNEL_ROLES]
-    volume = float(outcome.flows.sent.sum())
+    volume = float(month.flows.sent.sum())
     return (volume, previous.get("cumulative_volume", 0.0) + volume, *channels)
 
 
 @metric("volume_grid_water", "volume_water_grid", "grid_sharing")
-def _grid(model, outcome, previous):
+def _grid(model, month, previous):
     """The case's central exchange: units the grid company provides to the water companies and
     receives from them this month, and whether it plays share."""
-    kinds = model.kind_code
+    kinds = model.holders.kind_code
     grid, water = kinds == KINDS.index("grid"), kinds == KINDS.index("water")
-    sharing = float(model.strategy[model.layout.grid]) if grid.any() else 0.0
-    return _units_between(model, outcome, grid, water), _units_between(model, outcome, water, grid), sharing
+    sharing = float(model.population.strategy[model.layout.grid]) if grid.any() else 0.0
+    return _units_between(model, month, grid, water), _units_between(model, month, water, grid), sharing
 
 
 @metric("requests_filed", "requests_granted", "requests_refused", "requests_escalated", "requests_not_shareable",
         "fulfilment_rate", "wait_mean_days", "wait_p90_days", "beyond_window_share")
-def _requests(model, outcome, previous):
+def _requests(model, month, previous):
     """Requests this month: filed; granted (by the platform, the provider or arbitration); refused
     in the end (not shareable included); escalated to the authority; not shareable at all; the share
     fulfilled; working days from filing to answer (mean and 90th percentile); and the share of the
     requests a provider decided on that it answered after the rule's reply window."""
-    batch = outcome.batch
+    batch = month.requests
     if batch is None or len(batch) == 0:
         return 0, 0, 0, 0, 0, 0.0, 0.0, 0.0, 0.0
     filed, granted = len(batch), int(batch.fulfilled.sum())
@@ -97,11 +98,11 @@ def _requests(model, outcome, previous):
 
 @metric("requests_unconditional", "requests_conditional", "wait_unconditional_days", "wait_conditional_days",
         "conditional_beyond_window_share")
-def _tiers(model, outcome, previous):
+def _tiers(model, month, previous):
     """Requests this month for catalogued data of the unconditional and of the conditional tier, the
     mean working days each waited (0 when there were none), and the share of the conditional ones
     answered after the rule's reply window (all of them are decided by the provider)."""
-    batch = outcome.batch
+    batch = month.requests
     if batch is None or len(batch) == 0:
         return 0, 0, 0.0, 0.0, 0.0
     unconditional = batch.view.automatic
@@ -115,84 +116,88 @@ def _mean(values: np.ndarray) -> float:
 
 
 @metric("adoption_government", "adoption_enterprise", "adoption_public", "adoption_holders")
-def _adoption(model, outcome, previous):
+def _adoption(model, month, previous):
     """Share of each role playing strategy 1 (active, sharing, participating), and of all holders."""
-    by_role = [_mean(model.strategy[rows]) for rows in model.role_rows()]
-    return (*by_role, float(model.strategy[:model.layout.holders].mean()))
+    by_role = [_mean(model.population.strategy[rows]) for rows in model.role_rows()]
+    return (*by_role, float(model.population.strategy[:model.layout.holders].mean()))
 
 
 @metric("volume_telecom")
-def _telecom(model, outcome, previous):
+def _telecom(model, month, previous):
     """Units the telecom operators provided this month (the case: their data was never integrated)."""
-    telecom = model.kind_code == KINDS.index("telecom")
-    return (_units_between(model, outcome, telecom, np.ones(model.layout.holders, dtype=bool)),)
+    telecom = model.holders.kind_code == KINDS.index("telecom")
+    return (_units_between(model, month, telecom, np.ones(model.layout.holders, dtype=bool)),)
 
 
 @metric("islands", "isolated_share", "largest_component_share")
-def _islands(model, outcome, previous):
+def _islands(model, month, previous):
     """Islands on the graph of holders joined by a request fulfilled within the flow window, in
     either direction."""
-    return _island_graphs(model, outcome)[0]
+    return _island_graphs(model, month)[0]
 
 
 @metric("islands_two_way", "largest_two_way_share", "producer_integration")
-def _two_way(model, outcome, previous):
+def _two_way(model, month, previous):
     """Islands when only exchanges count (a request fulfilled each way within the window), and the
     share of holders whose own data reached another holder within the window: a holder that only
     receives is not integrated as a producer."""
-    islands, _, largest = _island_graphs(model, outcome)[1]
-    produced = (model.steps - model.last_provided) < model.params.flow_window
+    islands, _, largest = _island_graphs(model, month)[1]
+    produced = (model.steps - model.holders.last_provided) < model.params.flow_window
     return islands, largest, _mean(produced.astype(float))
 
 
 @metric("producer_integration_government", "producer_integration_enterprise")
-def _producers_by_role(model, outcome, previous):
+def _producers_by_role(model, month, previous):
     """``producer_integration`` within each holder role: the share of departments, and of
     enterprises, whose data reached another holder within the window."""
-    produced = ((model.steps - model.last_provided) < model.params.flow_window).astype(float)
+    produced = ((model.steps - model.holders.last_provided) < model.params.flow_window).astype(float)
     government, enterprise, _ = model.role_rows()
     return _mean(produced[government]), _mean(produced[enterprise])
 
 
-def _island_graphs(model, outcome) -> tuple[dict, dict]:
-    """Island metrics of the either-way and of the two-way graph of the month (kept on ``outcome``)."""
-    if outcome._islands is None:
-        links, both = model.links, model.recent_flow_mask(two_way=True)
-        outcome._islands = island_metrics_pair(model.layout.holders, (links.u[outcome.recent], links.v[outcome.recent]),
-                                               (links.u[both], links.v[both]))
-    either, two_way = outcome._islands
-    return ((either["islands"], either["isolated_share"], either["largest_component_share"]),
-            (two_way["islands"], two_way["isolated_share"], two_way["largest_component_share"]))
+def _island_graphs(model, month) -> tuple[tuple, tuple]:
+    """Island metrics of the either-way and of the two-way graph of the month, found once for both
+    graphs and kept for the month's other island measures."""
+    if month not in _ISLANDS:
+        links = model.links
+        either, both = model.recent_flow_mask(), model.recent_flow_mask(two_way=True)
+        _ISLANDS[month] = island_metrics_pair(model.layout.holders, (links.u[either], links.v[either]),
+                                              (links.u[both], links.v[both]))
+    return tuple(tuple(found[key] for key in ("islands", "isolated_share", "largest_component_share"))
+                 for found in _ISLANDS[month])
+
+
+_ISLANDS: WeakKeyDictionary = WeakKeyDictionary()  # month -> its island metrics, while the month lives
 
 
 @metric("mean_isolation_spell")
-def _isolation(model, outcome, previous):
+def _isolation(model, month, previous):
     """Months an isolated holder has been without a recent fulfilled request, on average over isolated holders."""
-    isolated = model.isolation_spell > 0
-    return (float(model.isolation_spell[isolated].mean()) if isolated.any() else 0.0,)
+    isolated = model.holders.isolation_spell > 0
+    return (float(model.holders.isolation_spell[isolated].mean()) if isolated.any() else 0.0,)
 
 
 @metric("mean_trust", "mean_cognition", "mean_quality", "mean_technology")
-def _capabilities(model, outcome, previous):
-    return (_mean(model.links.trust), float(model.cognition.mean()), float(model.quality.mean()),
-            float(model.technology.mean()))
+def _capabilities(model, month, previous):
+    return (_mean(model.links.trust), float(model.population.cognition.mean()), float(model.holders.quality.mean()),
+            float(model.holders.technology.mean()))
 
 
 @metric("remediation_cost", "handling_cost", "negotiation_cost", "incidents", "incident_loss", "countermeasure_cost",
         "fines_collected", "prices_paid")
-def _money(model, outcome, previous):
+def _money(model, month, previous):
     """Costs of the data provided this month, incidents, what the countermeasures paid out, the
     fines they collected, and the prices requesters paid providers."""
-    ledger = outcome.ledger
-    return (outcome.remediation_cost, outcome.handling_cost, outcome.negotiation_cost, int(outcome.incidents),
-            float(outcome.incident_loss), float(outcome.countermeasure_cost), float(ledger.fines.sum()),
-            float(ledger.price_paid.sum()))
+    settled = month.settlement
+    return (settled.remediation_cost, settled.handling_cost, settled.negotiation_cost, int(settled.incidents),
+            float(settled.incident_loss), float(settled.countermeasure_cost), float(settled.ledger.fines.sum()),
+            float(settled.ledger.price_paid.sum()))
 
 
 @metric("payoff_government", "payoff_enterprise", "payoff_public")
-def _payoffs(model, outcome, previous):
+def _payoffs(model, month, previous):
     """Mean payoff earned this month by each role (benefits fully perceived)."""
-    return tuple(_mean(model.payoff[rows]) for rows in model.role_rows())
+    return tuple(_mean(model.population.payoff[rows]) for rows in model.role_rows())
 
 
 METRICS = tuple(name for names, _ in _MEASURES for name in names)

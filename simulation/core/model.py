@@ -12,8 +12,8 @@ the model is given.  Data moves only by requests (``simulation/core/requests.py`
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 
 import mesa
 import networkx as nx
@@ -22,6 +22,8 @@ from scipy import sparse
 
 from agents import AGENT_CLASSES, Role, enterprise, government, public
 from agents import incentives
+from agents.dynamics import grown_capabilities, updated_trust
+from agents.state import Holders, Population, Public, StateArrays
 from simulation.config import Scenario
 from simulation.core import capacity, requests
 from simulation.core.countermeasures import Brokering, Countermeasure, Package
@@ -32,7 +34,7 @@ from simulation.core.network import Layout, build_network, layout_of, read_netwo
 GOV, ENT, PUB = Role.GOVERNMENT, Role.ENTERPRISE, Role.PUBLIC
 
 
-@dataclass
+@dataclass(frozen=True)
 class Ledger:
     """Money moved this month.  Prices go from requesters to providers; rewards, subsidies and public
     rewards come out of the countermeasure budget; fines go into it."""
@@ -55,34 +57,68 @@ class Ledger:
         return self.budgets + self.brokering + float(self.rewards.sum()) + float(self.public_rewards.sum())
 
 
-@dataclass
-class StepOutcome:
-    """What one month produced, handed from phase to phase and to the metrics."""
+@dataclass(frozen=True)
+class LinkChanges:
+    """The links phase's result: links the coordinators brokered this month and what that cost."""
 
-    flows: Flows
-    batch: requests.RequestBatch | None = None  # this month's requests and what became of them
-    ledger: Ledger | None = None
-    brokered: int = 0  # links the coordinator brokered
+    brokered: int = 0
     brokering_cost: float = 0.0
-    incident_holders: np.ndarray | None = None  # holders that suffered an incident
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """The settlement phase's result: the month's money, the costs of the data provided and the
+    incidents, per request (``remediation``, ``loss``) and in total."""
+
+    ledger: Ledger
+    remediation: np.ndarray  # per request: cost of bringing the data up to standard
+    loss: np.ndarray  # per request: incident loss
+    incident_holders: np.ndarray  # per holder: suffered an incident
     remediation_cost: float = 0.0
     handling_cost: float = 0.0
     negotiation_cost: float = 0.0
     incidents: int = 0
     incident_loss: float = 0.0
-    countermeasure_cost: float = 0.0
-    served: np.ndarray | None = None  # per member of the public: share of nearby departments' requests fulfilled
-    recent: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # links with a flow in the window
-    _islands: tuple | None = None  # the month's island metrics, found once for both island graphs
+
+    @classmethod
+    def empty(cls, holders: int, public: int) -> "Settlement":
+        return cls(Ledger.empty(holders, public), np.zeros(0), np.zeros(0), np.zeros(holders, dtype=bool))
+
+    @property
+    def countermeasure_cost(self) -> float:
+        return self.ledger.outlays
 
 
-@dataclass
+@dataclass(frozen=True)
+class Welfare:
+    """The welfare phase's result (the payoffs themselves are agent state)."""
+
+    served: np.ndarray  # per member of the public: share of nearby departments' requests fulfilled
+
+
+@dataclass(frozen=True, eq=False)
+class Month:
+    """What one month produced: each field is the frozen result of one phase of :data:`PHASES`, and is
+    None until that phase has run (before the first step there are no requests and no welfare)."""
+
+    step: int
+    levers: incentives.Levers | None = None
+    links: LinkChanges | None = None
+    requests: requests.RequestBatch | None = None
+    flows: Flows | None = None
+    settlement: Settlement | None = None
+    welfare: Welfare | None = None
+
+
+@dataclass(frozen=True)
 class PublicTies:
     """The links with the public, which never change, prepared once.  Their adjacency is split into
     one column block per role (a role's node ids are contiguous), so one sparse product per role
     counts every agent's neighbours of that role with some property; ``present`` counts them all;
     the public-public pairs are the only same-role ones among them."""
 
+    u: np.ndarray  # one end of every link with the public (the lower node)
+    v: np.ndarray
     blocks: tuple[sparse.csr_matrix, sparse.csr_matrix, sparse.csr_matrix]
     present: tuple[np.ndarray, np.ndarray, np.ndarray]  # per role: each agent's neighbours of it over these links
     same_role_u: np.ndarray
@@ -91,6 +127,11 @@ class PublicTies:
 
 class DataSharingModel(mesa.Model):
     """Departments, enterprises and the public, with data moving by requests over a network.
+
+    State (docs/ODD.md section 2) is declared in ``agents/state.py`` and ``simulation/core/links.py``:
+    ``population`` (per agent), ``holders`` (per holder), ``public`` (per member of the public) and
+    ``links`` (per holder link); ``public_ties`` are the fixed links with the public.  A step runs
+    :data:`PHASES` in order; ``month`` holds the last step's results.
 
     Args:
         config: a validated :class:`~simulation.config.Scenario`.
@@ -110,12 +151,12 @@ class DataSharingModel(mesa.Model):
         self._build_network()
         self._init_state()
         self._create_agents()
-        self.levers = self.package.levers_at(0)
         self.metrics: dict[str, float] = {}
-        self.watched = self._public_share_around(self.strategy[self.layout.holders:].astype(float))
-        self.outcome = StepOutcome(Flows.none(len(self.links), self.layout.holders),
-                                   ledger=Ledger.empty(self.layout.holders, self.layout.public))
-        self._measure(self.outcome)
+        lay = self.layout
+        self.month = Month(step=0, levers=self.package.levers_at(0), links=LinkChanges(),
+                           flows=Flows.none(len(self.links), lay.holders),
+                           settlement=Settlement.empty(lay.holders, lay.public))
+        self._measure(self.month)
         self.datacollector = mesa.DataCollector(
             model_reporters={name: (lambda m, key=name: m.metrics[key]) for name in self.metrics}
         )
@@ -133,13 +174,10 @@ class DataSharingModel(mesa.Model):
         lay: Layout = self.network.layout
         self.layout = lay
         self.kinds = lay.kinds()
-        self.kind_code = np.array([requests.KINDS.index(k) for k in self.kinds[:lay.holders]], dtype=np.int8)
-        self.role = np.repeat(np.array([GOV, ENT, PUB], dtype=np.int8), [lay.government, lay.enterprise, lay.public])
         edges = np.sort(self.network.edges, axis=1)
         is_holder_link = edges[:, 1] < lay.holders
         self._holder_edges = edges[is_holder_link, 0].copy(), edges[is_holder_link, 1].copy()
-        self.public_u, self.public_v = edges[~is_holder_link, 0].copy(), edges[~is_holder_link, 1].copy()
-        self._public_ties = self._prepare_public_ties()
+        self.public_ties = self._prepare_public_ties(edges[~is_holder_link, 0].copy(), edges[~is_holder_link, 1].copy())
 
     def _role_bounds(self) -> tuple[tuple[int, int], ...]:
         lay = self.layout
@@ -149,44 +187,49 @@ class DataSharingModel(mesa.Model):
         """The rows of each role in every agent array, in :class:`Role` order."""
         return tuple(slice(start, stop) for start, stop in self._role_bounds())
 
-    def _prepare_public_ties(self) -> PublicTies:
-        n, u, v = self.layout.total, self.public_u, self.public_v
+    def _prepare_public_ties(self, u: np.ndarray, v: np.ndarray) -> PublicTies:
+        n = self.layout.total
         adjacency = sparse.csr_matrix((np.ones(2 * len(u)), (np.concatenate([u, v]), np.concatenate([v, u]))), shape=(n, n))
         blocks = tuple(adjacency[:, start:stop].tocsr() for start, stop in self._role_bounds())
         present = tuple(np.asarray(block.sum(axis=1)).ravel() for block in blocks)
         both_public = u >= self.layout.holders
-        return PublicTies(blocks, present, u[both_public], v[both_public])
+        return PublicTies(u, v, blocks, present, u[both_public], v[both_public])
 
     def _init_state(self) -> None:
         p, lay, rng = self.params, self.layout, self.rng
         n, h = lay.total, lay.holders
         kinds = np.array(self.kinds[:h])
-        self.volume = np.exp(rng.normal(0.0, p.volume_dispersion, h))
-        self.volume[lay.grid] = p.grid_volume_factor
-        base_quality = np.where(self.role[:h] == GOV, p.quality_government, p.quality_enterprise)
-        self.quality = _clip01(base_quality + rng.normal(0, p.quality_noise, h))
+        role = np.repeat(np.array([GOV, ENT, PUB], dtype=np.int8), [lay.government, lay.enterprise, lay.public])
+        volume = np.exp(rng.normal(0.0, p.volume_dispersion, h))
+        volume[lay.grid] = p.grid_volume_factor
+        base_quality = np.where(role[:h] == GOV, p.quality_government, p.quality_enterprise)
+        quality = _clip01(base_quality + rng.normal(0, p.quality_noise, h))
         water = kinds == "water"
-        self.quality[water] = rng.uniform(p.water_quality_min, p.water_quality_max, water.sum())
-        self.technology = _clip01(p.technology_initial + rng.normal(0, p.capability_noise, h))
-        self.security = _clip01(p.security_initial + rng.normal(0, p.capability_noise, h))
-        self.restricted = _clip01(p.restricted_share + rng.normal(0, p.restricted_noise, h))
-        self.restricted[kinds == "telecom"] = p.telecom_restricted_share
-        self.open = np.minimum(_clip01(p.open_share + rng.normal(0, p.open_noise, h)), 1 - self.restricted)
-        self.conditional = 1.0 - self.open - self.restricted
-        cognition_mean = np.array([p.cognition_government, p.cognition_enterprise, p.cognition_public])[self.role]
-        self.cognition = _clip01(cognition_mean + rng.normal(0, p.cognition_noise, n))
-        self.privacy_concern = _clip01(p.privacy_concern + rng.normal(0, p.privacy_noise, lay.public))
-        initial = np.array([p.initial_active_government, p.initial_share_enterprise, p.initial_participation])[self.role]
+        quality[water] = rng.uniform(p.water_quality_min, p.water_quality_max, water.sum())
+        technology = _clip01(p.technology_initial + rng.normal(0, p.capability_noise, h))
+        security = _clip01(p.security_initial + rng.normal(0, p.capability_noise, h))
+        restricted = _clip01(p.restricted_share + rng.normal(0, p.restricted_noise, h))
+        restricted[kinds == "telecom"] = p.telecom_restricted_share
+        open_share = np.minimum(_clip01(p.open_share + rng.normal(0, p.open_noise, h)), 1 - restricted)
+        cognition_mean = np.array([p.cognition_government, p.cognition_enterprise, p.cognition_public])[role]
+        cognition = _clip01(cognition_mean + rng.normal(0, p.cognition_noise, n))
+        self.public = Public(first=h, privacy_concern=_clip01(p.privacy_concern + rng.normal(0, p.privacy_noise, lay.public)))
+        initial = np.array([p.initial_active_government, p.initial_share_enterprise, p.initial_participation])[role]
         if lay.enterprise:
             initial[lay.grid] = p.initial_share_grid
-        self.strategy = (rng.random(n) < initial).astype(np.int8)
-        self.payoff = np.zeros(n)
+        self.population = Population(role=role, strategy=rng.random(n) < initial, cognition=cognition, payoff=np.zeros(n))
+        self.holders = Holders(
+            kind_code=[requests.KINDS.index(k) for k in kinds], volume=volume, quality=quality, technology=technology,
+            security=security, open=open_share, conditional=1.0 - open_share - restricted, restricted=restricted,
+            isolation_spell=np.zeros(h), last_provided=np.full(h, -(10**9)))
         u, v = self._holder_edges
         trust = _clip01(self.trust_prior(u, v) + rng.uniform(-p.trust_spread, p.trust_spread, len(u)))
         self.links = Links.new(u, v, trust, step=0)
-        self.isolation_spell = np.zeros(h, dtype=np.int64)
-        self.last_provided = np.full(h, -(10**9), dtype=np.int64)  # last month a holder's data reached another
         self.recent_incident_rate = 0.0
+
+    def arrays_of(self, struct: type[StateArrays]) -> StateArrays:
+        """This model's instance of a state struct (how the agent views find their arrays)."""
+        return {Population: self.population, Holders: self.holders, Public: self.public, Links: self.links}[struct]
 
     def holder_mean_trust(self) -> np.ndarray:
         """Mean trust on each holder's links (the prior where it has none)."""
@@ -197,8 +240,8 @@ class DataSharingModel(mesa.Model):
 
     def trust_prior(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
         """The trust a link returns to when nothing happens on it: departments of one government trust more."""
-        p = self.params
-        return np.minimum(1.0, p.trust_initial + p.trust_government_bonus * ((self.role[u] == GOV) & (self.role[v] == GOV)))
+        p, role = self.params, self.population.role
+        return np.minimum(1.0, p.trust_initial + p.trust_government_bonus * ((role[u] == GOV) & (role[v] == GOV)))
 
     @property
     def graph(self) -> nx.Graph:
@@ -206,39 +249,42 @@ class DataSharingModel(mesa.Model):
         return self.network.graph
 
     def _create_agents(self) -> None:
-        for index, role in enumerate(self.role.tolist()):
+        for index, role in enumerate(self.population.role.tolist()):
             AGENT_CLASSES[role](self, index)
 
     # ------------------------------------------------------------------ the step
     def step(self) -> None:
-        t = self.steps
-        self._apply_countermeasures(t)
-        self._change_capabilities(t)
-        brokered, brokering_cost = self._update_links(t)
-        batch = self._request_data()
-        outcome = StepOutcome(self._flows(batch, t), batch=batch, brokered=brokered, brokering_cost=brokering_cost)
-        self._settle(outcome, t)
-        self._update_trust(outcome)
-        self._learn(outcome)
-        self._measure(outcome)
+        month = Month(step=self.steps)
+        for phase in PHASES:
+            month = self.run_phase(phase, month)
+        self.month = month
         self.datacollector.collect(self)
+
+    def run_phase(self, phase: Phase, month: Month) -> Month:
+        """One phase of the step (the benchmark times each by wrapping this method)."""
+        return phase.run(self, month)
+
+    @property
+    def levers(self) -> incentives.Levers:
+        """The policy levels the countermeasures in force set this month."""
+        return self.month.levers
 
     @property
     def flows(self) -> Flows:
         """This month's data per holder link, both directions."""
-        return self.outcome.flows
+        return self.month.flows
 
-    def _apply_countermeasures(self, t: int) -> None:
-        self.levers = self.package.levers_at(t)
+    def _apply_countermeasures(self, month: Month) -> Month:
+        """The package's levers for the month, and a month of training, publicity and investment."""
+        t, population, holders = month.step, self.population, self.holders
+        population.cognition, holders.technology, holders.security, holders.quality = grown_capabilities(
+            self.params, self.package.capability_rates_at(t), population.role == PUB, population.cognition,
+            holders.technology, holders.security, holders.quality)
+        return replace(month, levers=self.package.levers_at(t))
 
-    def _change_capabilities(self, t: int) -> None:
-        self.cognition, self.technology, self.security, self.quality = grown_capabilities(
-            self.params, self.package.capability_rates_at(t), self.role == PUB, self.cognition, self.technology,
-            self.security, self.quality)
-
-    def _update_links(self, t: int) -> tuple[int, float]:
-        """Idle links may decay; coordinators broker new ones.  Returns the links brokered and their cost."""
-        p, links = self.params, self.links
+    def _update_links(self, month: Month) -> Month:
+        """Idle links may decay; coordinators broker new ones."""
+        p, links, t = self.params, self.links, month.step
         idle = (t - links.last_active) >= p.decay_after
         decays = idle & (self.rng.random(len(links)) < p.decay_probability)
         if decays.any():
@@ -247,7 +293,7 @@ class DataSharingModel(mesa.Model):
         for brokering in self.package.brokering_at(t):
             new = self._broker_links(t, brokering)
             brokered, cost = brokered + new, cost + brokering.cost_per_link * new
-        return brokered, cost
+        return replace(month, links=LinkChanges(brokered, cost))
 
     def _broker_links(self, t: int, brokering: Brokering) -> int:
         """Department-enterprise links, favouring isolated enterprises; returns how many are new."""
@@ -256,7 +302,7 @@ class DataSharingModel(mesa.Model):
         count = self.rng.poisson(expected) if expected > 0 else 0
         if count == 0 or lay.enterprise == 0:
             return 0
-        weight = 1.0 + self.isolation_spell[lay.government:].astype(float)
+        weight = 1.0 + self.holders.isolation_spell[lay.government:].astype(float)
         ent = lay.government + self.rng.choice(lay.enterprise, size=count, p=weight / weight.sum())
         gov = self.rng.integers(0, lay.government, size=count)
         # Pairs as integer keys, compared only with the links of the drawn enterprises: a set of
@@ -272,19 +318,24 @@ class DataSharingModel(mesa.Model):
             links.add(new // h, new % h, np.full(len(new), brokering.trust), t)
         return len(new)
 
-    def _public_share_around(self, participating: np.ndarray) -> np.ndarray:
+    def public_share_around(self) -> np.ndarray:
         """Per holder, the share of its public neighbours who participate."""
-        public_block, h = self._public_ties.blocks[PUB], self.layout.holders
-        return _share_of((public_block @ participating)[:h], self._public_ties.present[PUB][:h])
+        ties, h = self.public_ties, self.layout.holders
+        participating = self.population.strategy[h:].astype(float)
+        return _share_of((ties.blocks[PUB] @ participating)[:h], ties.present[PUB][:h])
 
-    def _request_data(self) -> requests.RequestBatch:
+    def _request_data(self, month: Month) -> Month:
         """This month's requests (docs/ODD.md section 3.4): drawn, routed by tier and decided."""
-        p, lv, links = self.params, self.levers, self.links
-        self.watched = self._public_share_around(self.strategy[self.layout.holders:].astype(float))
-        link, u_asks = requests.draw_requests(self.rng, self.demand, self.kind_code, links.u, links.v)
-        batch = requests.route(self.rng, p, lv, self, links, link, u_asks, self.watched, self.cognition)
-        requests.decide(self.rng, p, lv, batch)
-        return batch
+        p, lv, links, population = self.params, month.levers, self.links, self.population
+        link, u_asks = requests.draw_requests(self.rng, self.demand, self.holders.kind_code, links.u, links.v)
+        routed = requests.route(self.rng, p, lv, self.holders, population.strategy, links, link, u_asks,
+                                self.public_share_around(), population.cognition)
+        return replace(month, requests=requests.decide(self.rng, p, lv, routed))
+
+    def _settle(self, month: Month) -> Month:
+        """Flows, prices, rewards, fines, costs, remediation and incidents of the month's requests."""
+        flows = self._flows(month.requests, month.step)
+        return replace(month, flows=flows, settlement=self._settlement(month))
 
     def _flows(self, batch: requests.RequestBatch, t: int) -> Flows:
         """Data units moved over each link and by each holder; marks links and providers as active."""
@@ -293,123 +344,124 @@ class DataSharingModel(mesa.Model):
         forward = np.bincount(batch.link, units * batch.provider_is_u, len(links))
         backward = np.bincount(batch.link, units * ~batch.provider_is_u, len(links))
         links.flowed(forward > 0, backward > 0, t)
-        self.last_provided[batch.provider[batch.fulfilled]] = t
+        self.holders.last_provided[batch.provider[batch.fulfilled]] = t
         return Flows(forward, backward, np.bincount(batch.provider, units, h), np.bincount(batch.requester, units, h))
 
-    def _settle(self, outcome: StepOutcome, t: int) -> None:
-        """Prices, rewards, fines, costs, remediation and incidents of the month's requests."""
-        p, lv, lay, batch = self.params, self.levers, self.layout, outcome.batch
+    def _settlement(self, month: Month) -> Settlement:
+        p, lv, lay, batch = self.params, month.levers, self.layout, month.requests
         h, req, done = lay.holders, batch.view, batch.fulfilled
         size = req.size
         price = incentives.unit_price(lv, req.quality) * size * done
         bonus = self._by_holder_role(batch.provider, government.bonus_per_unit(lv), enterprise.bonus_per_unit(lv))
         caught = batch.escalated | (self.rng.random(len(batch)) < incentives.detection(p, req))
         fine = lv.evaluation_penalty * size * (batch.refused & caught)
-        participants = self.strategy[h:] > 0
-        outcome.ledger = Ledger(
+        participants = self.population.strategy[h:] > 0
+        ledger = Ledger(
             price_paid=np.bincount(batch.requester, price, h), price_received=np.bincount(batch.provider, price, h),
             rewards=np.bincount(batch.provider, bonus * size * batch.timely, h), fines=np.bincount(batch.provider, fine, h),
             public_rewards=lv.public_reward * participants,
-            budgets=self.package.budget_at(t, h, lay.public),
-            brokering=outcome.brokering_cost)
-        outcome.countermeasure_cost = outcome.ledger.outlays
+            budgets=self.package.budget_at(month.step, h, lay.public),
+            brokering=month.links.brokering_cost)
         remediation = incentives.remediation_unit_cost(p, req.quality, req.technology) * size * done
-        outcome.remediation_cost = float(remediation.sum())
-        outcome.handling_cost = float((p.handling_cost * size * done).sum())
-        outcome.negotiation_cost = float((incentives.negotiation_unit_cost(p, lv) * size * done).sum())
+        holders = self.holders
         remediated = np.zeros(h, dtype=bool)
         remediated[batch.provider[done & (remediation > 0)]] = True
-        self.quality += remediated * p.remediation_learning * np.maximum(0.0, p.quality_standard - self.quality)
+        holders.quality += remediated * p.remediation_learning * np.maximum(0.0, p.quality_standard - holders.quality)
         leaked = done & (self.rng.random(len(batch)) < incentives.incident_probability(p, req.security, req.exposure))
         loss = p.incident_loss * size * leaked
-        outcome.incident_holders = np.bincount(batch.provider[leaked], minlength=h) > 0
-        outcome.incidents = int(leaked.sum())
-        outcome.incident_loss = float(loss.sum())
-        self.recent_incident_rate = (1 - p.incident_memory) * self.recent_incident_rate + p.incident_memory * outcome.incidents / h
-        self._welfare(outcome, remediation, loss)
+        incidents = int(leaked.sum())
+        self.recent_incident_rate = (1 - p.incident_memory) * self.recent_incident_rate + p.incident_memory * incidents / h
+        return Settlement(
+            ledger, remediation, loss, incident_holders=np.bincount(batch.provider[leaked], minlength=h) > 0,
+            remediation_cost=float(remediation.sum()), handling_cost=float((p.handling_cost * size * done).sum()),
+            negotiation_cost=float((incentives.negotiation_unit_cost(p, lv) * size * done).sum()),
+            incidents=incidents, incident_loss=float(loss.sum()))
 
-    def _welfare(self, outcome: StepOutcome, remediation: np.ndarray, loss: np.ndarray) -> None:
+    def _welfare(self, month: Month) -> Month:
         """Each agent's payoff this month, every benefit fully perceived."""
-        p, lv, batch, ledger = self.params, self.levers, outcome.batch, outcome.ledger
-        h, req, done = self.layout.holders, outcome.batch.view, outcome.batch.fulfilled
+        p, lv, batch, settled = self.params, month.levers, month.requests, month.settlement
+        h, req, done, ledger = self.layout.holders, batch.view, batch.fulfilled, settled.ledger
         value = (self._by_holder_role(batch.requester, government.value_per_unit(p), enterprise.value_per_unit(p))
                  * req.quality * req.size * done)
         cost = ((p.handling_cost + incentives.negotiation_unit_cost(p, lv) + incentives.risk_premium(p, lv, req.trust))
-                * req.size * done + remediation + loss)
+                * req.size * done + settled.remediation + settled.loss)
         shame = (self._by_holder_role(batch.provider, government.shame_per_unit(p), enterprise.shame_per_unit(p))
                  * req.watched * req.size * batch.refused)
         holders = (np.bincount(batch.requester, value, h) - np.bincount(batch.provider, cost + shame, h)
                    + ledger.price_received - ledger.price_paid + ledger.rewards - ledger.fines)
-        outcome.served = self._served_share(outcome)
-        participate, bystand = public.payoffs(p, lv, outcome.served, self.privacy_concern, self.recent_incident_rate, 1.0)
-        self.payoff = np.concatenate([holders, np.where(self.strategy[h:] > 0, participate, bystand)])
+        served = self._served_share(batch)
+        participate, bystand = public.payoffs(p, lv, served, self.public.privacy_concern, self.recent_incident_rate, 1.0)
+        self.population.payoff = np.concatenate([holders, np.where(self.population.strategy[h:] > 0, participate, bystand)])
+        return replace(month, welfare=Welfare(served))
 
     def _by_holder_role(self, holders: np.ndarray, if_government: float, if_enterprise: float) -> np.ndarray:
         """Per entry of ``holders``, the department's or the enterprise's value of a role term."""
-        return np.where(self.role[holders] == GOV, if_government, if_enterprise)
+        return np.where(self.population.role[holders] == GOV, if_government, if_enterprise)
 
-    def _served_share(self, outcome: StepOutcome) -> np.ndarray:
+    def _served_share(self, batch: requests.RequestBatch) -> np.ndarray:
         """Per member of the public, the share of its neighbouring departments' requests this month
         that were fulfilled (a department that asked for nothing was not served)."""
-        g, h, batch = self.layout.government, self.layout.holders, outcome.batch
+        g, h = self.layout.government, self.layout.holders
         asking = batch.requester < g
         filed = np.bincount(batch.requester[asking], minlength=g)
         fulfilled = np.bincount(batch.requester[asking & batch.fulfilled], minlength=g)
         served = _share_of(fulfilled.astype(float), filed.astype(float))
-        return _share_of((self._public_ties.blocks[GOV] @ served)[h:], self._public_ties.present[GOV][h:])
+        return _share_of((self.public_ties.blocks[GOV] @ served)[h:], self.public_ties.present[GOV][h:])
 
-    def _update_trust(self, outcome: StepOutcome) -> None:
+    def _update_trust(self, month: Month) -> Month:
         """Answered requests build trust, refusals erode it, incidents hit it, the authority vouches
         for links it arbitrated, and every link drifts back toward its prior."""
-        p, lv, links, batch = self.params, self.levers, self.links, outcome.batch
+        p, links, batch, hit_holders = self.params, self.links, month.requests, month.settlement.incident_holders
         m = len(links)
         answered = np.bincount(batch.link, batch.timely, m)
         refused = np.bincount(batch.link, batch.refused & ~batch.arbitrated, m)
-        hit = outcome.incident_holders[links.u] | outcome.incident_holders[links.v]
+        hit = hit_holders[links.u] | hit_holders[links.v]
         vouched = np.bincount(batch.link, batch.arbitrated, m) > 0
-        links.trust = updated_trust(p, lv, links.trust, answered, refused, hit, vouched,
+        links.trust = updated_trust(p, month.levers, links.trust, answered, refused, hit, vouched,
                                     self.trust_prior(links.u, links.v))
+        return month
 
     # ------------------------------------------------------------------ payoffs and learning
-    def strategy_payoffs(self, outcome: StepOutcome) -> tuple[np.ndarray, np.ndarray]:
+    def strategy_payoffs(self, month: Month) -> tuple[np.ndarray, np.ndarray]:
         """Payoff every agent expects this month under strategy 1 and strategy 0, from each role's
         decision rule applied to the month's requests (as provider and as requester)."""
-        p, lv, batch = self.params, self.levers, outcome.batch
-        h, n = self.layout.holders, self.layout.total
+        p, lv, batch = self.params, month.levers, month.requests
+        h, n, role = self.layout.holders, self.layout.total, self.population.role
         one, zero = np.zeros(n), np.zeros(n)
         for side, who in (("provider_payoffs", batch.provider), ("requester_payoffs", batch.requester)):
             # Both roles' rules over every request, each kept where its role is the one deciding:
             # cheaper than copying the request columns out role by role.
-            is_gov = self.role[who] == GOV
+            is_gov = role[who] == GOV
             gov_one, gov_zero = getattr(government, side)(p, lv, batch.view)
             ent_one, ent_zero = getattr(enterprise, side)(p, lv, batch.view)
             one += np.bincount(who, np.where(is_gov, gov_one, ent_one), n)
             zero += np.bincount(who, np.where(is_gov, gov_zero, ent_zero), n)
-        one[h:], zero[h:] = public.payoffs(p, lv, outcome.served, self.privacy_concern, self.recent_incident_rate,
-                                           self.cognition[h:])
+        one[h:], zero[h:] = public.payoffs(p, lv, month.welfare.served, self.public.privacy_concern,
+                                           self.recent_incident_rate, self.population.cognition[h:])
         return one, zero
 
-    def _learn(self, outcome: StepOutcome) -> None:
-        p, rng, n = self.params, self.rng, self.layout.total
-        one, zero = self.strategy_payoffs(outcome)
-        stakes = self.data_at_stake(outcome)
+    def _learn(self, month: Month) -> Month:
+        p, rng, n, population = self.params, self.rng, self.layout.total, self.population
+        one, zero = self.strategy_payoffs(month)
+        stakes = self.data_at_stake(month)
         revising = rng.random(n) < p.revision_rate
         if p.learning_rule == "logit":
             proposal = (rng.random(n) < self.logit_chance(one - zero, stakes)).astype(np.int8)
         else:
-            model_strategy = self.strategy[self._imitation_partners(revising)]
+            model_strategy = population.strategy[self._imitation_partners(revising)]
             switch = rng.random(n) < self.imitation_chance(one - zero, model_strategy, stakes)
-            proposal = np.where(switch, model_strategy, self.strategy).astype(np.int8)
+            proposal = np.where(switch, model_strategy, population.strategy).astype(np.int8)
         explore = np.flatnonzero(rng.random(n) < p.exploration)
         proposal[explore] = rng.integers(0, 2, len(explore))
-        self.strategy = np.where(revising, proposal, self.strategy).astype(np.int8)
+        population.strategy = np.where(revising, proposal, population.strategy)
+        return month
 
-    def data_at_stake(self, outcome: StepOutcome) -> np.ndarray:
+    def data_at_stake(self, month: Month) -> np.ndarray:
         """Per agent, the data units its requests involved this month, as provider or requester (1
         for the public, who hold none): payoff gaps are compared per unit, so a holder's chance to
         switch does not depend on how much data it holds, only on how much better the other
         strategy is per unit of it."""
-        h, n, batch = self.layout.holders, self.layout.total, outcome.batch
+        h, n, batch = self.layout.holders, self.layout.total, month.requests
         units = np.bincount(batch.provider, batch.view.size, h) + np.bincount(batch.requester, batch.view.size, h)
         return np.concatenate([units, np.ones(n - h)])
 
@@ -419,7 +471,7 @@ class DataSharingModel(mesa.Model):
         ``advantage`` of strategy 1 and the data at stake: its gain per unit from the switch, over
         the role's largest gap per unit this month (``role_max``) or over ``imitation_scale``."""
         p = self.params
-        gain = np.where(model_strategy == 1, advantage, -advantage) * (model_strategy != self.strategy)
+        gain = np.where(model_strategy == 1, advantage, -advantage) * (model_strategy != self.population.strategy)
         if p.imitation_normaliser == "fixed":
             return np.clip(gain / p.imitation_scale, 0.0, 1.0)
         stakes = np.ones(len(advantage)) if stakes is None else stakes
@@ -449,8 +501,8 @@ class DataSharingModel(mesa.Model):
         same-role agent when it has none; agents not revising keep themselves."""
         n, rng = self.layout.total, self.rng
         revising = np.ones(n, dtype=bool) if revising is None else revising
-        ties, links = self._public_ties, self.links
-        same = self.role[links.u] == self.role[links.v]
+        ties, links, roles = self.public_ties, self.links, self.population.role
+        same = roles[links.u] == roles[links.v]
         src = np.concatenate([links.u[same], links.v[same], ties.same_role_u, ties.same_role_v])
         dst = np.concatenate([links.v[same], links.u[same], ties.same_role_v, ties.same_role_u])
         asking = revising[src]
@@ -463,20 +515,20 @@ class DataSharingModel(mesa.Model):
         partner = np.arange(n)
         partner[src[won]] = dst[won]
         alone = np.flatnonzero(revising & (best < 0))
-        sizes = np.bincount(self.role, minlength=3)
+        sizes = np.bincount(roles, minlength=3)
         starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-        role = self.role[alone]
+        role = roles[alone]
         partner[alone] = starts[role] + np.floor(rng.random(len(alone)) * sizes[role]).astype(np.int64)
         return partner
 
     # ------------------------------------------------------------------ measurement
-    def _measure(self, outcome: StepOutcome) -> None:
-        outcome.recent = self.recent_flow_mask()
-        u, v, h = self.links.u[outcome.recent], self.links.v[outcome.recent], self.layout.holders
+    def _measure(self, month: Month) -> Month:
+        """Isolation spells, then every metric of the month (``simulation/core/metrics.py``)."""
+        u, v, h = *self.recent_flow_links(), self.layout.holders
         isolated = (np.bincount(u, minlength=h) + np.bincount(v, minlength=h)) == 0
-        self.isolation_spell = np.where(isolated, self.isolation_spell + 1, 0)
-        self.outcome = outcome
-        self.metrics = measure(self, outcome, self.metrics)
+        self.holders.isolation_spell = np.where(isolated, self.holders.isolation_spell + 1, 0)
+        self.metrics = measure(self, month, self.metrics)
+        return month
 
     def recent_flow_mask(self, two_way: bool = False) -> np.ndarray:
         """Which holder links carried a fulfilled request within the flow window (the islands graph);
@@ -505,39 +557,22 @@ def _clip01(x: np.ndarray) -> np.ndarray:
     return np.clip(x, 0.0, 1.0)
 
 
-def grown_capabilities(p, rates, public: np.ndarray, cognition: np.ndarray, technology: np.ndarray,
-                       security: np.ndarray, quality: np.ndarray) -> tuple[np.ndarray, ...]:
-    """One month of training, publicity and investment (each closes its share of the gap to 1) and of
-    quality's gain from technology against ageing (docs/ODD.md section 3, step 2); ``public`` marks
-    the rows of ``cognition`` that publicity reaches rather than training.  The model applies it to
-    every agent, the mean field (``simulation/analyses/mean_field.py``) to its representative agents."""
-    rate = np.where(public, rates.publicity, rates.training)
-    cognition = cognition + rate * (1.0 - cognition)
-    technology = technology + rates.technology * (1.0 - technology)
-    security = security + rates.security * (1.0 - security)
-    quality = quality + (p.technology_quality_gain * technology * (1.0 - quality) - p.quality_decay * quality)
-    return cognition, technology, security, quality
+@dataclass(frozen=True)
+class Phase:
+    """One phase of the month: ``run`` takes the month so far and returns it with its result added."""
+
+    name: str
+    run: Callable[[DataSharingModel, Month], Month]
 
 
-def updated_trust(p, lv: incentives.Levers, trust: np.ndarray, answered: np.ndarray, refused: np.ndarray,
-                  hit: np.ndarray, vouched: np.ndarray, prior: np.ndarray) -> np.ndarray:
-    """Trust on links after a month (docs/ODD.md section 3, step 6): ``answered`` requests answered
-    in time each close ``trust_gain`` (more with transparency) of the gap to 1, ``refused`` ones
-    each take ``trust_loss`` of it, an incident at either end (``hit``) takes ``incident_trust_loss``,
-    the authority lifts links it arbitrated (``vouched``) to its vouched trust, and every link drifts
-    toward its ``prior``.  The model passes counts and flags; the mean field passes expected counts
-    and chances (an expected mixture of the hit and unhit, vouched and unvouched outcomes)."""
-    trust = np.array(trust, dtype=float)
-    gain = min(1.0, p.trust_gain * (1.0 + lv.transparency))
-    for count, update in ((answered, lambda k, x: 1.0 - (1.0 - x) * (1.0 - gain) ** k),
-                          (refused, lambda k, x: x * (1.0 - p.trust_loss) ** k)):
-        count = np.broadcast_to(count, trust.shape)
-        touched = np.flatnonzero(count)  # powers only where something happened
-        trust.flat[touched] = update(count.flat[touched], trust.flat[touched])
-    if hit.dtype == bool:
-        trust = np.where(hit, trust * (1.0 - p.incident_trust_loss), trust)
-    else:
-        trust = trust * (1.0 - p.incident_trust_loss * hit)
-    lifted = np.maximum(trust, lv.vouched_trust)
-    trust = np.where(vouched, lifted, trust) if vouched.dtype == bool else trust + vouched * (lifted - trust)
-    return trust + p.trust_decay * (prior - trust)
+# The step, in docs/ODD.md section 3 order; the benchmark times each phase by its name.
+PHASES: tuple[Phase, ...] = (
+    Phase("countermeasures", DataSharingModel._apply_countermeasures),  # levers, training, investment
+    Phase("links", DataSharingModel._update_links),  # decay and brokering
+    Phase("requests", DataSharingModel._request_data),  # drawn, routed and decided
+    Phase("settlement", DataSharingModel._settle),  # flows, money, costs and incidents
+    Phase("welfare", DataSharingModel._welfare),  # payoffs earned
+    Phase("trust", DataSharingModel._update_trust),
+    Phase("learning", DataSharingModel._learn),
+    Phase("metrics", DataSharingModel._measure),
+)

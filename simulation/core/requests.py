@@ -16,7 +16,9 @@ import numpy as np
 
 from agents import incentives
 from agents.incentives import Levers, Requests
+from agents.state import Holders
 from simulation.config import Parameters, Scenario
+from simulation.core.links import Links
 
 KINDS = ("coordinator", "department", "grid", "water", "telecom", "enterprise")
 _ROLE_KINDS = {"government": ("coordinator", "department"), "enterprise": ("grid", "water", "telecom", "enterprise")}
@@ -41,9 +43,9 @@ def _by_specificity(rates: dict[str, float]) -> list[tuple[str, float]]:
     return sorted(rates.items(), key=lambda item: named_kinds(item[0]))
 
 
-@dataclass
-class RequestBatch:
-    """This month's requests, one row each, and what became of them."""
+@dataclass(frozen=True)
+class Requested:
+    """This month's requests, one row each, as routed: who asks whom for what."""
 
     link: np.ndarray  # index into the model's links
     requester: np.ndarray  # holder index
@@ -51,22 +53,27 @@ class RequestBatch:
     provider_is_u: np.ndarray  # the data goes u -> v over the link
     catalogued: np.ndarray  # the requested data is in a graded catalogue
     view: Requests  # what the decision rules read
-    # Outcomes
-    decided: np.ndarray | None = None  # left to the provider's decision (not granted by the platform, not unshareable)
-    granted: np.ndarray | None = None  # by the platform or the provider
-    refused: np.ndarray | None = None  # by the provider (escalated or not), not-shareable excluded
-    escalated: np.ndarray | None = None
-    arbitrated: np.ndarray | None = None  # escalated and ruled for sharing
-    timely: np.ndarray | None = None  # granted within the rule's window by a sharing provider
-    beyond_window: np.ndarray | None = None  # the provider answered after its reply window
-    wait_days: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.link)
+
+
+@dataclass(frozen=True)
+class RequestBatch(Requested):
+    """This month's requests and what became of them (the requests phase's result)."""
+
+    decided: np.ndarray  # left to the provider's decision (not granted by the platform, not unshareable)
+    granted: np.ndarray  # by the platform or the provider
+    refused: np.ndarray  # by the provider (escalated or not), not-shareable excluded
+    escalated: np.ndarray
+    arbitrated: np.ndarray  # escalated and ruled for sharing
+    timely: np.ndarray  # granted within the rule's window by a sharing provider
+    beyond_window: np.ndarray  # the provider answered after its reply window
+    wait_days: np.ndarray
 
     @property
     def fulfilled(self) -> np.ndarray:
         return self.granted | self.arbitrated
-
-    def __len__(self) -> int:
-        return len(self.link)
 
 
 def draw_requests(rng: np.random.Generator, rates: np.ndarray, kind_code: np.ndarray, u: np.ndarray,
@@ -78,9 +85,11 @@ def draw_requests(rng: np.random.Generator, rates: np.ndarray, kind_code: np.nda
     return np.concatenate([u_asks, v_asks]), np.concatenate([np.ones(len(u_asks), bool), np.zeros(len(v_asks), bool)])
 
 
-def route(rng: np.random.Generator, p: Parameters, lv: Levers, holders, links, link: np.ndarray,
-          u_asks: np.ndarray, watched: np.ndarray, perception: np.ndarray) -> RequestBatch:
-    """Describe each request as the rules see it: its size, its provider's data and the path its tier sets."""
+def route(rng: np.random.Generator, p: Parameters, lv: Levers, holders: Holders, strategy: np.ndarray, links: Links,
+          link: np.ndarray, u_asks: np.ndarray, watched: np.ndarray, perception: np.ndarray) -> Requested:
+    """Describe each request as the rules see it: its size, its provider's data and the path its tier
+    sets.  ``strategy`` is every agent's (a holder's row is its node), ``watched`` per holder and
+    ``perception`` per agent."""
     requester = np.where(u_asks, links.u[link], links.v[link])
     provider = np.where(u_asks, links.v[link], links.u[link])
     n = len(link)
@@ -95,30 +104,31 @@ def route(rng: np.random.Generator, p: Parameters, lv: Levers, holders, links, l
         size=p.request_share * holders.volume[provider], quality=holders.quality[provider],
         technology=holders.technology[provider], security=holders.security[provider], trust=links.trust[link],
         exposure=exposure, automatic=catalogued & is_open, not_shareable=not_shareable,
-        requester_shares=holders.strategy[requester].astype(float), provider_shares=holders.strategy[provider].astype(float),
+        requester_shares=strategy[requester].astype(float), provider_shares=strategy[provider].astype(float),
         watched=watched[provider], perception=perception[requester], restricted=is_restricted.astype(float))
-    return RequestBatch(link, requester, provider, ~u_asks, catalogued, view)
+    return Requested(link, requester, provider, ~u_asks, catalogued, view)
 
 
-def decide(rng: np.random.Generator, p: Parameters, lv: Levers, batch: RequestBatch) -> None:
+def decide(rng: np.random.Generator, p: Parameters, lv: Levers, requested: Requested) -> RequestBatch:
     """Platform grants, providers' decisions, escalation, arbitration and the working days it all takes."""
-    req, n = batch.view, len(batch)
+    req, n = requested.view, len(requested)
     sharer = req.provider_shares > 0
     by_platform = req.automatic & sharer
     decided = ~req.not_shareable & ~by_platform
     chance = incentives.discretionary_grant(p, req, req.provider_shares, req.requester_shares)
-    batch.decided = decided
-    batch.granted = by_platform | (decided & (rng.random(n) < chance))
-    batch.refused = decided & ~batch.granted
-    batch.escalated = batch.refused & (rng.random(n) < lv.escalation)
-    batch.arbitrated = batch.escalated & (rng.random(n) < lv.arbitration) & (req.restricted == 0)
-    batch.timely = batch.granted & sharer
+    granted = by_platform | (decided & (rng.random(n) < chance))
+    refused = decided & ~granted
+    escalated = refused & (rng.random(n) < lv.escalation)
+    arbitrated = escalated & (rng.random(n) < lv.arbitration) & (req.restricted == 0)
     # A sharer has published its catalogue, so its data is on the platform; anything else must be
     # published first, which the rules allow more days for.  A hoarder answers late.
-    window = np.where(by_platform, 0, np.where(batch.catalogued & sharer, p.reply_days_published, p.reply_days_unpublished))
+    window = np.where(by_platform, 0, np.where(requested.catalogued & sharer, p.reply_days_published,
+                                               p.reply_days_unpublished))
     in_time = np.ceil(rng.random(n) * window)
     late = window + np.ceil(rng.random(n) * p.late_days_max)
     reply = np.where(decided & ~sharer, late, in_time)
-    batch.beyond_window = decided & (reply > window)
-    reply = np.where(req.not_shareable & batch.catalogued, 0, reply)  # the platform's review refuses it
-    batch.wait_days = p.review_days + reply + batch.escalated * p.arbitration_days
+    beyond_window = decided & (reply > window)
+    reply = np.where(req.not_shareable & requested.catalogued, 0, reply)  # the platform's review refuses it
+    return RequestBatch(**vars(requested), decided=decided, granted=granted, refused=refused, escalated=escalated,
+                        arbitrated=arbitrated, timely=granted & sharer, beyond_window=beyond_window,
+                        wait_days=p.review_days + reply + escalated * p.arbitration_days)
