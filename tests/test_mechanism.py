@@ -114,7 +114,7 @@ def test_learning_responds_to_doubling_a_levers_payoff_effect(root, name):
     model = DataSharingModel(load_scenario(root / "scenarios" / f"{name}.yaml"), seed=2)
     for _ in range(18):
         model.step()
-    partners = model.population.strategy[model._imitation_partners()]
+    partners = model.population.strategy[model.imitation_partners()]
     one, zero = model.strategy_payoffs(model.month)
     chance = model.imitation_chance(one - zero, partners)
     lever = "coordination"

@@ -170,7 +170,7 @@ class Parameters(Block):
     restricted_noise: float = param(0.05, 0, 1, "share", "sd of a holder's restricted share around the mean", ASSUMED, plausible=(0.02, 0.1))
     telecom_restricted_share: float = param(0.8, 0, 1, "share", "share of telecom data that may not be shared", CASE + " (telecom data was never integrated)")
     restricted_tolerance: float = param(0.5, 0, 1, "share", "without a graded catalogue, a provider whose data is more restricted than this refuses every request", ASSUMED, plausible=(0.3, 0.7))
-    # Requests (docs/ODD.md section 3.4)
+    # Requests (docs/ODD.md section 3, step 4)
     request_share: float = param(0.1, 0, 1, "share", "share of the provider's monthly data volume one request asks for", ASSUMED, plausible=(0.05, 0.2))
     review_days: int = param(2, 0, 60, "working days", "the data authority's review of a request on the platform", PUBLISHED + " (a local procedure, 2024: 2 working days)")
     reply_days_published: int = param(5, 1, 60, "working days", "reply window for data already on the platform", PUBLISHED + " (a local procedure, 2024: 5 working days for data on the platform)")

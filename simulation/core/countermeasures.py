@@ -1,4 +1,5 @@
-"""Countermeasures as interventions (docs/ODD.md sections 1 and 7), in the manner of Starsim's.
+"""Countermeasures as interventions, in the manner of Starsim's (docs/ODD.md section 1; their
+schedule and scale: section 3, step 1).
 
 Each countermeasure is one small object that owns its schedule (start and ramp, from its scenario
 block) and everything it does in a month: the payoff levers it moves (among them the rewards,

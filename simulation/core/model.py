@@ -325,7 +325,7 @@ class DataSharingModel(mesa.Model):
         return _share_of((ties.blocks[PUB] @ participating)[:h], ties.present[PUB][:h])
 
     def _request_data(self, month: Month) -> Month:
-        """This month's requests (docs/ODD.md section 3.4): drawn, routed by tier and decided."""
+        """This month's requests (docs/ODD.md section 3, step 4): drawn, routed by tier and decided."""
         p, lv, links, population = self.params, month.levers, self.links, self.population
         link, u_asks = requests.draw_requests(self.rng, self.demand, self.holders.kind_code, links.u, links.v)
         routed = requests.route(self.rng, p, lv, self.holders, population.strategy, links, link, u_asks,
@@ -448,7 +448,7 @@ class DataSharingModel(mesa.Model):
         if p.learning_rule == "logit":
             proposal = (rng.random(n) < self.logit_chance(one - zero, stakes)).astype(np.int8)
         else:
-            model_strategy = population.strategy[self._imitation_partners(revising)]
+            model_strategy = population.strategy[self.imitation_partners(revising)]
             switch = rng.random(n) < self.imitation_chance(one - zero, model_strategy, stakes)
             proposal = np.where(switch, model_strategy, population.strategy).astype(np.int8)
         explore = np.flatnonzero(rng.random(n) < p.exploration)
@@ -496,7 +496,7 @@ class DataSharingModel(mesa.Model):
                 scale[rows] = value if value > 0 else 1.0
         return scale
 
-    def _imitation_partners(self, revising: np.ndarray | None = None) -> np.ndarray:
+    def imitation_partners(self, revising: np.ndarray | None = None) -> np.ndarray:
         """A random same-role neighbour for every agent in ``revising`` (all if None), or a random
         same-role agent when it has none; agents not revising keep themselves."""
         n, rng = self.layout.total, self.rng

@@ -1,4 +1,4 @@
-"""Requests for data and how the published sharing rules route them (docs/ODD.md section 3.4).
+"""Requests for data and how the published sharing rules route them (docs/ODD.md section 3, step 4).
 
 Each month every holder may ask each partner it is linked to for data, with the monthly rate the
 scenario's ``demand`` block declares for the pair of kinds.  The provider's catalogue decides the

@@ -13,9 +13,9 @@ from agents import Role
 from simulation.config import Scenario
 
 
-# How the rules route a request (docs/ODD.md 3.4b): catalogued in the unconditional, conditional or
+# How the rules route a request (docs/ODD.md section 3, step 4b): catalogued in the unconditional, conditional or
 # not-shareable tier; or uncatalogued, where the tier still matters to arbitration, which never
-# orders data of the not-shareable tier shared (3.4d), and where a provider whose data is more
+# orders data of the not-shareable tier shared (step 4d), and where a provider whose data is more
 # restricted than the tolerance refuses everything.
 PATHS = ("open", "conditional", "restricted", "uncatalogued", "uncatalogued restricted", "uncatalogued, over tolerance")
 STANCES = np.array([1.0, 0.0])  # strategy 1 (share / active), strategy 0
