@@ -34,3 +34,6 @@ class Role(IntEnum):
 _LABELS = {Role.GOVERNMENT: "Government department", Role.ENTERPRISE: "Enterprise", Role.PUBLIC: "Public"}
 _STRATEGIES = {Role.GOVERNMENT: ("passive", "active"), Role.ENTERPRISE: ("hoard", "share"),
                Role.PUBLIC: ("bystand", "participate")}
+
+ROLE_KEYS: tuple[str, ...] = tuple(role.key for role in Role)  # ("government", "enterprise", "public")
+HOLDER_ROLES: tuple[Role, ...] = tuple(role for role in Role if role.holds_data)

@@ -18,8 +18,8 @@ import math
 import mesa
 import networkx as nx
 
-from agents import enterprise, government, public
-from agents import incentives
+from agents import enterprise, government, incentives, public
+from agents.roles import ROLE_KEYS
 from simulation.config import Scenario
 from simulation.core.countermeasures import Package
 from simulation.core.links import NEVER
@@ -27,7 +27,7 @@ from simulation.core.metrics import METRICS
 from simulation.core.network import build_network, layout_of, read_network_file
 from simulation.core.requests import KINDS, demand_matrix
 
-ROLES = ("government", "enterprise", "public")
+ROLES = ROLE_KEYS
 SHORT = {"government": "gov", "enterprise": "ent"}
 
 
@@ -571,7 +571,7 @@ class ReferenceModel(mesa.Model):
             "largest_two_way_share": max(map(len, exchanges), default=0) / len(holders) if holders else 0.0,
             "producer_integration": mean(t - h.last_provided < window for h in holders),
             **{f"producer_integration_{role}": mean(t - h.last_provided < window for h in holders if h.role == role)
-               for role in ("government", "enterprise")},
+               for role in ROLE_KEYS if role != "public"},
             "mean_isolation_spell": mean(h.isolation_spell for h in isolated),
             "mean_trust": mean(link.trust for link in self.links),
             "mean_cognition": mean(a.cognition for a in self.people),

@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 
 from simulation.analyses.mean_field import complete_graph_game
-from simulation.config.schema import Countermeasure as CountermeasureBlock
+from simulation.config.schema import CountermeasureSettings
 from simulation.core.countermeasures import CapabilityRates, Countermeasure, Package
 from simulation.core.model import DataSharingModel
 from simulation.core.runner import timeseries_of
 
 
-class InspectionDriveSettings(CountermeasureBlock):
+class InspectionDriveSettings(CountermeasureSettings):
     enabled: bool = True
     start: int = 2
     ramp: int = 0

@@ -51,15 +51,15 @@ def package_yaml(scenario: Scenario, preset: str, base: Scenario, name: str | No
 
 
 @dataclass(frozen=True)
-class Package:
-    """A package read back: the preset it extends, the fields it changes and the scenario they make."""
+class LeverFile:
+    """A saved lever file (a "package" in the browser app) read back: the preset it extends, the fields it changes and the scenario they make."""
 
     preset: str
     changes: dict[str, Any]
     scenario: Scenario
 
 
-def read_package(text: str, source: str, scenario_dir: str | Path) -> Package:
+def read_package(text: str, source: str, scenario_dir: str | Path) -> LeverFile:
     """A package file's text, validated as the CLI validates a scenario file in ``scenario_dir``.
     Its ``extends`` must name a preset of that folder, since the package is read as changes to it.
     Raises ConfigError (one line per problem, naming ``source``)."""
@@ -71,4 +71,4 @@ def read_package(text: str, source: str, scenario_dir: str | Path) -> Package:
         raise ConfigError(f"{source}: extends: {parent!r} is not allowed: a package extends one of {', '.join(presets)}")
     scenario = load_scenario_text(text, source, scenario_dir)
     preset = parent.removesuffix(".yaml")
-    return Package(preset, changed_values(scenario, load_scenario(scenario_dir / parent)), scenario)
+    return LeverFile(preset, changed_values(scenario, load_scenario(scenario_dir / parent)), scenario)

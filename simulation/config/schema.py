@@ -243,7 +243,10 @@ class Parameters(Block):
         return self
 
 
-class Countermeasure(Block):
+class CountermeasureSettings(Block):
+    """A countermeasure's settings as a scenario declares them (its behaviour is the object of the
+    same name without ``Settings`` in ``simulation/core/countermeasures.py``)."""
+
     enabled: bool = Field(False, description="whether the countermeasure acts", json_schema_extra={"unit": "-", "source": POLICY})
     start: int = param(0, 0, 100_000, "month", "month the countermeasure starts; its budget is paid from then on", POLICY)
     ramp: int = param(12, 0, 100_000, "months", "months from start to full strength (0: at once)", POLICY)
@@ -260,7 +263,7 @@ class Countermeasure(Block):
         return min(1.0, (step - self.start + 1) / self.ramp)
 
 
-class Ecosystem(Countermeasure):
+class EcosystemSettings(CountermeasureSettings):
     coordinator_strength: float = param(0.9, 0, 1, "share", "how strongly the data administration leads: raises coordination toward it", POLICY)
     escalation: float = param(0.8, 0, 1, "share", "share of refusals the requester takes to the authority at full strength", PUBLISHED + " (an unresolved refusal goes to the data authority; share assumed)")
     arbitration: float = param(0.9, 0, 1, "probability", "chance the authority rules for sharing", PUBLISHED + " (Decree 809: sharing is the rule; value assumed)")
@@ -272,7 +275,7 @@ class Ecosystem(Countermeasure):
     link_cost: float = param(0.5, 0, 10_000, "payoff/link", "cost of brokering one department-enterprise agreement", ASSUMED, plausible=(0.25, 1.0))
 
 
-class Mechanism(Countermeasure):
+class MechanismSettings(CountermeasureSettings):
     evaluation_reward: float = param(0.2, 0, 100, "payoff/unit", "reward per data unit a holder provides in time", POLICY)
     evaluation_penalty: float = param(0.5, 0, 100, "payoff/unit", "fine per data unit of a refusal the evaluation finds", POLICY)
     evaluation_budget: float = param(1.0, 0, 10_000, "payoff/month", "running cost of the sharing-ability evaluation", ASSUMED, plausible=(0.5, 2.0))
@@ -281,7 +284,7 @@ class Mechanism(Countermeasure):
     price_cap: float = param(0.6, 0, 100, "payoff/unit", "cap on the data price per unit", POLICY)
 
 
-class Cognition(Countermeasure):
+class CognitionSettings(CountermeasureSettings):
     training_rate: float = param(0.06, 0, 1, "1/month", "share of a holder's cognition gap closed by training each month", POLICY)
     publicity_rate: float = param(0.06, 0, 1, "1/month", "share of the public's cognition gap closed by publicity each month", POLICY)
     participation_cost_cut: float = param(0.5, 0, 1, "share", "share of the public's participation cost removed by publicity", POLICY)
@@ -289,7 +292,7 @@ class Cognition(Countermeasure):
     publicity_cost: float = param(0.005, 0, 1000, "payoff/person/month per unit", "cost of publicity per citizen a month, per unit of publicity rate plus cost cut", ASSUMED, plausible=(0.0025, 0.01))
 
 
-class Security(Countermeasure):
+class SecuritySettings(CountermeasureSettings):
     tiering: float = param(1.0, 0, 1, "share", "chance that requested data is in a graded catalogue (unconditional / conditional / not shared)", PUBLISHED + " (three tiers: Decree 809)")
     tiering_cost: float = param(0.02, 0, 100, "payoff/holder/month", "cost of grading and running graded catalogues per holder at full tiering", ASSUMED, plausible=(0.01, 0.04))
     transparency: float = param(1.0, 0, 10, "x", "extra speed of trust gain from transparent use of shared data", POLICY)
@@ -299,10 +302,10 @@ class Security(Countermeasure):
 
 
 class Countermeasures(Block):
-    ecosystem: Ecosystem = Field(default_factory=Ecosystem)
-    mechanism: Mechanism = Field(default_factory=Mechanism)
-    cognition: Cognition = Field(default_factory=Cognition)
-    security: Security = Field(default_factory=Security)
+    ecosystem: EcosystemSettings = Field(default_factory=EcosystemSettings)
+    mechanism: MechanismSettings = Field(default_factory=MechanismSettings)
+    cognition: CognitionSettings = Field(default_factory=CognitionSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
 
 
 class Scenario(Block):

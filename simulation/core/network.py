@@ -13,9 +13,10 @@ from xml.etree.ElementTree import ParseError
 import networkx as nx
 import numpy as np
 
+from agents.roles import ROLE_KEYS
 from simulation.config import ConfigError, Network, Population
 
-ROLES = ("government", "enterprise", "public")
+ROLES = ROLE_KEYS
 # The kinds a node of each role may carry in a network file, and the kinds only one node may have.
 KINDS_OF_ROLE = {"government": ("coordinator", "department"), "enterprise": ("grid", "water", "telecom", "enterprise"),
                  "public": ("public",)}

@@ -16,9 +16,11 @@ from functools import cached_property
 import numpy as np
 
 from agents import Role, enterprise, government, incentives, public
+from agents.roles import HOLDER_ROLES, ROLE_KEYS
+from simulation.analyses.mean_field.mixing import PATHS, STANCES, Mixing, measure_mixing
 from simulation.config import Scenario
 from simulation.core.countermeasures import Countermeasure, Package
-from simulation.analyses.mean_field.mixing import HOLDER_ROLES, PATHS, STANCES, Mixing, measure_mixing
+
 
 @dataclass(frozen=True)
 class MeanFieldGame:
@@ -49,7 +51,7 @@ class MeanFieldGame:
     extra: tuple[Countermeasure, ...] = ()
     mixing: Mixing | None = None
     state: "MeanFieldState | None" = None
-    roles: tuple[str, str, str] = ("government", "enterprise", "public")
+    roles: tuple[str, ...] = ROLE_KEYS
     name: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -85,7 +87,7 @@ class MeanFieldGame:
             state["cognition_government"] = state["cognition_enterprise"] = 1.0
         if rates.publicity > 0:
             state["cognition_public"] = 1.0
-        for role in ("government", "enterprise"):
+        for role in (r.key for r in HOLDER_ROLES):
             if rates.technology > 0:
                 state[f"technology_{role}"] = 1.0
             if rates.security > 0:

@@ -12,14 +12,12 @@ import numpy as np
 from agents import Role
 from simulation.config import Scenario
 
-
 # How the rules route a request (docs/ODD.md section 3, step 4b): catalogued in the unconditional, conditional or
 # not-shareable tier; or uncatalogued, where the tier still matters to arbitration, which never
 # orders data of the not-shareable tier shared (step 4d), and where a provider whose data is more
 # restricted than the tolerance refuses everything.
 PATHS = ("open", "conditional", "restricted", "uncatalogued", "uncatalogued restricted", "uncatalogued, over tolerance")
 STANCES = np.array([1.0, 0.0])  # strategy 1 (share / active), strategy 0
-HOLDER_ROLES = (Role.GOVERNMENT, Role.ENTERPRISE)
 
 
 @dataclass(frozen=True)
@@ -89,7 +87,9 @@ def measure_mixing(scenario: Scenario, seeds=None) -> Mixing:
     (default: the scenario's seed): each built by ``DataSharingModel`` itself (the scenario's
     generator, the same draws as a run of that seed), every holder link weighted by its kind-level
     request rates (the ``demand`` block, grid, water and telecom overrides included)."""
-    from simulation.core.model import DataSharingModel  # the model is built only to be measured
+    from simulation.core.model import (
+        DataSharingModel,  # the model is built only to be measured
+    )
 
     seeds = [scenario.seed] if seeds is None else list(seeds)
     models = [DataSharingModel(scenario, seed=seed) for seed in seeds]

@@ -11,10 +11,12 @@ import numpy as np
 
 from agents import Role, incentives, public
 from agents.dynamics import grown_capabilities, updated_trust
+from agents.roles import HOLDER_ROLES
+from simulation.analyses.mean_field.game import MeanFieldGame, MeanFieldState
+from simulation.analyses.mean_field.mixing import PATHS, AgentExposure, Mixing
 from simulation.config import Scenario
 from simulation.core.countermeasures import Countermeasure, Package
-from simulation.analyses.mean_field.game import MeanFieldGame, MeanFieldState
-from simulation.analyses.mean_field.mixing import HOLDER_ROLES, PATHS, AgentExposure, Mixing
+
 
 @dataclass(frozen=True)
 class MeanFieldPath:
