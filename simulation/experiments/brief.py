@@ -11,24 +11,18 @@ import io
 import textwrap
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from simulation.core.provenance import code_version
 from simulation.experiments.compare import ARMS, BANDS, Comparison, bands, effects
+from simulation.experiments.numbers import number
 
 A4 = (8.27, 11.69)  # inches
 ARM_COLOURS = {"package": "#1d4e89", "baseline": "#999999"}
 FIGURES = ("sharing_volume", "producer_integration")  # the two figures of the page
 HEADLINES = ("final_year_volume", "final_year_fulfilment", "producer_integration", "islands", "total_countermeasure_cost")
-
-
-def number(x: float) -> str:
-    if not np.isfinite(x):
-        return "n/a"
-    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
 
 
 def effect_line(row: pd.Series) -> str:

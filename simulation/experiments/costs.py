@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from simulation.experiments.numbers import interval, number
 from simulation.experiments.results import RUNS, read_manifest
 from simulation.experiments.statistics import LEVEL, describe, paired_by_seed, paired_effect
 from simulation.experiments.store import atomic_path, write_text
@@ -107,7 +108,7 @@ def equal_cost_table_markdown(table: pd.DataFrame) -> str:
         "countermeasure": table["scenario"], "scale": table["scale"].map(lambda x: f"{x:.4g}"),
         "cost [95% CI]": [_value(m, lo, hi) for m, lo, hi in zip(table["cost"], table["cost_low"], table["cost_high"])],
         "metric": table["metric"],
-        "baseline": table["baseline"].map(_number), "at equal cost": table["mean"].map(_number),
+        "baseline": table["baseline"].map(number), "at equal cost": table["mean"].map(number),
         "effect [95% CI]": [_value(m, lo, hi) for m, lo, hi in zip(table["effect"], table["effect_low"], table["effect_high"])],
         "effect per 1,000 cost units [95% CI]": [
             _value(1000 * m, 1000 * lo, 1000 * hi)
@@ -155,13 +156,5 @@ def equal_cost_report(out: Path, folder: Path) -> list[Path]:
     return write_equal_cost(table, info, folder)
 
 
-def _number(x: float) -> str:
-    if pd.isna(x):
-        return ""
-    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
-
-
 def _value(mean: float, low: float, high: float) -> str:
-    if pd.isna(mean):
-        return ""
-    return f"{_number(mean)} [{_number(low)}, {_number(high)}]"
+    return f"{number(mean)} {interval(low, high)}"

@@ -42,6 +42,7 @@ from simulation.errors import ConfigError
 from simulation.experiments.costs import equal_cost_report
 from simulation.experiments.figures import group_style, paper_style, save
 from simulation.experiments.folder import writing
+from simulation.experiments.numbers import interval, number
 from simulation.experiments.outcomes import CENSORED, FINAL_YEAR_OUTCOMES, INTEGRATION_TIME, final_year, horizon_filled, integrated
 from simulation.experiments.results import SUMMARY_COLUMNS, read_results, record_derived
 from simulation.experiments.statistics import (LEVEL, describe, effect, half_width, mean_bands, paired_by_seed,
@@ -160,11 +161,11 @@ def write_tables(summary: pd.DataFrame, folder: Path, baseline: str | None, pair
     key = key.assign(order=key["metric"].map(KEY_OUTCOMES.index)).sort_values(["order"], kind="stable")
     pretty = pd.DataFrame({
         "metric": key["metric"], "scenario": key["group"], "n": key["n"],
-        "mean": key["mean"].map(_number), "sd": key["sd"].map(_number),
-        "95% CI": [_interval(lo, hi) for lo, hi in zip(key["ci_low"], key["ci_high"])],
-        "± (half-width)": key["half_width"].map(_number),
-        f"effect vs {baseline}": key["effect"].map(_number),
-        "95% CI of effect": [_interval(lo, hi) for lo, hi in zip(key["effect_low"], key["effect_high"])],
+        "mean": key["mean"].map(number), "sd": key["sd"].map(number),
+        "95% CI": [interval(lo, hi) for lo, hi in zip(key["ci_low"], key["ci_high"])],
+        "± (half-width)": key["half_width"].map(number),
+        f"effect vs {baseline}": key["effect"].map(number),
+        "95% CI of effect": [interval(lo, hi) for lo, hi in zip(key["effect_low"], key["effect_high"])],
     })
     notes = _notes(summary, baseline, paired)
     write_text(folder / "summary.md", pretty.to_markdown(index=False, disable_numparse=True,
@@ -224,13 +225,13 @@ def write_replications(table: pd.DataFrame, folder: Path, relative_target: float
     with atomic_path(folder / "replications.csv") as tmp:
         table.to_csv(tmp, index=False)
     pretty = pd.DataFrame({
-        "metric": table["metric"], "scenario": table["group"], "n": table["n"], "mean": table["mean"].map(_number),
-        "± (95% half-width)": table["half_width"].map(_number),
+        "metric": table["metric"], "scenario": table["group"], "n": table["n"], "mean": table["mean"].map(number),
+        "± (95% half-width)": table["half_width"].map(number),
         "relative": table["relative_half_width"].map(lambda x: "" if pd.isna(x) else f"{x:.1%}"),
         f"runs for ±{relative_target:.0%}": table["runs_for_relative_target"].map(_count),
     })
     if table["absolute_target"].notna().any():
-        pretty["absolute target"] = table["absolute_target"].map(_number)
+        pretty["absolute target"] = table["absolute_target"].map(number)
         pretty["runs for it"] = table["runs_for_absolute_target"].map(_count)
     note = (f"Half-width of the {LEVEL:.0%} confidence interval of the mean at the batch's runs (n), relative to the"
             f" mean, and the runs needed for a half-width of {relative_target:.0%} of the mean, from this batch's"
@@ -241,18 +242,6 @@ def write_replications(table: pd.DataFrame, folder: Path, relative_target: float
 
 def _count(x) -> str:
     return "" if x is None or pd.isna(x) else f"{int(x):,}"
-
-
-def _number(x: float) -> str:
-    if pd.isna(x):
-        return ""
-    if abs(x) >= 100:
-        return f"{x:,.0f}"  # volumes and costs: whole units
-    return f"{x:.3f}" if abs(x) < 10 else f"{x:.1f}"
-
-
-def _interval(low: float, high: float) -> str:
-    return "" if pd.isna(low) or pd.isna(high) else f"[{_number(low)}, {_number(high)}]"
 
 
 # ---------------------------------------------------------------------------------------------
