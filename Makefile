@@ -84,7 +84,7 @@ bench: setup
 readme-bench: setup
 	$(PY) -m benchmarks.readme
 
-# The browser app (app.py), served on 127.0.0.1 only.  Offline: Solara's front-end comes from the
+# The browser app (app.py, with browser/), served on 127.0.0.1 only.  Offline: Solara's front-end comes from the
 # npm registry at setup time into $(VIZ_ASSETS)/, laid out like the /_solara/cdn/ URLs the page
 # requests (the packages and versions that solara 1.64 with ipywidgets 8 asks for), less source
 # maps, unminified bundles and ipywidgets-7 builds.

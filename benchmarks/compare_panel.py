@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -26,6 +24,7 @@ from simulation.config import load_scenario
 from simulation.config.package import changed_values
 from simulation.experiments.brief import brief_figure, brief_pdf
 from simulation.experiments.compare import BANDS, bands, effects, plan_comparison, run_comparison
+from simulation.experiments.execute import local_processes
 from simulation.experiments.store import write_json
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,7 +46,7 @@ def measure(runs: int = 10, steps: int = 60, workers: int = 2, repeats: int = 3,
     baseline = load_scenario(ROOT / "scenarios" / "baseline.yaml")
     package = load_scenario(ROOT / "scenarios" / "all_countermeasures.yaml")
     specs = plan_comparison(package, baseline, runs, steps)
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with local_processes(workers, ignore_ctrl_c=False) as pool:  # as the app's shared_processes
         comparison, cold, _ = timed(run_comparison, specs, pool)
         warm = [timed(run_comparison, specs, pool)[1] for _ in range(repeats)]
     drawn, draw_wall, draw_cpu = timed(lambda: ([bands(comparison, m) for m in BANDS], effects(comparison)))

@@ -8,14 +8,12 @@ the sizes, the measured bytes, the estimate, and the bytes per agent, link, cell
 
 from __future__ import annotations
 
-import multiprocessing
 import tempfile
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import yaml
 
-from benchmarks.measure import ROOT, peak_rss_bytes
+from benchmarks.measure import ROOT, in_fresh_process, peak_rss_bytes
 
 SCENARIO = ROOT / "scenarios" / "baseline.yaml"
 STEPS = 3
@@ -64,11 +62,6 @@ def measure_plan(fields: dict) -> dict:
         used = peak_rss_bytes() - before
     cells = len({run.point for run in plan.runs})
     return {"cells": cells, "runs": len(plan.runs), "measured": used, "estimate": capacity.plan_bytes(cells, len(plan.runs))}
-
-
-def in_fresh_process(function, argument) -> dict:
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return pool.submit(function, argument).result()
 
 
 def main() -> None:

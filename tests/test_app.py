@@ -1,4 +1,4 @@
-"""The browser app (app.py): its controls, the model it builds from them, what it draws, and the
+"""The browser app (app.py and browser/): its controls, the model it builds from them, what it draws, and the
 page rendered in-process with Solara (the real browser test is tests/test_app_browser.py)."""
 
 import time
@@ -13,6 +13,7 @@ from simulation.config.schema import field_unit
 
 import app
 from agents import Role
+from browser import controls, live, views
 from simulation.config import ConfigError, Countermeasures, Scenario, field_bounds, load_scenario
 from simulation.config.keys import value_at
 from simulation.config.package import changed_values, read_package
@@ -40,9 +41,9 @@ def click(rc, label, times=1):
 def test_every_countermeasure_lever_has_a_control_within_its_declared_range():
     for block, spec in Countermeasures.model_fields.items():
         for name, field in spec.annotation.model_fields.items():
-            control = app.CONTROLS[f"countermeasures.{block}.{name}"]
+            control = controls.CONTROLS[f"countermeasures.{block}.{name}"]
             if name == "enabled":
-                assert control["type"] == "Select" and control["value"] in app.SWITCH
+                assert control["type"] == "Select" and control["value"] in controls.SWITCH
                 continue
             low, high = field_bounds(field)
             assert control["value"] == field.default
@@ -52,37 +53,37 @@ def test_every_countermeasure_lever_has_a_control_within_its_declared_range():
 def test_every_lever_has_a_plain_label():
     """Labels come from the config fields; none shows a raw field name, and the levers of the
     request procedure read as a policymaker would say them."""
-    for key, _, label in app.lever_fields():
+    for key, _, label in controls.lever_fields():
         assert "_" not in label and label[0].isupper(), key
-    assert app.LABELS["countermeasures.ecosystem.escalation"] == "Refusals taken to the authority"
-    assert app.LABELS["countermeasures.mechanism.price_per_quality"] == "Price per unit at full quality"
+    assert controls.LABELS["countermeasures.ecosystem.escalation"] == "Refusals taken to the authority"
+    assert controls.LABELS["countermeasures.mechanism.price_per_quality"] == "Price per unit at full quality"
 
 
 def test_control_labels_are_unique():
-    labels = [control["label"] for control in app.CONTROLS.values()]
+    labels = [control["label"] for control in controls.CONTROLS.values()]
     assert len(labels) == len(set(labels))
 
 
-@pytest.mark.parametrize("preset", app.PRESETS)
+@pytest.mark.parametrize("preset", controls.PRESETS)
 def test_untouched_controls_give_exactly_the_preset(preset):
-    file = load_scenario(app.SCENARIO_DIR / f"{preset}.yaml")
-    defaults = {key: control["value"] for key, control in app.CONTROLS.items()}
-    for controls in ({"preset": preset}, defaults | {"preset": preset}):  # first load, and Mesa's Reset
-        config, seed, problems = app.scenario_from_controls(controls)
+    file = load_scenario(controls.SCENARIO_DIR / f"{preset}.yaml")
+    defaults = {key: control["value"] for key, control in controls.CONTROLS.items()}
+    for chosen in ({"preset": preset}, defaults | {"preset": preset}):  # first load, and Mesa's Reset
+        config, seed, problems = controls.scenario_from_controls(chosen)
         assert config == file and seed == file.seed and problems == []
 
 
-@pytest.mark.parametrize("preset", app.PRESETS)
+@pytest.mark.parametrize("preset", controls.PRESETS)
 def test_controls_start_at_the_chosen_scenarios_values(preset):
-    settings = app.Settings.of_preset(preset)
-    file = load_scenario(app.SCENARIO_DIR / f"{preset}.yaml")
-    for key, _, _ in app.lever_fields():
-        assert settings.controls[key] == app.control_value(key, value_at(file, key))
+    settings = controls.Settings.of_preset(preset)
+    file = load_scenario(controls.SCENARIO_DIR / f"{preset}.yaml")
+    for key, _, _ in controls.lever_fields():
+        assert settings.controls[key] == controls.control_value(key, value_at(file, key))
     assert settings.scenario() == (file, file.seed, [])
 
 
 def test_a_moved_control_overrides_the_preset():
-    settings = app.Settings.of_preset("all_countermeasures")
+    settings = controls.Settings.of_preset("all_countermeasures")
     for key, value in {"countermeasures.ecosystem.link_rate": 0.2, "countermeasures.security.enabled": "off",
                        "countermeasures.cognition.ramp": 3}.items():
         settings = settings.moved(key, value)
@@ -93,18 +94,18 @@ def test_a_moved_control_overrides_the_preset():
 
 
 def test_switching_a_countermeasure_on_in_the_baseline():
-    config, _, _ = app.scenario_from_controls({"countermeasures.mechanism.enabled": "on"})
+    config, _, _ = controls.scenario_from_controls({"countermeasures.mechanism.enabled": "on"})
     assert config.countermeasures.mechanism.enabled and not config.countermeasures.ecosystem.enabled
 
 
 @pytest.mark.parametrize("text, seed", [("42", 42), (" 7 ", 7), ("+3", 3), (5, 5), ("", None), (None, None)])
 def test_seed_box_accepts_whole_numbers(text, seed):
-    assert app.parse_seed(text) == (seed, None)
+    assert controls.parse_seed(text) == (seed, None)
 
 
 @pytest.mark.parametrize("text", ["abc", "-3", "1.5", "1e3", str(2**63), "4 2", True, "9" * 5000, "0" * 30 + "1" * 30])
 def test_seed_box_never_raises_and_says_what_is_wrong(text):
-    model = app.BrowserModel(seed=text)
+    model = live.BrowserModel(seed=text)
     assert model.seed == model.config.seed
     assert len(model.problems) == 1 and f"is not a whole number from 0 to {2**63 - 1}" in model.problems[0]
     assert len(model.problems[0]) < 200  # one line on the page, however long the entry
@@ -112,24 +113,24 @@ def test_seed_box_never_raises_and_says_what_is_wrong(text):
 
 def test_seed_box_range_is_the_schemas():
     low, high = field_bounds(Scenario.model_fields["seed"])
-    assert app.parse_seed(str(high)) == (high, None) and app.parse_seed(f"000{low}") == (low, None)
+    assert controls.parse_seed(str(high)) == (high, None) and controls.parse_seed(f"000{low}") == (low, None)
 
 
 def test_impossible_population_is_reported_and_the_scenario_used():
-    model = app.BrowserModel(**{"population.enterprise": 5})
+    model = live.BrowserModel(**{"population.enterprise": 5})
     assert model.layout.enterprise == 100
     assert "enterprise = 5 is smaller" in model.problems[0]
 
 
 def test_the_seed_fixes_the_model_and_changes_it():
-    first, again, other = app.BrowserModel(seed="11"), app.BrowserModel(seed="11"), app.BrowserModel(seed="12")
+    first, again, other = live.BrowserModel(seed="11"), live.BrowserModel(seed="11"), live.BrowserModel(seed="12")
     assert np.array_equal(first.strategy, again.strategy) and np.array_equal(first.volume, again.volume)
     assert not np.array_equal(first.volume, other.volume)
 
 
 def test_unknown_control_is_a_programming_error():
     with pytest.raises(TypeError, match="unknown controls: population.typo"):
-        app.BrowserModel(**{"population.typo": 3})
+        live.BrowserModel(**{"population.typo": 3})
 
 
 # ------------------------------------------------------------------ drawing
@@ -137,7 +138,7 @@ def test_unknown_control_is_a_programming_error():
 
 @pytest.fixture(scope="module")
 def stepped():
-    model = app.BrowserModel(preset="ecosystem")
+    model = live.BrowserModel(preset="ecosystem")
     for _ in range(8):
         model.step()
     return model
@@ -153,22 +154,22 @@ def test_layout_is_computed_once_per_model(stepped):
 
 @pytest.mark.parametrize("kind", ["small_world", "scale_free"])
 def test_layout_places_every_node_on_networks_that_mix_roles(kind):
-    model = DataSharingModel(load_scenario(app.SCENARIO_DIR / "baseline.yaml", overrides={"network.kind": kind}), seed=2)
-    positions = app.role_layout(model)
+    model = DataSharingModel(load_scenario(controls.SCENARIO_DIR / "baseline.yaml", overrides={"network.kind": kind}), seed=2)
+    positions = live.role_layout(model)
     radius = np.hypot(positions[:, 0], positions[:, 1])
     assert np.isfinite(positions).all()
-    assert np.allclose(radius[model.role == Role.PUBLIC], app.RING_RADIUS[Role.PUBLIC])
+    assert np.allclose(radius[model.role == Role.PUBLIC], live.RING_RADIUS[Role.PUBLIC])
     assert len(np.unique(positions.round(9), axis=0)) == model.layout.total  # no two nodes on one spot
 
 
 def test_drawn_link_volumes_add_up_to_the_sharing_volume(stepped):
-    _, _, carried = app.recent_links(stepped)
+    _, _, carried = views.recent_links(stepped)
     assert carried.sum() == pytest.approx(stepped.metrics["sharing_volume"])
 
 
 def test_island_rings_match_the_island_metrics(stepped):
     u, v = stepped.recent_flow_links()
-    isolated, apart = app.island_masks(stepped, u, v)
+    isolated, apart = views.island_masks(stepped, u, v)
     count, _ = components(stepped.layout.holders, u, v)
     assert isolated.mean() == pytest.approx(stepped.metrics["isolated_share"])
     assert count == stepped.metrics["islands"]
@@ -177,7 +178,7 @@ def test_island_rings_match_the_island_metrics(stepped):
 
 def test_cards_show_the_request_mechanism(stepped):
     m = stepped.metrics
-    cards = app.indicator_texts(stepped)
+    cards = views.indicator_texts(stepped)
     assert cards[0] == f"Step: {stepped.steps}"
     assert (f"Requests: {m['requests_filed']:,} filed, {m['requests_granted']:,} granted, "
             f"{m['requests_refused']:,} refused, {m['requests_escalated']:,} escalated") in cards
@@ -189,18 +190,18 @@ def test_cards_show_the_request_mechanism(stepped):
 
 
 def test_network_and_charts_redraw_from_the_model(stepped):
-    network, charts = app.NetworkFigure(stepped), app.ChartFigure()
+    network, charts = views.NetworkFigure(stepped), views.ChartFigure()
     network.update(stepped)
     charts.update(stepped)
     u, _ = stepped.recent_flow_links()
     assert len(network.links.get_segments()) == len(u)
-    assert app.network_caption(stepped).startswith(f"Month {stepped.steps}: {stepped.metrics['islands']} islands")
-    isolated, _ = app.island_masks(stepped, u, stepped.recent_flow_links()[1])
+    assert views.network_caption(stepped).startswith(f"Month {stepped.steps}: {stepped.metrics['islands']} islands")
+    isolated, _ = views.island_masks(stepped, u, stepped.recent_flow_links()[1])
     ringed = network.nodes.get_edgecolors()[: stepped.layout.holders]
-    assert np.allclose(ringed[isolated], to_rgba(app.ISOLATED_RING))
+    assert np.allclose(ringed[isolated], to_rgba(views.ISOLATED_RING))
     faces = network.nodes.get_facecolors()
     sharing_department = np.flatnonzero((stepped.role == Role.GOVERNMENT) & (stepped.strategy == 1))[0]
-    assert np.allclose(faces[sharing_department], to_rgba(app.ROLE_COLOURS[Role.GOVERNMENT][0]))
+    assert np.allclose(faces[sharing_department], to_rgba(views.ROLE_COLOURS[Role.GOVERNMENT][0]))
     for metric, line in charts.lines:
         assert len(line.get_xdata()) == stepped.steps + 1
         assert line.get_ydata()[-1] == pytest.approx(stepped.metrics[metric])
@@ -229,7 +230,7 @@ def test_each_browser_session_has_its_own_model():
 
 def test_a_bad_seed_shows_a_warning_instead_of_crashing():
     rc = page()
-    seed_box = rc.find(v.TextField, label=app.CONTROLS["seed"]["label"]).widget
+    seed_box = rc.find(v.TextField, label=controls.CONTROLS["seed"]["label"]).widget
     seed_box.v_model = "twelve"
     seed_box.fire_event("keyup.enter", None)  # the box sends its text on Enter or leaving it
     click(rc, "Reset")
@@ -239,7 +240,7 @@ def test_a_bad_seed_shows_a_warning_instead_of_crashing():
 
 def test_a_seed_of_five_thousand_digits_is_one_line_on_the_page():
     rc = page()
-    seed_box = rc.find(v.TextField, label=app.CONTROLS["seed"]["label"]).widget
+    seed_box = rc.find(v.TextField, label=controls.CONTROLS["seed"]["label"]).widget
     seed_box.v_model = "7" * 5000
     seed_box.fire_event("keyup.enter", None)
     click(rc, "Reset")
@@ -253,18 +254,18 @@ def test_a_seed_of_five_thousand_digits_is_one_line_on_the_page():
 
 def test_every_slider_shows_its_value_unit_and_declared_meaning():
     rc = page()
-    for key, field, label in app.lever_fields():
+    for key, field, label in controls.lever_fields():
         if key.endswith(".enabled"):
             continue
         slider = rc.find(v.Slider, label=label).widget
-        caption = app.lever_caption(key, field, slider.v_model)
+        caption = views.lever_caption(key, field, slider.v_model)
         assert caption.endswith(field.description) and field_unit(field) in caption
         assert shown(rc, caption), key
 
 
 def test_levers_are_grouped_by_countermeasure():
-    groups = dict(app.lever_groups())
-    for block, (title, _) in app.GROUPS.items():
+    groups = dict(controls.lever_groups())
+    for block, (title, _) in controls.GROUPS.items():
         assert {key for key, _, _ in groups[title]} == {f"countermeasures.{block}.{name}" for name in
                                                         Countermeasures.model_fields[block].annotation.model_fields}
 
@@ -273,13 +274,13 @@ def test_levers_are_grouped_by_countermeasure():
 
 
 def test_saved_settings_are_a_minimal_package_that_loads_back_to_the_same_levers(tmp_path):
-    settings = app.Settings.of_preset("ecosystem").moved("countermeasures.ecosystem.link_rate", 0.2)
+    settings = controls.Settings.of_preset("ecosystem").moved("countermeasures.ecosystem.link_rate", 0.2)
     settings = settings.moved("population.public", 310).moved("seed", "12")
     text = settings.package_yaml()
     assert text.splitlines()[0] == "extends: ecosystem.yaml"
-    package = read_package(text, "upload.yaml", app.SCENARIO_DIR)
+    package = read_package(text, "upload.yaml", controls.SCENARIO_DIR)
     assert package.changes == {"seed": 12, "population.public": 310, "countermeasures.ecosystem.link_rate": 0.2}
-    loaded = app.Settings.of_package(package)
+    loaded = controls.Settings.of_package(package)
     assert loaded.controls == settings.controls
     config, seed, problems = loaded.scenario()
     assert changed_values(config, package.scenario) == {} and seed == 12 and problems == []
@@ -288,11 +289,11 @@ def test_saved_settings_are_a_minimal_package_that_loads_back_to_the_same_levers
 def test_a_bad_upload_is_one_line_naming_the_file():
     bad = "extends: baseline.yaml\ncountermeasures:\n  ecosystem:\n    link_rate: 99\n"
     with pytest.raises(ConfigError, match=r"^pkg.yaml: countermeasures.ecosystem.link_rate: 99 is not allowed"):
-        read_package(bad, "pkg.yaml", app.SCENARIO_DIR)
+        read_package(bad, "pkg.yaml", controls.SCENARIO_DIR)
     with pytest.raises(ConfigError, match="a package extends one of"):
-        read_package("extends: /etc/hostname\n", "pkg.yaml", app.SCENARIO_DIR)
+        read_package("extends: /etc/hostname\n", "pkg.yaml", controls.SCENARIO_DIR)
     with pytest.raises(ConfigError, match="tag !!python/object"):
-        read_package("extends: baseline.yaml\nname: !!python/object:os.system x\n", "pkg.yaml", app.SCENARIO_DIR)
+        read_package("extends: baseline.yaml\nname: !!python/object:os.system x\n", "pkg.yaml", controls.SCENARIO_DIR)
 
 
 def test_choosing_a_scenario_on_the_page_sets_the_levers_to_its_values():

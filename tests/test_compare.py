@@ -1,11 +1,13 @@
 """The browser app's library side: a package against the baseline over many seeds
-(simulation/experiments/compare.py), its one-page brief (brief.py) and packages as scenario files
+(simulation/experiments/compare.py) on the server's shared pool of processes (execute.py), its one-page brief (brief.py) and packages as scenario files
 (simulation/config/package.py), all without a browser."""
 
 import shutil
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 import pytest
@@ -16,6 +18,7 @@ from simulation.config.package import changed_values, package_yaml, read_package
 from simulation.experiments.brief import brief_figure, brief_pdf
 from simulation.experiments.compare import (BANDS, EFFECTS, baseline_of, bands, effects, plan_comparison,
                                             run_comparison)
+from simulation.experiments.execute import ready, shared_processes
 
 RUNS, STEPS = 3, 14
 
@@ -82,6 +85,25 @@ def test_progress_is_reported_and_a_cancelled_comparison_returns_nothing(ecosyst
         assert run_comparison(specs, executor, lambda done, total: seen.append((done, total))) is not None
         assert seen[-1] == (4, 4) and [d for d, _ in seen] == sorted(d for d, _ in seen)
         assert run_comparison(specs, executor, cancelled=lambda: True) is None
+
+
+def test_sessions_share_one_pool_of_processes_which_a_dead_worker_does_not_break_for_good():
+    with ThreadPoolExecutor(4) as sessions:
+        pools = set(sessions.map(lambda _: shared_processes(), range(8)))
+    assert len(pools) == 1
+    pool = pools.pop()
+    assert pool.submit(ready).result(timeout=120)
+    victim = next(iter(pool._processes.values()))
+    victim.kill()
+    victim.join()
+    deadline = time.monotonic() + 60
+    while not pool._broken and time.monotonic() < deadline:  # the pool's own thread notices the death
+        time.sleep(0.05)
+    with pytest.raises(BrokenProcessPool):
+        pool.submit(ready)
+    replacement = shared_processes()
+    assert replacement is not pool and replacement.submit(ready).result(timeout=120)
+    assert shared_processes() is replacement
 
 
 # ------------------------------------------------------------------ the brief

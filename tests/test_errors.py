@@ -112,7 +112,7 @@ def test_overrides_are_labelled_by_where_they_came_from(root):
 
 
 def test_the_browser_app_shows_no_command_line_wording():
-    from app import scenario_from_controls
+    from browser.controls import scenario_from_controls
 
     _, _, problems = scenario_from_controls({"population.enterprise": 2, "seed": "x"})
     assert len(problems) == 2 and not any("--" in problem for problem in problems)

@@ -81,12 +81,6 @@ class Comparison:
         return self.specs[0].scenario
 
 
-def ready() -> bool:
-    """Submitted to a fresh pool of processes so that each imports the model before the first
-    comparison needs it (unpickling this function imports this module, and the runner with it)."""
-    return True
-
-
 def run_comparison(specs: list[RunSpec], executor: Executor, on_progress: Callable[[int, int], None] = lambda d, t: None,
                    cancelled: Callable[[], bool] = lambda: False) -> Comparison | None:
     """Every run of ``specs`` on ``executor``, one per task; None when ``cancelled()`` turns true

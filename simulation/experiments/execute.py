@@ -192,10 +192,20 @@ def _signals_stop_the_batch() -> Iterator[None]:
             signal.signal(s, handler)
 
 
-def _start_worker(parent: int) -> None:
-    """Initializer of every local worker: Ctrl-C, which the terminal sends to every process of the
-    batch, is left to the main process; and the worker exits when the main process is gone."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def local_processes(workers: int, *, ignore_ctrl_c: bool = True) -> ProcessPoolExecutor:
+    """The project's one way to start local run processes (the batch's, the browser app's and the
+    benchmarks'): spawned, so each starts from a clean interpreter as a cluster's worker does, and
+    each exits by itself when the process that started it is gone.  ``ignore_ctrl_c``: Ctrl-C, which
+    the terminal sends to every process, is left to the main process, which stops the workers itself
+    (the batch does); without it, Ctrl-C ends the workers at once, for a main process that does not
+    stop them (a server, whose pool would otherwise finish every queued run before it could exit)."""
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_start_worker, initargs=(os.getpid(), ignore_ctrl_c))
+
+
+def _start_worker(parent: int, ignore_ctrl_c: bool) -> None:
+    if ignore_ctrl_c:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True, name="exit-with-parent").start()
 
 
@@ -291,8 +301,7 @@ def open_executor(workers: int | None, scheduler: str | None) -> Iterator[Worker
         raise ConfigError(f"workers: {slots} is not allowed: at least 1 local process")
 
     def make() -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(slots, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_start_worker, initargs=(os.getpid(),))
+        return local_processes(slots)
 
     pool = Workers(make(), slots, f"local processes ({slots})", (BrokenProcessPool,), make)
     try:
@@ -300,6 +309,35 @@ def open_executor(workers: int | None, scheduler: str | None) -> Iterator[Worker
     finally:
         with _STOP_REQUESTS.deferred():
             pool.executor.shutdown(wait=True, cancel_futures=True)
+
+
+_SHARED: ProcessPoolExecutor | None = None
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_processes() -> ProcessPoolExecutor:
+    """A server's pool of run processes, one per CPU, shared by every browser session (each calls it
+    from its own thread).  Started at the first call, when the first page opens, and each process
+    imports the model at once, so that the first comparison does not wait for that (measured by
+    ``python -m benchmarks.compare_panel``).  A pool broken by a dead worker (killed, e.g. for lack
+    of memory) fails the comparison it was running, and is replaced at the next call."""
+    global _SHARED
+    with _SHARED_LOCK:
+        if _SHARED is not None and _SHARED._broken:
+            _SHARED.shutdown(wait=False, cancel_futures=True)
+            _SHARED = None
+        if _SHARED is None:
+            workers = os.cpu_count() or 1
+            _SHARED = local_processes(workers, ignore_ctrl_c=False)
+            for _ in range(workers):
+                _SHARED.submit(ready)
+        return _SHARED
+
+
+def ready() -> bool:
+    """Submitted to a fresh pool so that each process imports the model before its first run needs
+    it (unpickling this function imports this module, and the runner with it)."""
+    return True
 
 
 @dataclass

@@ -1,0 +1,10 @@
+"""The browser app's parts that need no Solara (``app.py`` holds the page's Solara components).
+
+- :mod:`browser.controls`: the levers read from the config's fields, the scenario and seed they
+  describe, and a session's ``Settings``;
+- :mod:`browser.live`: ``BrowserModel``, the model of one session, and where its nodes are drawn;
+- :mod:`browser.views`: the network and chart figures, legend, captions and indicator texts;
+- :mod:`browser.compare`: the comparison with the baseline, its figure and its table of effects.
+
+The server's pool of run processes is the batch's own: :func:`simulation.experiments.execute.shared_processes`.
+"""
