@@ -15,7 +15,7 @@ from browser.controls import DEFAULT_PRESET, SCENARIO_DIR, Settings
 from simulation.config import ConfigError, load_scenario
 from simulation.config.package import changed_values
 from simulation.experiments.brief import draw_band
-from simulation.experiments.brief import number as brief_number
+from simulation.experiments.numbers import number
 from simulation.experiments.compare import BANDS, Comparison, plan_comparison
 from simulation.experiments.plan import RunSpec
 
@@ -57,8 +57,8 @@ def effects_html(table: pd.DataFrame) -> str:
     cell = 'style="padding:2px 8px;text-align:right"'
     head = "".join(f"<th {cell}>{h}</th>" for h in ("outcome", "package", "baseline", "effect", "95% CI"))
     body = "".join(
-        f"<tr><td style='padding:2px 8px'>{row.label}</td><td {cell}>{brief_number(row.package)}</td>"
-        f"<td {cell}>{brief_number(row.baseline)}</td><td {cell}>{brief_number(row.effect)}</td>"
-        f"<td {cell}>{brief_number(row.effect_low)} to {brief_number(row.effect_high)}</td></tr>"
+        f"<tr><td style='padding:2px 8px'>{row.label}</td><td {cell}>{number(row.package)}</td>"
+        f"<td {cell}>{number(row.baseline)}</td><td {cell}>{number(row.effect)}</td>"
+        f"<td {cell}>{number(row.effect_low)} to {number(row.effect_high)}</td></tr>"
         for row in table.itertuples())
     return f'<table class="effects" style="font-size:0.9em;border-collapse:collapse"><tr>{head}</tr>{body}</table>'

@@ -17,9 +17,10 @@ from typing import Any
 
 from pydantic.fields import FieldInfo
 
+from agents.roles import ROLE_KEYS
 from simulation.config import ConfigError, Countermeasures, Population, Scenario, field_bounds, load_scenario
 from simulation.config.keys import value_at
-from simulation.config.package import Package, package_yaml
+from simulation.config.package import LeverFile, package_yaml
 from simulation.config.schema import field_unit
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
@@ -62,7 +63,7 @@ SLIDER_POSITIONS = 100
 def lever_fields() -> list[tuple[str, FieldInfo, str]]:
     """(dotted key, field, label) of every population size and countermeasure lever on the page."""
     rows = [(f"population.{name}", Population.model_fields[name], PLAIN_NAMES[name].capitalize())
-            for name in ("government", "enterprise", "public")]
+            for name in ROLE_KEYS]
     for block, (title, short) in GROUPS.items():
         for name, field in Countermeasures.model_fields[block].annotation.model_fields.items():
             if name == "enabled":
@@ -210,7 +211,7 @@ class Settings:
         return cls(start, start)
 
     @classmethod
-    def of_package(cls, package: Package) -> "Settings":
+    def of_package(cls, package: LeverFile) -> "Settings":
         start = start_of(package.scenario, package.preset, str(package.scenario.seed) if "seed" in package.changes else "")
         return cls(start, start, package.changes)
 

@@ -60,7 +60,7 @@ class BrowserModel(DataSharingModel):
 def role_layout(model: DataSharingModel) -> np.ndarray:
     """Concentric rings: the coordinator at the centre, departments, enterprises, then the public;
     each ring ordered by the mean angle of its neighbours on the inner rings so that ties stay short."""
-    n, role = model.layout.total, model.role
+    n, role = model.layout.total, model.population.role
     adjacency = nx.to_scipy_sparse_array(model.graph, nodelist=range(n), format="csr")
     angle = np.full(n, np.nan)  # NaN: not placed yet (the coordinator, at the centre, never is)
     departments = np.flatnonzero(role == GOV)[1:]

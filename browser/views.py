@@ -21,6 +21,7 @@ from simulation.core.metrics import components
 from simulation.core.model import DataSharingModel
 from simulation.core.requests import KINDS
 from simulation.core.runner import timeseries_of
+from simulation.experiments.numbers import number
 
 # ---------------------------------------------------------------------------------------------
 # Network view
@@ -81,7 +82,7 @@ class NetworkFigure:
         self.links = LineCollection([], colors=LINK_COLOUR, alpha=0.5, zorder=1)
         ax.add_collection(self.links)
         sizes = np.full(model.layout.total, 6.0)
-        sizes[:h] = 14 + 30 * np.sqrt(model.volume)  # area grows with data volume
+        sizes[:h] = 14 + 30 * np.sqrt(model.holders.volume)  # area grows with data volume
         self.nodes = ax.scatter(pos[:, 0], pos[:, 1], s=sizes, linewidths=1.3, zorder=2)
 
     def update(self, model: BrowserModel) -> None:
@@ -90,7 +91,7 @@ class NetworkFigure:
         peak = carried.max() if len(carried) else 0.0
         self.links.set_segments(np.stack([pos[u], pos[v]], axis=1))
         self.links.set_linewidths(0.4 + (3.0 * np.sqrt(carried / peak) if peak > 0 else 0.0))
-        self.nodes.set_facecolors(ROLE_RGBA[model.role, 1 - model.strategy])
+        self.nodes.set_facecolors(ROLE_RGBA[model.population.role, 1 - model.population.strategy])
         isolated, apart = island_masks(model, u, v)
         rings = np.tile(NO_RING, (model.layout.total, 1))
         rings[:h][isolated], rings[:h][apart] = to_rgba(ISOLATED_RING), to_rgba(ISLAND_RING)
@@ -193,14 +194,10 @@ def countermeasure_status(model: DataSharingModel) -> list[str]:
     return lines
 
 
-def number(x: float) -> str:
-    return f"{x:,}" if isinstance(x, int) else f"{x:g}"
-
-
 def indicator_texts(model: DataSharingModel) -> list[str]:
     """The cards: this month's requests and how they were answered, islands, volume and stances."""
     m = model.metrics
-    has_grid = bool((model.kind_code == KINDS.index("grid")).any())
+    has_grid = bool((model.holders.kind_code == KINDS.index("grid")).any())
     return [
         f"Step: {model.steps}",
         f"Requests: {m['requests_filed']:,} filed, {m['requests_granted']:,} granted, {m['requests_refused']:,} refused,"

@@ -124,8 +124,9 @@ def test_impossible_population_is_reported_and_the_scenario_used():
 
 def test_the_seed_fixes_the_model_and_changes_it():
     first, again, other = live.BrowserModel(seed="11"), live.BrowserModel(seed="11"), live.BrowserModel(seed="12")
-    assert np.array_equal(first.strategy, again.strategy) and np.array_equal(first.volume, again.volume)
-    assert not np.array_equal(first.volume, other.volume)
+    assert np.array_equal(first.population.strategy, again.population.strategy)
+    assert np.array_equal(first.holders.volume, again.holders.volume)
+    assert not np.array_equal(first.holders.volume, other.holders.volume)
 
 
 def test_unknown_control_is_a_programming_error():
@@ -158,7 +159,7 @@ def test_layout_places_every_node_on_networks_that_mix_roles(kind):
     positions = live.role_layout(model)
     radius = np.hypot(positions[:, 0], positions[:, 1])
     assert np.isfinite(positions).all()
-    assert np.allclose(radius[model.role == Role.PUBLIC], live.RING_RADIUS[Role.PUBLIC])
+    assert np.allclose(radius[model.population.role == Role.PUBLIC], live.RING_RADIUS[Role.PUBLIC])
     assert len(np.unique(positions.round(9), axis=0)) == model.layout.total  # no two nodes on one spot
 
 
@@ -200,7 +201,7 @@ def test_network_and_charts_redraw_from_the_model(stepped):
     ringed = network.nodes.get_edgecolors()[: stepped.layout.holders]
     assert np.allclose(ringed[isolated], to_rgba(views.ISOLATED_RING))
     faces = network.nodes.get_facecolors()
-    sharing_department = np.flatnonzero((stepped.role == Role.GOVERNMENT) & (stepped.strategy == 1))[0]
+    sharing_department = np.flatnonzero((stepped.population.role == Role.GOVERNMENT) & (stepped.population.strategy == 1))[0]
     assert np.allclose(faces[sharing_department], to_rgba(views.ROLE_COLOURS[Role.GOVERNMENT][0]))
     for metric, line in charts.lines:
         assert len(line.get_xdata()) == stepped.steps + 1
