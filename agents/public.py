@@ -11,11 +11,13 @@ from agents.state import Public
 from simulation.config import Parameters
 
 
-def payoffs(p: Parameters, lv: Levers, served, privacy_concern, incident_rate, perception) -> tuple[np.ndarray, np.ndarray]:
+def payoffs(p: Parameters, lv: Levers, served, privacy_concern, incident_rate,
+            perception) -> tuple[np.ndarray, np.ndarray]:
     """(payoff if participating, if standing by) per member of the public: services from the
     departments around it, as good as the share of their requests fulfilled this month (``served``),
     and the reward, against effort and the privacy cost of recent incidents."""
-    cost = p.participation_cost * (1.0 - lv.participation_cost_cut) + p.privacy_sensitivity * privacy_concern * incident_rate
+    cost = (p.participation_cost * (1.0 - lv.participation_cost_cut)
+            + p.privacy_sensitivity * privacy_concern * incident_rate)
     participate = perception * p.responsiveness * served + lv.public_reward - cost
     return participate, np.zeros_like(participate)
 

@@ -59,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         "meta": {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "code_version": code_version(),
                  "packages": package_versions(), "cpus": os.cpu_count(), "quick": quick,
                  "load_average_start": load_start, "load_average_end": os.getloadavg(),
-                 "scenario": "scenarios/all_countermeasures.yaml", "command": " ".join(["python -m benchmarks", *(argv or sys.argv[1:])])},
+                 "scenario": "scenarios/all_countermeasures.yaml",
+                 "command": " ".join(["python -m benchmarks", *(argv or sys.argv[1:])])},
         "sizes": [_summary(row) for row in detailed],
         "reference": _versus_reference(reference, next(r for r in detailed if r["agents"] == REFERENCE_AGENTS)),
         "scaling": _scaling([*detailed, *extra, *([million] if million else [])]),
@@ -136,29 +137,37 @@ def _batch(rows: list[dict]) -> dict:
 def report(results: dict) -> str:
     meta, sizes = results["meta"], results["sizes"]
     lines = [f"Benchmark of {meta['scenario']} · code {meta['code_version']} · {meta['date']} · {meta['cpus']} CPUs"
-             f" · load average {meta['load_average_start'][0]:.1f} at start, {meta['load_average_end'][0]:.1f} at end", ""]
+             f" · load average {meta['load_average_start'][0]:.1f} at start,"
+             f" {meta['load_average_end'][0]:.1f} at end", ""]
     lines += _size_table(sizes + ([results["million"]] if results["million"] else []))
     lines += ["", "Seconds per step by phase (wall-clock, ms; share of the step):"]
     lines += _phase_table(sizes + ([results["million"]] if results["million"] else []))
     ref = results["reference"]
     lines += ["", f"Plain-Mesa reference at {ref['agents']:,} agents ({ref['steps']} steps): "
-                  f"{ref['agent_steps_per_second']:,.0f} agent-steps/s ({ref['agent_steps_per_cpu_second']:,.0f} per CPU second)",
+                  f"{ref['agent_steps_per_second']:,.0f} agent-steps/s"
+                  f" ({ref['agent_steps_per_cpu_second']:,.0f} per CPU second)",
               f"Fast model / reference: {ref['speedup']:.0f}x wall-clock, {ref['speedup_cpu']:.0f}x CPU (goal >= 40x)"]
     sc = results["scaling"]
-    pts = ", ".join(f"{p['agents']:,}: {p['links']:,.0f} links {1000 * p['median_seconds_per_step']:.1f} ms" for p in sc["points"])
+    pts = ", ".join(f"{p['agents']:,}: {p['links']:,.0f} links {1000 * p['median_seconds_per_step']:.1f} ms"
+                    for p in sc["points"])
     lines += ["", f"Time per step vs links: exponent {_fmt(sc['exponent'])} wall-clock, {_fmt(sc['exponent_cpu'])} CPU "
-                  f"(fit over >= {sc['fit_from_agents']:,} agents; {_fmt(sc['exponent_all_sizes'])} over all sizes; goal <= 1.1)",
+                  f"(fit over >= {sc['fit_from_agents']:,} agents; {_fmt(sc['exponent_all_sizes'])} over all sizes;"
+                  f" goal <= 1.1)",
               f"  median of the first {FIT_STEPS} steps: {pts}"]
     b = results["batch"]
     lines += ["", "Batch throughput (simulation.experiments.execute, local processes):"]
-    lines += [f"  {r['workers']} worker(s): {r['runs_per_minute']:.0f} runs/min ({r['runs']} runs of {r['agents']} agents x "
-              f"{r['steps']} steps in {r['seconds']:.1f} s, {r['failed']} failed; CPU {r['workers_cpu_seconds']:.1f} s in workers,"
-              f" {r['parent_cpu_seconds']:.1f} s in the parent; load average {r['load_average_before']:.1f} before)" for r in b["runs"]]
-    lines += [f"  parallel efficiency on 2 workers: {100 * b['parallel_efficiency']:.0f} % wall-clock; CPU work 1 worker / 2 workers:"
-              f" {100 * b['cpu_work_ratio']:.0f} % (what the efficiency approaches when no other process needs the cores)"]
+    lines += [f"  {r['workers']} worker(s): {r['runs_per_minute']:.0f} runs/min"
+              f" ({r['runs']} runs of {r['agents']} agents x {r['steps']} steps in {r['seconds']:.1f} s,"
+              f" {r['failed']} failed;"
+              f" CPU {r['workers_cpu_seconds']:.1f} s in workers, {r['parent_cpu_seconds']:.1f} s in the parent;"
+              f" load average {r['load_average_before']:.1f} before)" for r in b["runs"]]
+    lines += [f"  parallel efficiency on 2 workers: {100 * b['parallel_efficiency']:.0f} % wall-clock;"
+              f" CPU work 1 worker / 2 workers: {100 * b['cpu_work_ratio']:.0f} %"
+              f" (what the efficiency approaches when no other process needs the cores)"]
     m = results["million"]
     if m:
-        lines += ["", f"{m['agents']:,} agents ({m['public']:,} public, {m['links']:,.0f} links): build {m['build_seconds']:.1f} s, "
+        lines += ["", f"{m['agents']:,} agents ({m['public']:,} public, {m['links']:,.0f} links):"
+                      f" build {m['build_seconds']:.1f} s, "
                       f"{m['steps']} steps in {m['run_seconds']:.1f} s ({m['seconds_per_step']:.2f} s/step), "
                       f"peak memory {m['peak_rss_bytes'] / GIB:.2f} GiB (limit 24 GiB)"]
     return "\n".join(lines)
@@ -173,8 +182,9 @@ def _size_table(rows: list[dict]) -> list[str]:
            f" {'agent-steps/s':>14} {'peak GiB':>9}"]
     for r in rows:
         mix = f"{r['government']}/{r['enterprise']}/{r['public']}"
-        out.append(f"{r['agents']:>10,} {mix:>22} {r['links']:>10,.0f} {r['build_seconds']:>8.2f} {r['seconds_per_step']:>8.4f}"
-                   f" {r['cpu_seconds_per_step']:>10.4f} {r['agent_steps_per_second']:>14,.0f} {r['peak_rss_bytes'] / GIB:>9.2f}")
+        out.append(f"{r['agents']:>10,} {mix:>22} {r['links']:>10,.0f} {r['build_seconds']:>8.2f}"
+                   f" {r['seconds_per_step']:>8.4f} {r['cpu_seconds_per_step']:>10.4f}"
+                   f" {r['agent_steps_per_second']:>14,.0f} {r['peak_rss_bytes'] / GIB:>9.2f}")
     return out
 
 
@@ -184,7 +194,8 @@ def _phase_table(rows: list[dict]) -> list[str]:
     for phase in [*phases, "other"]:
         cells = []
         for r in rows:
-            ms = 1000 * (r["seconds_per_step"] - sum(r["phase_seconds"].values()) if phase == "other" else r["phase_seconds"][phase])
+            ms = 1000 * (r["seconds_per_step"] - sum(r["phase_seconds"].values()) if phase == "other"
+                         else r["phase_seconds"][phase])
             cells.append(f"{ms:>10.2f} ({100 * ms / (1000 * r['seconds_per_step']):>4.0f} %)")
         out.append(f"{phase:>16} " + " ".join(cells))
     return out

@@ -67,7 +67,8 @@ def _sentences(results: dict, sizes: list[dict]) -> list[str]:
     compare = results.get("compare_panel")
     if compare:
         warm = sorted(compare["warm_s"])[len(compare["warm_s"]) // 2]
-        said.append(f"The browser app's comparison with the baseline ({compare['runs_per_arm']} + {compare['runs_per_arm']}"
+        said.append(f"The browser app's comparison with the baseline"
+                    f" ({compare['runs_per_arm']} + {compare['runs_per_arm']}"
                     f" runs of {compare['months']} months, {compare['agents']} agents, {compare['workers']} processes):"
                     f" {compare['cold_s_including_process_start']:.1f} s from a cold start, {warm:.1f} s once its"
                     f" processes run, {compare['brief_pdf_s']:.1f} s for the one-page brief.")
@@ -93,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{README.name}: the benchmark figures match {args.results.name}")
         return 0
     if args.check:
-        print(f"{README.name}: the benchmark figures differ from {args.results.name}: run make readme-bench", file=sys.stderr)
+        print(f"{README.name}: the benchmark figures differ from {args.results.name}: run make readme-bench",
+              file=sys.stderr)
         return 1
     write_text(README, wanted)
     print(f"{README.name}: benchmark figures rendered from {args.results.name}")

@@ -180,7 +180,8 @@ class Holder(Person):
         p, rates = self.model.params, self.model.rates
         self.technology += rates.technology * (1.0 - self.technology)
         self.security += rates.security * (1.0 - self.security)
-        self.quality += p.technology_quality_gain * self.technology * (1.0 - self.quality) - p.quality_decay * self.quality
+        self.quality += (p.technology_quality_gain * self.technology * (1.0 - self.quality)
+                         - p.quality_decay * self.quality)
 
     def look_at_public(self) -> None:
         citizens = [other for other in self.neighbours if other.role == "public"]
@@ -232,7 +233,8 @@ class Holder(Person):
         if by_platform:
             request.granted = True
         elif request.decided:
-            chance = incentives.discretionary_grant(p, request.view, float(self.strategy), float(request.requester.strategy))
+            chance = incentives.discretionary_grant(p, request.view, float(self.strategy),
+                                                    float(request.requester.strategy))
             request.granted = rnd.random() < float(chance)
         request.refused = request.decided and not request.granted
         if request.refused and rnd.random() < lv.escalation:
@@ -348,10 +350,11 @@ class ReferenceModel(mesa.Model):
         self.levers = self.package.levers_at(0)
         self.recent_incident_rate, self.cumulative_volume = 0.0, 0.0
         self.requests: list[Request] = []
-        self.costs = dict.fromkeys(("remediation_cost", "handling_cost", "negotiation_cost", "incidents", "incident_loss",
-                                    "countermeasure_cost", "fines_collected", "prices_paid"), 0.0)
+        self.costs = dict.fromkeys(("remediation_cost", "handling_cost", "negotiation_cost", "incidents",
+                                    "incident_loss", "countermeasure_cost", "fines_collected", "prices_paid"), 0.0)
         self.measure()
-        self.datacollector = mesa.DataCollector(model_reporters={name: (lambda m, key=name: m.metrics[key]) for name in METRICS})
+        self.datacollector = mesa.DataCollector(model_reporters={name: (lambda m, key=name: m.metrics[key])
+                                                                 for name in METRICS})
         self.datacollector.collect(self)
 
     def trust_prior(self, a: Holder, b: Holder) -> float:
@@ -377,7 +380,8 @@ class ReferenceModel(mesa.Model):
         for agent in self.people:
             agent.change_capabilities()
         self.decay_links(t)
-        link_costs = sum(brokering.cost_per_link * self.broker(brokering, t) for brokering in self.package.brokering_at(t))
+        link_costs = sum(brokering.cost_per_link * self.broker(brokering, t)
+                         for brokering in self.package.brokering_at(t))
         self.request_data()
         self.settle(t, link_costs)
         self.update_trust()
@@ -449,7 +453,8 @@ class ReferenceModel(mesa.Model):
                 provider.remediated |= fix > 0
                 provider.incident |= r.leaked
                 prices += price
-                remediation, handling, negotiation = remediation + fix, handling + p.handling_cost * size, negotiation + negotiate
+                remediation, handling, negotiation = (remediation + fix, handling + p.handling_cost * size,
+                                                      negotiation + negotiate)
                 loss += leak
                 incidents += r.leaked
             if r.timely:
@@ -506,7 +511,8 @@ class ReferenceModel(mesa.Model):
         statistic = max if p.learning_rule == "imitation" else (lambda gaps: sum(gaps) / len(gaps))
         self.gap_scale = {}
         for role, members in self.by_role.items():
-            scale = statistic([abs(a.advantage / a.stakes) if a.stakes > 0 else 0.0 for a in members]) if members else 0.0
+            scale = (statistic([abs(a.advantage / a.stakes) if a.stakes > 0 else 0.0 for a in members])
+                     if members else 0.0)
             self.gap_scale[role] = scale if scale > 0 else 1.0
         for agent in self.people:
             agent.decide()

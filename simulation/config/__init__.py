@@ -10,6 +10,7 @@ from simulation.errors import ConfigError
 
 __all__ = [
     "Block", "CognitionSettings", "ConfigError", "CountermeasureSettings", "Countermeasures", "EcosystemSettings",
-    "MechanismSettings", "Network", "Parameters", "Population", "Scenario", "SecuritySettings", "assumptions", "field_bounds", "load_scenario", "param",
-    "parameter_markdown", "parameter_table", "parse_override", "read_validated", "read_yaml",
+    "MechanismSettings", "Network", "Parameters", "Population", "Scenario", "SecuritySettings", "assumptions",
+    "field_bounds", "load_scenario", "param", "parameter_markdown", "parameter_table", "parse_override",
+    "read_validated", "read_yaml",
 ]

@@ -92,7 +92,8 @@ def _check_expanded_size(root: yaml.Node) -> None:
         if key in size:
             continue
         if key in open_nodes:
-            raise UnreadableDocument("an alias (*name) stands inside the block its anchor (&name) names: a value cannot contain itself")
+            raise UnreadableDocument("an alias (*name) stands inside the block its anchor (&name) names:"
+                                     " a value cannot contain itself")
         open_nodes.add(key)
         stack.append((node, True))
         stack.extend((child, False) for child in _children(node) if id(child) not in size)
@@ -123,7 +124,8 @@ def parse_yaml(text: str, source: str) -> dict:
     except RecursionError:  # the parser recurses once per level, before the depth check can run
         raise ConfigError(f"{source}: nested too deeply to read (at most {MAX_DEPTH} levels)") from None
     except yaml.constructor.ConstructorError as exc:
-        raise ConfigError(f"{source}: line {_line(exc)}: tag {_tag(exc)} is not allowed (plain YAML only; nothing in a file is executed)") from None
+        raise ConfigError(f"{source}: line {_line(exc)}: tag {_tag(exc)} is not allowed"
+                          " (plain YAML only; nothing in a file is executed)") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{source}: line {_line(exc)}: YAML syntax error: {_problem(exc)}") from None
     if data is None:

@@ -52,7 +52,8 @@ def package_yaml(scenario: Scenario, preset: str, base: Scenario, name: str | No
 
 @dataclass(frozen=True)
 class LeverFile:
-    """A saved lever file (a "package" in the browser app) read back: the preset it extends, the fields it changes and the scenario they make."""
+    """A saved lever file (a "package" in the browser app) read back: the preset it extends, the fields it
+    changes and the scenario they make."""
 
     preset: str
     changes: dict[str, Any]
@@ -68,7 +69,8 @@ def read_package(text: str, source: str, scenario_dir: str | Path) -> LeverFile:
     parent = data.get("extends")
     presets = sorted(path.name for path in scenario_dir.glob("*.yaml"))
     if not isinstance(parent, str) or parent not in presets:
-        raise ConfigError(f"{source}: extends: {parent!r} is not allowed: a package extends one of {', '.join(presets)}")
+        raise ConfigError(f"{source}: extends: {parent!r} is not allowed:"
+                          f" a package extends one of {', '.join(presets)}")
     scenario = load_scenario_text(text, source, scenario_dir)
     preset = parent.removesuffix(".yaml")
     return LeverFile(preset, changed_values(scenario, load_scenario(scenario_dir / parent)), scenario)

@@ -94,9 +94,11 @@ class Block(BaseModel):
 
 class Population(Block):
     government: int = param(20, 2, 200_000, "agents", "government departments, the coordinator included", CASE)
-    enterprise: int = param(100, 1, 2_000_000, "agents", "enterprises: grid company, water, telecom and others", ASSUMED, plausible=(60, 140))
+    enterprise: int = param(100, 1, 2_000_000, "agents", "enterprises: grid company, water, telecom and others",
+                            ASSUMED, plausible=(60, 140))
     public: int = param(300, 0, 20_000_000, "agents", "members of the public", ASSUMED, plausible=(150, 450))
-    water_companies: int = param(37, 0, 1_000_000, "agents", "water companies tied to the grid by confidentiality agreements", CASE)
+    water_companies: int = param(37, 0, 1_000_000, "agents",
+                                 "water companies tied to the grid by confidentiality agreements", CASE)
     telecom_operators: int = param(3, 0, 1_000, "agents", "telecom operators whose data is mostly restricted", CASE)
 
     @model_validator(mode="after")
@@ -113,13 +115,21 @@ class Population(Block):
 class Network(Block):
     kind: Literal["sectoral", "small_world", "scale_free", "complete", "erdos_renyi", "file"] = choice(
         "sectoral", "network generator", ASSUMED, plausible=("sectoral", "small_world", "scale_free"))
-    department_density: float = param(0.5, 0, 1, "probability", "chance that two departments are tied (sectoral)", ASSUMED, plausible=(0.3, 0.7))
-    enterprise_departments: int = param(2, 0, 1000, "links", "departments each ordinary enterprise is tied to (sectoral)", ASSUMED, plausible=(1, 4))
+    department_density: float = param(0.5, 0, 1, "probability", "chance that two departments are tied (sectoral)",
+                                      ASSUMED, plausible=(0.3, 0.7))
+    enterprise_departments: int = param(2, 0, 1000, "links",
+                                        "departments each ordinary enterprise is tied to (sectoral)",
+                                        ASSUMED, plausible=(1, 4))
     grid_departments: int = param(12, 0, 100_000, "links", "departments the grid company is tied to (sectoral)", CASE)
-    enterprise_density: float = param(0.02, 0, 1, "probability", "chance that two other enterprises are tied (sectoral)", ASSUMED, plausible=(0.01, 0.04))
-    public_degree: int = param(3, 0, 1000, "links", "holders each public agent is tied to (sectoral)", ASSUMED, plausible=(2, 5))
-    mean_degree: float = param(6.0, 0, 10_000, "links", "mean degree for small_world and erdos_renyi", ASSUMED, plausible=(4.0, 10.0))
-    rewiring: float = param(0.1, 0, 1, "probability", "rewiring probability for small_world", ASSUMED, plausible=(0.05, 0.3))
+    enterprise_density: float = param(0.02, 0, 1, "probability",
+                                      "chance that two other enterprises are tied (sectoral)",
+                                      ASSUMED, plausible=(0.01, 0.04))
+    public_degree: int = param(3, 0, 1000, "links", "holders each public agent is tied to (sectoral)",
+                               ASSUMED, plausible=(2, 5))
+    mean_degree: float = param(6.0, 0, 10_000, "links", "mean degree for small_world and erdos_renyi",
+                               ASSUMED, plausible=(4.0, 10.0))
+    rewiring: float = param(0.1, 0, 1, "probability", "rewiring probability for small_world",
+                            ASSUMED, plausible=(0.05, 0.3))
     attachment: int = param(3, 1, 1000, "links", "links per new node for scale_free", ASSUMED, plausible=(2, 5))
     path: str | None = Field(None, description="GraphML or CSV edge list with roles (kind: file)",
                              json_schema_extra={"unit": "path", "source": RUN_INPUT})
@@ -135,87 +145,192 @@ class Demand(Block):
     """Monthly chance that a holder asks a linked partner for data, by the pair of kinds; a rule that
     names a kind (grid, water) overrides the rule for its role."""
 
-    government_from_government: float = param(0.5, 0, 1, "1/month/link", "a department asks a linked department", ASSUMED, plausible=(0.3, 0.7))
-    government_from_enterprise: float = param(0.3, 0, 1, "1/month/link", "a department asks a linked enterprise", ASSUMED, plausible=(0.15, 0.45))
-    enterprise_from_government: float = param(0.2, 0, 1, "1/month/link", "an enterprise asks a linked department (open government data)", ASSUMED, plausible=(0.1, 0.3))
-    enterprise_from_enterprise: float = param(0.05, 0, 1, "1/month/link", "an enterprise asks a linked enterprise", ASSUMED, plausible=(0.02, 0.1))
-    government_from_grid: float = param(0.6, 0, 1, "1/month/link", "a department asks the grid company (power data for services and monitoring)", CASE)
-    grid_from_water: float = param(0.5, 0, 1, "1/month/link", "the grid company asks a water company (joint metering data)", CASE)
+    government_from_government: float = param(0.5, 0, 1, "1/month/link", "a department asks a linked department",
+                                              ASSUMED, plausible=(0.3, 0.7))
+    government_from_enterprise: float = param(0.3, 0, 1, "1/month/link", "a department asks a linked enterprise",
+                                              ASSUMED, plausible=(0.15, 0.45))
+    enterprise_from_government: float = param(0.2, 0, 1, "1/month/link",
+                                              "an enterprise asks a linked department (open government data)",
+                                              ASSUMED, plausible=(0.1, 0.3))
+    enterprise_from_enterprise: float = param(0.05, 0, 1, "1/month/link", "an enterprise asks a linked enterprise",
+                                              ASSUMED, plausible=(0.02, 0.1))
+    government_from_grid: float = param(0.6, 0, 1, "1/month/link",
+                                        "a department asks the grid company (power data for services and monitoring)",
+                                        CASE)
+    grid_from_water: float = param(0.5, 0, 1, "1/month/link",
+                                   "the grid company asks a water company (joint metering data)", CASE)
     water_from_grid: float = param(0.2, 0, 1, "1/month/link", "a water company asks the grid company", CASE)
 
 
 class Parameters(Block):
     # Data holdings and capabilities
-    volume_dispersion: float = param(1.0, 0, 3, "log-sd", "spread of the lognormal data volume of ordinary holders (median 1)", ASSUMED, plausible=(0.5, 1.5))
-    grid_volume_factor: float = param(20.0, 1, 1000, "x median", "the grid company's data volume relative to the median holder", CASE + " (the largest holder; factor assumed)")
-    quality_government: float = param(0.7, 0, 1, "share", "mean initial data quality of departments", ASSUMED, plausible=(0.55, 0.85))
-    quality_enterprise: float = param(0.6, 0, 1, "share", "mean initial data quality of enterprises other than water companies", ASSUMED, plausible=(0.45, 0.75))
-    quality_noise: float = param(0.1, 0, 1, "share", "sd of a holder's initial quality around its role's mean", ASSUMED, plausible=(0.05, 0.2))
-    water_quality_min: float = param(0.2, 0, 1, "share", "lowest initial data quality of a water company (uniform spread)", CASE + " (mixed ownership, sparse meter reads)")
-    water_quality_max: float = param(0.9, 0, 1, "share", "highest initial data quality of a water company", CASE + " (mixed ownership, sparse meter reads)")
-    quality_standard: float = param(0.7, 0, 1, "share", "quality gate: data below it is remediated before it is provided", ASSUMED, plausible=(0.6, 0.8))
-    quality_decay: float = param(0.01, 0, 0.5, "1/month", "share of quality lost each month as data ages", ASSUMED, plausible=(0.005, 0.03))
-    technology_quality_gain: float = param(0.03, 0, 1, "1/month", "quality recovered per month per unit of technology", ASSUMED, plausible=(0.01, 0.06))
-    remediation_learning: float = param(0.05, 0, 1, "1/month", "share of the gap to the standard closed in a month its holder remediates", ASSUMED, plausible=(0.02, 0.1))
-    technology_initial: float = param(0.3, 0, 1, "share", "mean initial technology capacity of holders", ASSUMED, plausible=(0.15, 0.45))
-    security_initial: float = param(0.3, 0, 1, "share", "mean initial security capacity of holders", ASSUMED, plausible=(0.15, 0.45))
-    capability_noise: float = param(0.1, 0, 1, "share", "sd of a holder's initial technology and security around the means", ASSUMED, plausible=(0.05, 0.2))
-    cognition_government: float = param(0.45, 0, 1, "share", "mean initial cognition of departments", ASSUMED, plausible=(0.3, 0.6))
-    cognition_enterprise: float = param(0.3, 0, 1, "share", "mean initial cognition of enterprises", ASSUMED, plausible=(0.2, 0.45))
-    cognition_public: float = param(0.25, 0, 1, "share", "mean initial cognition of the public", ASSUMED, plausible=(0.15, 0.4))
-    cognition_noise: float = param(0.1, 0, 1, "share", "sd of an agent's initial cognition around its role's mean", ASSUMED, plausible=(0.05, 0.2))
-    open_share: float = param(0.4, 0, 1, "share", "mean share of a holder's data in the unconditional tier", ASSUMED, plausible=(0.25, 0.55))
-    open_noise: float = param(0.1, 0, 1, "share", "sd of a holder's unconditional share around the mean", ASSUMED, plausible=(0.05, 0.2))
-    restricted_share: float = param(0.2, 0, 1, "share", "mean share of a holder's data that may not be shared", ASSUMED, plausible=(0.1, 0.3))
-    restricted_noise: float = param(0.05, 0, 1, "share", "sd of a holder's restricted share around the mean", ASSUMED, plausible=(0.02, 0.1))
-    telecom_restricted_share: float = param(0.8, 0, 1, "share", "share of telecom data that may not be shared", CASE + " (telecom data was never integrated)")
-    restricted_tolerance: float = param(0.5, 0, 1, "share", "without a graded catalogue, a provider whose data is more restricted than this refuses every request", ASSUMED, plausible=(0.3, 0.7))
+    volume_dispersion: float = param(1.0, 0, 3, "log-sd",
+                                     "spread of the lognormal data volume of ordinary holders (median 1)",
+                                     ASSUMED, plausible=(0.5, 1.5))
+    grid_volume_factor: float = param(20.0, 1, 1000, "x median",
+                                      "the grid company's data volume relative to the median holder",
+                                      CASE + " (the largest holder; factor assumed)")
+    quality_government: float = param(0.7, 0, 1, "share", "mean initial data quality of departments",
+                                      ASSUMED, plausible=(0.55, 0.85))
+    quality_enterprise: float = param(0.6, 0, 1, "share",
+                                      "mean initial data quality of enterprises other than water companies",
+                                      ASSUMED, plausible=(0.45, 0.75))
+    quality_noise: float = param(0.1, 0, 1, "share", "sd of a holder's initial quality around its role's mean",
+                                 ASSUMED, plausible=(0.05, 0.2))
+    water_quality_min: float = param(0.2, 0, 1, "share",
+                                     "lowest initial data quality of a water company (uniform spread)",
+                                     CASE + " (mixed ownership, sparse meter reads)")
+    water_quality_max: float = param(0.9, 0, 1, "share", "highest initial data quality of a water company",
+                                     CASE + " (mixed ownership, sparse meter reads)")
+    quality_standard: float = param(0.7, 0, 1, "share",
+                                    "quality gate: data below it is remediated before it is provided",
+                                    ASSUMED, plausible=(0.6, 0.8))
+    quality_decay: float = param(0.01, 0, 0.5, "1/month", "share of quality lost each month as data ages",
+                                 ASSUMED, plausible=(0.005, 0.03))
+    technology_quality_gain: float = param(0.03, 0, 1, "1/month", "quality recovered per month per unit of technology",
+                                           ASSUMED, plausible=(0.01, 0.06))
+    remediation_learning: float = param(0.05, 0, 1, "1/month",
+                                        "share of the gap to the standard closed in a month its holder remediates",
+                                        ASSUMED, plausible=(0.02, 0.1))
+    technology_initial: float = param(0.3, 0, 1, "share", "mean initial technology capacity of holders",
+                                      ASSUMED, plausible=(0.15, 0.45))
+    security_initial: float = param(0.3, 0, 1, "share", "mean initial security capacity of holders",
+                                    ASSUMED, plausible=(0.15, 0.45))
+    capability_noise: float = param(0.1, 0, 1, "share",
+                                    "sd of a holder's initial technology and security around the means",
+                                    ASSUMED, plausible=(0.05, 0.2))
+    cognition_government: float = param(0.45, 0, 1, "share", "mean initial cognition of departments",
+                                        ASSUMED, plausible=(0.3, 0.6))
+    cognition_enterprise: float = param(0.3, 0, 1, "share", "mean initial cognition of enterprises",
+                                        ASSUMED, plausible=(0.2, 0.45))
+    cognition_public: float = param(0.25, 0, 1, "share", "mean initial cognition of the public",
+                                    ASSUMED, plausible=(0.15, 0.4))
+    cognition_noise: float = param(0.1, 0, 1, "share", "sd of an agent's initial cognition around its role's mean",
+                                   ASSUMED, plausible=(0.05, 0.2))
+    open_share: float = param(0.4, 0, 1, "share", "mean share of a holder's data in the unconditional tier",
+                              ASSUMED, plausible=(0.25, 0.55))
+    open_noise: float = param(0.1, 0, 1, "share", "sd of a holder's unconditional share around the mean",
+                              ASSUMED, plausible=(0.05, 0.2))
+    restricted_share: float = param(0.2, 0, 1, "share", "mean share of a holder's data that may not be shared",
+                                    ASSUMED, plausible=(0.1, 0.3))
+    restricted_noise: float = param(0.05, 0, 1, "share", "sd of a holder's restricted share around the mean",
+                                    ASSUMED, plausible=(0.02, 0.1))
+    telecom_restricted_share: float = param(0.8, 0, 1, "share", "share of telecom data that may not be shared",
+                                            CASE + " (telecom data was never integrated)")
+    restricted_tolerance: float = param(0.5, 0, 1, "share", "without a graded catalogue, a provider whose data is "
+                                        "more restricted than this refuses every request",
+                                        ASSUMED, plausible=(0.3, 0.7))
     # Requests (docs/ODD.md section 3, step 4)
-    request_share: float = param(0.1, 0, 1, "share", "share of the provider's monthly data volume one request asks for", ASSUMED, plausible=(0.05, 0.2))
-    review_days: int = param(2, 0, 60, "working days", "the data authority's review of a request on the platform", PUBLISHED + " (a local procedure, 2024: 2 working days)")
-    reply_days_published: int = param(5, 1, 60, "working days", "reply window for data already on the platform", PUBLISHED + " (a local procedure, 2024: 5 working days for data on the platform)")
-    reply_days_unpublished: int = param(10, 1, 60, "working days", "reply window for data the provider must publish first", PUBLISHED + " (a local procedure, 2024: 10 working days if it must publish first; Guizhou: 10)")
-    late_days_max: int = param(15, 1, 120, "working days", "longest delay past the window of a hoarder's answer", PUBLISHED + " (Guizhou: one extension of at most 15 working days)")
-    arbitration_days: int = param(10, 0, 120, "working days", "time the coordinating authority takes over an escalated refusal", ASSUMED + " (Guizhou's reply limit)", plausible=(5, 20))
-    hoarder_grant: float = param(0.2, 0, 1, "share", "a hoarding provider grants a request this much less often than a sharing one", ASSUMED, plausible=(0.1, 0.4))
-    reciprocity: float = param(0.5, 0, 1, "share", "how much less often providers grant requests from a holder that hoards itself", ASSUMED, plausible=(0.25, 0.75))
+    request_share: float = param(0.1, 0, 1, "share", "share of the provider's monthly data volume one request asks for",
+                                 ASSUMED, plausible=(0.05, 0.2))
+    review_days: int = param(2, 0, 60, "working days", "the data authority's review of a request on the platform",
+                             PUBLISHED + " (a local procedure, 2024: 2 working days)")
+    reply_days_published: int = param(5, 1, 60, "working days", "reply window for data already on the platform",
+                                      PUBLISHED + " (a local procedure, 2024: 5 working days for data on the platform)")
+    reply_days_unpublished: int = param(10, 1, 60, "working days",
+                                        "reply window for data the provider must publish first",
+                                        PUBLISHED + " (a local procedure, 2024: 10 working days if it must publish "
+                                                    "first; Guizhou: 10)")
+    late_days_max: int = param(15, 1, 120, "working days", "longest delay past the window of a hoarder's answer",
+                               PUBLISHED + " (Guizhou: one extension of at most 15 working days)")
+    arbitration_days: int = param(10, 0, 120, "working days",
+                                  "time the coordinating authority takes over an escalated refusal",
+                                  ASSUMED + " (Guizhou's reply limit)", plausible=(5, 20))
+    hoarder_grant: float = param(0.2, 0, 1, "share",
+                                 "a hoarding provider grants a request this much less often than a sharing one",
+                                 ASSUMED, plausible=(0.1, 0.4))
+    reciprocity: float = param(0.5, 0, 1, "share",
+                               "how much less often providers grant requests from a holder that hoards itself",
+                               ASSUMED, plausible=(0.25, 0.75))
     # Trust and links
-    trust_initial: float = param(0.4, 0, 1, "share", "mean initial trust on a holder link, and the prior it drifts back to", ASSUMED, plausible=(0.3, 0.5))
-    trust_government_bonus: float = param(0.2, 0, 1, "share", "extra initial and prior trust between two departments of one government", ASSUMED, plausible=(0.1, 0.3))
-    trust_spread: float = param(0.2, 0, 0.5, "share", "half-width of the uniform spread of initial trust", ASSUMED, plausible=(0.1, 0.3))
-    trust_threshold: float = param(0.5, 0, 1, "share", "trust at which a willing provider grants a conditional request half the time", ASSUMED, plausible=(0.35, 0.65))
-    trust_softness: float = param(0.1, 0.001, 1, "share", "how gradually the chance of a grant rises with trust around the threshold", ASSUMED, plausible=(0.05, 0.2))
-    trust_gain: float = param(0.08, 0, 1, "per request", "share of the gap to full trust closed by a request answered in time", ASSUMED, plausible=(0.04, 0.16))
-    trust_loss: float = param(0.05, 0, 1, "per request", "share of trust lost by a refused request", ASSUMED, plausible=(0.025, 0.1))
-    trust_decay: float = param(0.05, 0, 1, "1/month", "share of the gap to the prior closed each month (no state is absorbing)", ASSUMED, plausible=(0.025, 0.1))
-    incident_trust_loss: float = param(0.2, 0, 1, "share", "share of trust lost on a holder's links after an incident", ASSUMED, plausible=(0.1, 0.4))
-    flow_window: int = param(3, 1, 120, "months", "a link counts toward islands if a request over it was fulfilled within this window", ASSUMED, plausible=(2, 6))
-    integration_persistence: int = param(6, 1, 120, "months", "months the largest component must hold 90% of holders for integration to count", ASSUMED, plausible=(3, 12))
-    decay_after: int = param(6, 1, 600, "months", "a holder link with no fulfilled request this long may decay", ASSUMED, plausible=(3, 12))
-    decay_probability: float = param(0.02, 0, 1, "1/month", "chance per month that an idle link decays", ASSUMED, plausible=(0.01, 0.05))
-    base_coordination: float = param(0.2, 0, 1, "share", "coordination strength without a leading coordinator", ASSUMED, plausible=(0.1, 0.35))
-    base_ownership_clarity: float = param(0.2, 0, 1, "share", "clarity of data ownership without the mechanism countermeasure", ASSUMED, plausible=(0.1, 0.35))
+    trust_initial: float = param(0.4, 0, 1, "share",
+                                 "mean initial trust on a holder link, and the prior it drifts back to",
+                                 ASSUMED, plausible=(0.3, 0.5))
+    trust_government_bonus: float = param(0.2, 0, 1, "share",
+                                          "extra initial and prior trust between two departments of one government",
+                                          ASSUMED, plausible=(0.1, 0.3))
+    trust_spread: float = param(0.2, 0, 0.5, "share", "half-width of the uniform spread of initial trust",
+                                ASSUMED, plausible=(0.1, 0.3))
+    trust_threshold: float = param(0.5, 0, 1, "share",
+                                   "trust at which a willing provider grants a conditional request half the time",
+                                   ASSUMED, plausible=(0.35, 0.65))
+    trust_softness: float = param(0.1, 0.001, 1, "share",
+                                  "how gradually the chance of a grant rises with trust around the threshold",
+                                  ASSUMED, plausible=(0.05, 0.2))
+    trust_gain: float = param(0.08, 0, 1, "per request",
+                              "share of the gap to full trust closed by a request answered in time",
+                              ASSUMED, plausible=(0.04, 0.16))
+    trust_loss: float = param(0.05, 0, 1, "per request", "share of trust lost by a refused request",
+                              ASSUMED, plausible=(0.025, 0.1))
+    trust_decay: float = param(0.05, 0, 1, "1/month",
+                               "share of the gap to the prior closed each month (no state is absorbing)",
+                               ASSUMED, plausible=(0.025, 0.1))
+    incident_trust_loss: float = param(0.2, 0, 1, "share", "share of trust lost on a holder's links after an incident",
+                                       ASSUMED, plausible=(0.1, 0.4))
+    flow_window: int = param(3, 1, 120, "months",
+                             "a link counts toward islands if a request over it was fulfilled within this window",
+                             ASSUMED, plausible=(2, 6))
+    integration_persistence: int = param(6, 1, 120, "months", "months the largest component must hold 90% of holders "
+                                         "for integration to count", ASSUMED, plausible=(3, 12))
+    decay_after: int = param(6, 1, 600, "months", "a holder link with no fulfilled request this long may decay",
+                             ASSUMED, plausible=(3, 12))
+    decay_probability: float = param(0.02, 0, 1, "1/month", "chance per month that an idle link decays",
+                                     ASSUMED, plausible=(0.01, 0.05))
+    base_coordination: float = param(0.2, 0, 1, "share", "coordination strength without a leading coordinator",
+                                     ASSUMED, plausible=(0.1, 0.35))
+    base_ownership_clarity: float = param(0.2, 0, 1, "share",
+                                          "clarity of data ownership without the mechanism countermeasure",
+                                          ASSUMED, plausible=(0.1, 0.35))
     # Payoffs, per data unit involved (docs/ODD.md section 6)
-    value_government: float = param(1.0, 0, 100, "payoff/unit", "public value a department creates from one unit of full-quality data it receives", ASSUMED, plausible=(0.5, 1.5))
-    value_enterprise: float = param(1.0, 0, 100, "payoff/unit", "value to an enterprise of one unit of full-quality data it receives", ASSUMED, plausible=(0.5, 1.5))
-    remediation_cost: float = param(2.0, 0, 100, "payoff/unit", "cost of lifting one data unit by the whole quality scale", ASSUMED, plausible=(1.0, 3.0))
-    handling_cost: float = param(0.05, 0, 100, "payoff/unit", "cost of preparing one data unit for a requester", ASSUMED, plausible=(0.025, 0.1))
-    coordination_cost: float = param(0.15, 0, 100, "payoff/unit", "cost of agreeing the terms of one unit provided, with no coordination", ASSUMED, plausible=(0.075, 0.3))
-    risk_premium: float = param(0.2, 0, 100, "payoff/unit", "perceived legal risk of one unit handed to an untrusted partner under unclear ownership", ASSUMED, plausible=(0.1, 0.4))
-    incident_probability: float = param(0.02, 0, 1, "per request", "chance that a granted request leaks, all of it sensitive and no security", ASSUMED, plausible=(0.01, 0.04))
-    incident_loss: float = param(2.0, 0, 1000, "payoff/unit", "loss to the provider per data unit of a leaked request", ASSUMED, plausible=(1.0, 4.0))
-    tiered_exposure: float = param(0.5, 0, 1, "share", "sensitive share of data granted from a conditional tier of a graded catalogue", ASSUMED, plausible=(0.3, 0.7))
-    detection_base: float = param(0.3, 0, 1, "probability", "chance that the evaluation finds a refusal without public help", ASSUMED, plausible=(0.15, 0.3))
-    detection_public: float = param(0.7, 0, 1, "probability", "extra chance when every public neighbour of the provider participates", ASSUMED, plausible=(0.5, 0.7))
-    reputation: float = param(0.2, 0, 100, "payoff/unit", "reputation an enterprise loses per unit refused, every public neighbour participating", ASSUMED, plausible=(0.1, 0.4))
-    accountability_loss: float = param(0.3, 0, 100, "payoff/unit", "accountability a department loses per unit refused, every public neighbour participating", ASSUMED, plausible=(0.15, 0.6))
+    value_government: float = param(1.0, 0, 100, "payoff/unit",
+                                    "public value a department creates from one unit of full-quality data it receives",
+                                    ASSUMED, plausible=(0.5, 1.5))
+    value_enterprise: float = param(1.0, 0, 100, "payoff/unit",
+                                    "value to an enterprise of one unit of full-quality data it receives",
+                                    ASSUMED, plausible=(0.5, 1.5))
+    remediation_cost: float = param(2.0, 0, 100, "payoff/unit",
+                                    "cost of lifting one data unit by the whole quality scale",
+                                    ASSUMED, plausible=(1.0, 3.0))
+    handling_cost: float = param(0.05, 0, 100, "payoff/unit", "cost of preparing one data unit for a requester",
+                                 ASSUMED, plausible=(0.025, 0.1))
+    coordination_cost: float = param(0.15, 0, 100, "payoff/unit",
+                                     "cost of agreeing the terms of one unit provided, with no coordination",
+                                     ASSUMED, plausible=(0.075, 0.3))
+    risk_premium: float = param(0.2, 0, 100, "payoff/unit", "perceived legal risk of one unit handed to an untrusted "
+                                "partner under unclear ownership", ASSUMED, plausible=(0.1, 0.4))
+    incident_probability: float = param(0.02, 0, 1, "per request",
+                                        "chance that a granted request leaks, all of it sensitive and no security",
+                                        ASSUMED, plausible=(0.01, 0.04))
+    incident_loss: float = param(2.0, 0, 1000, "payoff/unit", "loss to the provider per data unit of a leaked request",
+                                 ASSUMED, plausible=(1.0, 4.0))
+    tiered_exposure: float = param(0.5, 0, 1, "share",
+                                   "sensitive share of data granted from a conditional tier of a graded catalogue",
+                                   ASSUMED, plausible=(0.3, 0.7))
+    detection_base: float = param(0.3, 0, 1, "probability",
+                                  "chance that the evaluation finds a refusal without public help",
+                                  ASSUMED, plausible=(0.15, 0.3))
+    detection_public: float = param(0.7, 0, 1, "probability",
+                                    "extra chance when every public neighbour of the provider participates",
+                                    ASSUMED, plausible=(0.5, 0.7))
+    reputation: float = param(0.2, 0, 100, "payoff/unit",
+                              "reputation an enterprise loses per unit refused, every public neighbour participating",
+                              ASSUMED, plausible=(0.1, 0.4))
+    accountability_loss: float = param(0.3, 0, 100, "payoff/unit", "accountability a department loses per unit "
+                                       "refused, every public neighbour participating", ASSUMED, plausible=(0.15, 0.6))
     # Public payoff
-    participation_cost: float = param(0.35, 0, 100, "payoff/month", "time and effort of participating", ASSUMED, plausible=(0.2, 0.5))
-    responsiveness: float = param(0.4, 0, 100, "payoff/month", "benefit of participating when every neighbouring department got the data it asked for", ASSUMED, plausible=(0.2, 0.6))
-    privacy_sensitivity: float = param(3.0, 0, 1000, "payoff/incident rate", "privacy cost per unit of recent incident rate", ASSUMED, plausible=(1.5, 6.0))
-    privacy_concern: float = param(0.5, 0, 1, "share", "mean privacy concern of the public", ASSUMED, plausible=(0.3, 0.7))
-    privacy_noise: float = param(0.15, 0, 1, "share", "sd of a citizen's privacy concern around the mean", ASSUMED, plausible=(0.05, 0.25))
-    incident_memory: float = param(0.3, 0, 1, "share", "weight of this month's incident rate in the public's memory of incidents", ASSUMED, plausible=(0.15, 0.5))
+    participation_cost: float = param(0.35, 0, 100, "payoff/month", "time and effort of participating",
+                                      ASSUMED, plausible=(0.2, 0.5))
+    responsiveness: float = param(0.4, 0, 100, "payoff/month", "benefit of participating when every neighbouring "
+                                  "department got the data it asked for", ASSUMED, plausible=(0.2, 0.6))
+    privacy_sensitivity: float = param(3.0, 0, 1000, "payoff/incident rate",
+                                       "privacy cost per unit of recent incident rate", ASSUMED, plausible=(1.5, 6.0))
+    privacy_concern: float = param(0.5, 0, 1, "share", "mean privacy concern of the public",
+                                   ASSUMED, plausible=(0.3, 0.7))
+    privacy_noise: float = param(0.15, 0, 1, "share", "sd of a citizen's privacy concern around the mean",
+                                 ASSUMED, plausible=(0.05, 0.25))
+    incident_memory: float = param(0.3, 0, 1, "share",
+                                   "weight of this month's incident rate in the public's memory of incidents",
+                                   ASSUMED, plausible=(0.15, 0.5))
     # Learning
     learning_rule: Literal["imitation", "logit"] = choice(
         "imitation", "strategy revision: proportional imitation or logit best response",
@@ -223,14 +338,24 @@ class Parameters(Block):
     imitation_normaliser: Literal["role_max", "fixed"] = choice(
         "role_max", "imitation certain at the role's largest payoff gap this month, or at imitation_scale", ASSUMED,
         plausible=("role_max", "fixed"))
-    imitation_scale: float = param(1.0, 1e-6, 1e6, "payoff", "payoff gap at which imitation is certain (imitation_normaliser: fixed)", ASSUMED, plausible=(0.3, 3.0))
-    logit_temperature: float = param(0.5, 1e-6, 1000, "x mean gap", "noise of logit best response, relative to the role's mean payoff gap", ASSUMED, plausible=(0.25, 1.0))
-    revision_rate: float = param(0.3, 0, 1, "1/month", "chance an agent revises its strategy in a month", ASSUMED, plausible=(0.15, 0.45))
-    exploration: float = param(0.005, 0, 1, "1/month", "chance a revising agent picks a strategy at random", ASSUMED, plausible=(0.001, 0.02))
-    initial_active_government: float = param(0.2, 0, 1, "share", "departments active at the start", ASSUMED, plausible=(0.1, 0.35))
-    initial_share_enterprise: float = param(0.1, 0, 1, "share", "enterprises other than the grid sharing at the start", ASSUMED, plausible=(0.05, 0.2))
-    initial_share_grid: float = param(1.0, 0, 1, "probability", "chance the grid company shares at the start", CASE + " (it already shares with some departments)")
-    initial_participation: float = param(0.1, 0, 1, "share", "public participating at the start", ASSUMED, plausible=(0.05, 0.2))
+    imitation_scale: float = param(1.0, 1e-6, 1e6, "payoff",
+                                   "payoff gap at which imitation is certain (imitation_normaliser: fixed)",
+                                   ASSUMED, plausible=(0.3, 3.0))
+    logit_temperature: float = param(0.5, 1e-6, 1000, "x mean gap",
+                                     "noise of logit best response, relative to the role's mean payoff gap",
+                                     ASSUMED, plausible=(0.25, 1.0))
+    revision_rate: float = param(0.3, 0, 1, "1/month", "chance an agent revises its strategy in a month",
+                                 ASSUMED, plausible=(0.15, 0.45))
+    exploration: float = param(0.005, 0, 1, "1/month", "chance a revising agent picks a strategy at random",
+                               ASSUMED, plausible=(0.001, 0.02))
+    initial_active_government: float = param(0.2, 0, 1, "share", "departments active at the start",
+                                             ASSUMED, plausible=(0.1, 0.35))
+    initial_share_enterprise: float = param(0.1, 0, 1, "share", "enterprises other than the grid sharing at the start",
+                                            ASSUMED, plausible=(0.05, 0.2))
+    initial_share_grid: float = param(1.0, 0, 1, "probability", "chance the grid company shares at the start",
+                                      CASE + " (it already shares with some departments)")
+    initial_participation: float = param(0.1, 0, 1, "share", "public participating at the start",
+                                         ASSUMED, plausible=(0.05, 0.2))
 
     @model_validator(mode="after")
     def _consistent(self) -> "Parameters":
@@ -239,7 +364,8 @@ class Parameters(Block):
                 f"open_share + restricted_share = {self.open_share + self.restricted_share:g} exceeds 1"
             )
         if self.water_quality_min > self.water_quality_max:
-            raise ValueError(f"water_quality_min = {self.water_quality_min:g} exceeds water_quality_max = {self.water_quality_max:g}")
+            raise ValueError(f"water_quality_min = {self.water_quality_min:g} exceeds"
+                             f" water_quality_max = {self.water_quality_max:g}")
         return self
 
 
@@ -247,8 +373,10 @@ class CountermeasureSettings(Block):
     """A countermeasure's settings as a scenario declares them (its behaviour is the object of the
     same name without ``Settings`` in ``simulation/core/countermeasures.py``)."""
 
-    enabled: bool = Field(False, description="whether the countermeasure acts", json_schema_extra={"unit": "-", "source": POLICY})
-    start: int = param(0, 0, 100_000, "month", "month the countermeasure starts; its budget is paid from then on", POLICY)
+    enabled: bool = Field(False, description="whether the countermeasure acts",
+                          json_schema_extra={"unit": "-", "source": POLICY})
+    start: int = param(0, 0, 100_000, "month", "month the countermeasure starts; its budget is paid from then on",
+                       POLICY)
     ramp: int = param(12, 0, 100_000, "months", "months from start to full strength (0: at once)", POLICY)
     scale: float = param(1.0, 0, 10, "x", "intensity: multiplies the strength of every lever, rate and brokering the "
                          "countermeasure moves and its running budgets (1: as designed; shares and rates stop at 1)",
@@ -264,41 +392,69 @@ class CountermeasureSettings(Block):
 
 
 class EcosystemSettings(CountermeasureSettings):
-    coordinator_strength: float = param(0.9, 0, 1, "share", "how strongly the data administration leads: raises coordination toward it", POLICY)
-    escalation: float = param(0.8, 0, 1, "share", "share of refusals the requester takes to the authority at full strength", PUBLISHED + " (an unresolved refusal goes to the data authority; share assumed)")
-    arbitration: float = param(0.9, 0, 1, "probability", "chance the authority rules for sharing", PUBLISHED + " (Decree 809: sharing is the rule; value assumed)")
-    vouched_trust: float = param(0.6, 0, 1, "share", "trust the authority lends to links it brokers or arbitrates", POLICY)
-    link_rate: float = param(0.05, 0, 10, "links/holder/month", "new department-enterprise links the coordinator brokers at full strength", POLICY)
-    enterprise_subsidy: float = param(0.2, 0, 100, "payoff/unit", "subsidy per data unit an enterprise provides in time", POLICY)
+    coordinator_strength: float = param(0.9, 0, 1, "share",
+                                        "how strongly the data administration leads: raises coordination toward it",
+                                        POLICY)
+    escalation: float = param(0.8, 0, 1, "share",
+                              "share of refusals the requester takes to the authority at full strength",
+                              PUBLISHED + " (an unresolved refusal goes to the data authority; share assumed)")
+    arbitration: float = param(0.9, 0, 1, "probability", "chance the authority rules for sharing",
+                               PUBLISHED + " (Decree 809: sharing is the rule; value assumed)")
+    vouched_trust: float = param(0.6, 0, 1, "share", "trust the authority lends to links it brokers or arbitrates",
+                                 POLICY)
+    link_rate: float = param(0.05, 0, 10, "links/holder/month",
+                             "new department-enterprise links the coordinator brokers at full strength", POLICY)
+    enterprise_subsidy: float = param(0.2, 0, 100, "payoff/unit",
+                                      "subsidy per data unit an enterprise provides in time", POLICY)
     public_reward: float = param(0.3, 0, 100, "payoff/month", "reward to a participating member of the public", POLICY)
-    coordinator_budget: float = param(2.0, 0, 10_000, "payoff/month", "running cost of the coordination office at full coordinator strength", ASSUMED, plausible=(1.0, 4.0))
-    link_cost: float = param(0.5, 0, 10_000, "payoff/link", "cost of brokering one department-enterprise agreement", ASSUMED, plausible=(0.25, 1.0))
+    coordinator_budget: float = param(2.0, 0, 10_000, "payoff/month",
+                                      "running cost of the coordination office at full coordinator strength",
+                                      ASSUMED, plausible=(1.0, 4.0))
+    link_cost: float = param(0.5, 0, 10_000, "payoff/link", "cost of brokering one department-enterprise agreement",
+                             ASSUMED, plausible=(0.25, 1.0))
 
 
 class MechanismSettings(CountermeasureSettings):
-    evaluation_reward: float = param(0.2, 0, 100, "payoff/unit", "reward per data unit a holder provides in time", POLICY)
-    evaluation_penalty: float = param(0.5, 0, 100, "payoff/unit", "fine per data unit of a refusal the evaluation finds", POLICY)
-    evaluation_budget: float = param(1.0, 0, 10_000, "payoff/month", "running cost of the sharing-ability evaluation", ASSUMED, plausible=(0.5, 2.0))
-    ownership_clarity: float = param(0.9, 0, 1, "share", "clarity of data ownership (favouring public interest)", POLICY)
-    price_per_quality: float = param(0.5, 0, 100, "payoff/unit", "data price per unit at quality 1 (prices follow quality)", POLICY)
+    evaluation_reward: float = param(0.2, 0, 100, "payoff/unit", "reward per data unit a holder provides in time",
+                                     POLICY)
+    evaluation_penalty: float = param(0.5, 0, 100, "payoff/unit",
+                                      "fine per data unit of a refusal the evaluation finds", POLICY)
+    evaluation_budget: float = param(1.0, 0, 10_000, "payoff/month", "running cost of the sharing-ability evaluation",
+                                     ASSUMED, plausible=(0.5, 2.0))
+    ownership_clarity: float = param(0.9, 0, 1, "share", "clarity of data ownership (favouring public interest)",
+                                     POLICY)
+    price_per_quality: float = param(0.5, 0, 100, "payoff/unit",
+                                     "data price per unit at quality 1 (prices follow quality)", POLICY)
     price_cap: float = param(0.6, 0, 100, "payoff/unit", "cap on the data price per unit", POLICY)
 
 
 class CognitionSettings(CountermeasureSettings):
-    training_rate: float = param(0.06, 0, 1, "1/month", "share of a holder's cognition gap closed by training each month", POLICY)
-    publicity_rate: float = param(0.06, 0, 1, "1/month", "share of the public's cognition gap closed by publicity each month", POLICY)
-    participation_cost_cut: float = param(0.5, 0, 1, "share", "share of the public's participation cost removed by publicity", POLICY)
-    training_cost: float = param(0.33, 0, 1000, "payoff/holder/month per unit rate", "cost of training one holder a month, per unit of training rate", ASSUMED, plausible=(0.15, 0.66))
-    publicity_cost: float = param(0.005, 0, 1000, "payoff/person/month per unit", "cost of publicity per citizen a month, per unit of publicity rate plus cost cut", ASSUMED, plausible=(0.0025, 0.01))
+    training_rate: float = param(0.06, 0, 1, "1/month",
+                                 "share of a holder's cognition gap closed by training each month", POLICY)
+    publicity_rate: float = param(0.06, 0, 1, "1/month",
+                                  "share of the public's cognition gap closed by publicity each month", POLICY)
+    participation_cost_cut: float = param(0.5, 0, 1, "share",
+                                          "share of the public's participation cost removed by publicity", POLICY)
+    training_cost: float = param(0.33, 0, 1000, "payoff/holder/month per unit rate",
+                                 "cost of training one holder a month, per unit of training rate",
+                                 ASSUMED, plausible=(0.15, 0.66))
+    publicity_cost: float = param(0.005, 0, 1000, "payoff/person/month per unit",
+                                  "cost of publicity per citizen a month, per unit of publicity rate plus cost cut",
+                                  ASSUMED, plausible=(0.0025, 0.01))
 
 
 class SecuritySettings(CountermeasureSettings):
-    tiering: float = param(1.0, 0, 1, "share", "chance that requested data is in a graded catalogue (unconditional / conditional / not shared)", PUBLISHED + " (three tiers: Decree 809)")
-    tiering_cost: float = param(0.02, 0, 100, "payoff/holder/month", "cost of grading and running graded catalogues per holder at full tiering", ASSUMED, plausible=(0.01, 0.04))
-    transparency: float = param(1.0, 0, 10, "x", "extra speed of trust gain from transparent use of shared data", POLICY)
+    tiering: float = param(1.0, 0, 1, "share", "chance that requested data is in a graded catalogue (unconditional / "
+                           "conditional / not shared)", PUBLISHED + " (three tiers: Decree 809)")
+    tiering_cost: float = param(0.02, 0, 100, "payoff/holder/month",
+                                "cost of grading and running graded catalogues per holder at full tiering",
+                                ASSUMED, plausible=(0.01, 0.04))
+    transparency: float = param(1.0, 0, 10, "x", "extra speed of trust gain from transparent use of shared data",
+                                POLICY)
     technology_investment: float = param(0.05, 0, 1, "payoff/holder/month", "technology investment per holder", POLICY)
     security_investment: float = param(0.05, 0, 1, "payoff/holder/month", "security investment per holder", POLICY)
-    investment_efficiency: float = param(1.0, 0, 100, "1/payoff", "capacity gap closed per unit invested", ASSUMED, plausible=(0.5, 2.0))
+    investment_efficiency: float = param(1.0, 0, 100, "1/payoff", "capacity gap closed per unit invested",
+                                         ASSUMED, plausible=(0.5, 2.0))
 
 
 class Countermeasures(Block):
@@ -363,7 +519,8 @@ def parameter_table() -> list[dict[str, str]]:
 
 
 def parameter_markdown() -> str:
-    lines = ["| key | default | range | unit | meaning | source | plausible (sampled) |", "|---|---|---|---|---|---|---|"]
+    lines = ["| key | default | range | unit | meaning | source | plausible (sampled) |",
+             "|---|---|---|---|---|---|---|"]
     for row in parameter_table():
         lines.append(f"| `{row['key']}` | {row['default']} | {row['range']} | {row['unit']} | {row['meaning']} "
                      f"| {row['source']} | {row['plausible']} |")

@@ -69,7 +69,8 @@ def sectoral_links(layout: Layout, net: Network) -> tuple[float, float, int]:
     holder_links = ((g - 1) + net.department_density * department_pairs + min(net.grid_departments, g) + layout.water
                     + ordinary * min(net.enterprise_departments, g) + net.enterprise_density * enterprise_pairs)
     public_ties = layout.public * min(net.public_degree, h)
-    held = sum(pairs for pairs, p in ((department_pairs, net.department_density), (enterprise_pairs, net.enterprise_density))
+    held = sum(pairs for pairs, p in ((department_pairs, net.department_density),
+                                      (enterprise_pairs, net.enterprise_density))
                if p > DENSE_DRAW)
     return holder_links, public_ties, held
 

@@ -145,7 +145,8 @@ class Mechanism(Countermeasure):
         return replace(levers, ownership_clarity=_toward(levers.ownership_clarity, cm.ownership_clarity, s),
                        evaluation_reward=levers.evaluation_reward + cm.evaluation_reward * s,
                        evaluation_penalty=levers.evaluation_penalty + cm.evaluation_penalty * s,
-                       price_per_quality=cm.price_per_quality, price_cap=cm.price_cap, pricing=share(levers.pricing + s))
+                       price_per_quality=cm.price_per_quality, price_cap=cm.price_cap,
+                       pricing=share(levers.pricing + s))
 
     def budget(self, step: int, holders: int, public: int) -> float:
         return self.paid(step) * self.settings.evaluation_budget
@@ -162,7 +163,8 @@ class Cognition(Countermeasure):
 
     def capability_rates(self, step: int) -> CapabilityRates:
         s = self.intensity(step)
-        return CapabilityRates(training=share(self.settings.training_rate * s), publicity=share(self.settings.publicity_rate * s))
+        return CapabilityRates(training=share(self.settings.training_rate * s),
+                               publicity=share(self.settings.publicity_rate * s))
 
     def budget(self, step: int, holders: int, public: int) -> float:
         cm = self.settings
@@ -185,7 +187,8 @@ class Security(Countermeasure):
     def capability_rates(self, step: int) -> CapabilityRates:
         cm = self.settings
         invest = cm.investment_efficiency * self.intensity(step)
-        return CapabilityRates(technology=share(invest * cm.technology_investment), security=share(invest * cm.security_investment))
+        return CapabilityRates(technology=share(invest * cm.technology_investment),
+                               security=share(invest * cm.security_investment))
 
     def budget(self, step: int, holders: int, public: int) -> float:
         cm = self.settings
@@ -219,7 +222,8 @@ class Package:
         return max((c.full_strength_step for c in self.countermeasures if c.enabled), default=0)
 
     def levers_at(self, step: int) -> Levers:
-        levers = Levers(coordination=self.params.base_coordination, ownership_clarity=self.params.base_ownership_clarity)
+        levers = Levers(coordination=self.params.base_coordination,
+                        ownership_clarity=self.params.base_ownership_clarity)
         for countermeasure in self.countermeasures:
             levers = countermeasure.levers(levers, step)
         return levers

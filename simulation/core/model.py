@@ -189,7 +189,8 @@ class DataSharingModel(mesa.Model):
 
     def _prepare_public_ties(self, u: np.ndarray, v: np.ndarray) -> PublicTies:
         n = self.layout.total
-        adjacency = sparse.csr_matrix((np.ones(2 * len(u)), (np.concatenate([u, v]), np.concatenate([v, u]))), shape=(n, n))
+        adjacency = sparse.csr_matrix((np.ones(2 * len(u)), (np.concatenate([u, v]), np.concatenate([v, u]))),
+                                      shape=(n, n))
         blocks = tuple(adjacency[:, start:stop].tocsr() for start, stop in self._role_bounds())
         present = tuple(np.asarray(block.sum(axis=1)).ravel() for block in blocks)
         both_public = u >= self.layout.holders
@@ -213,11 +214,13 @@ class DataSharingModel(mesa.Model):
         open_share = np.minimum(_clip01(p.open_share + rng.normal(0, p.open_noise, h)), 1 - restricted)
         cognition_mean = np.array([p.cognition_government, p.cognition_enterprise, p.cognition_public])[role]
         cognition = _clip01(cognition_mean + rng.normal(0, p.cognition_noise, n))
-        self.public = Public(first=h, privacy_concern=_clip01(p.privacy_concern + rng.normal(0, p.privacy_noise, lay.public)))
+        self.public = Public(first=h,
+                             privacy_concern=_clip01(p.privacy_concern + rng.normal(0, p.privacy_noise, lay.public)))
         initial = np.array([p.initial_active_government, p.initial_share_enterprise, p.initial_participation])[role]
         if lay.enterprise:
             initial[lay.grid] = p.initial_share_grid
-        self.population = Population(role=role, strategy=rng.random(n) < initial, cognition=cognition, payoff=np.zeros(n))
+        self.population = Population(role=role, strategy=rng.random(n) < initial, cognition=cognition,
+                                     payoff=np.zeros(n))
         self.holders = Holders(
             kind_code=[requests.KINDS.index(k) for k in kinds], volume=volume, quality=quality, technology=technology,
             security=security, open=open_share, conditional=1.0 - open_share - restricted, restricted=restricted,
@@ -358,7 +361,8 @@ class DataSharingModel(mesa.Model):
         participants = self.population.strategy[h:] > 0
         ledger = Ledger(
             price_paid=np.bincount(batch.requester, price, h), price_received=np.bincount(batch.provider, price, h),
-            rewards=np.bincount(batch.provider, bonus * size * batch.timely, h), fines=np.bincount(batch.provider, fine, h),
+            rewards=np.bincount(batch.provider, bonus * size * batch.timely, h),
+            fines=np.bincount(batch.provider, fine, h),
             public_rewards=lv.public_reward * participants,
             budgets=self.package.budget_at(month.step, h, lay.public),
             brokering=month.links.brokering_cost)
@@ -370,7 +374,8 @@ class DataSharingModel(mesa.Model):
         leaked = done & (self.rng.random(len(batch)) < incentives.incident_probability(p, req.security, req.exposure))
         loss = p.incident_loss * size * leaked
         incidents = int(leaked.sum())
-        self.recent_incident_rate = (1 - p.incident_memory) * self.recent_incident_rate + p.incident_memory * incidents / h
+        self.recent_incident_rate = ((1 - p.incident_memory) * self.recent_incident_rate
+                                     + p.incident_memory * incidents / h)
         return Settlement(
             ledger, remediation, loss, incident_holders=np.bincount(batch.provider[leaked], minlength=h) > 0,
             remediation_cost=float(remediation.sum()), handling_cost=float((p.handling_cost * size * done).sum()),
@@ -390,8 +395,10 @@ class DataSharingModel(mesa.Model):
         holders = (np.bincount(batch.requester, value, h) - np.bincount(batch.provider, cost + shame, h)
                    + ledger.price_received - ledger.price_paid + ledger.rewards - ledger.fines)
         served = self._served_share(batch)
-        participate, bystand = public.payoffs(p, lv, served, self.public.privacy_concern, self.recent_incident_rate, 1.0)
-        self.population.payoff = np.concatenate([holders, np.where(self.population.strategy[h:] > 0, participate, bystand)])
+        participate, bystand = public.payoffs(p, lv, served, self.public.privacy_concern, self.recent_incident_rate,
+                                              1.0)
+        self.population.payoff = np.concatenate([holders,
+                                                 np.where(self.population.strategy[h:] > 0, participate, bystand)])
         return replace(month, welfare=Welfare(served))
 
     def _by_holder_role(self, holders: np.ndarray, if_government: float, if_enterprise: float) -> np.ndarray:

@@ -22,7 +22,8 @@ from simulation.experiments.numbers import number
 A4 = (8.27, 11.69)  # inches
 ARM_COLOURS = {"package": "#1d4e89", "baseline": "#999999"}
 FIGURES = ("sharing_volume", "producer_integration")  # the two figures of the page
-HEADLINES = ("final_year_volume", "final_year_fulfilment", "producer_integration", "islands", "total_countermeasure_cost")
+HEADLINES = ("final_year_volume", "final_year_fulfilment", "producer_integration", "islands",
+             "total_countermeasure_cost")
 
 
 def effect_line(row: pd.Series) -> str:
@@ -83,7 +84,8 @@ def brief_figure(comparison: Comparison, title: str, changes: dict[str, Any], ve
     for i, metric in enumerate(FIGURES):
         draw_band(figure.add_axes((0.08 + i * 0.47, top - height, 0.39, height)), comparison, metric)
     seeds = ", ".join(str(s) for s in comparison.seeds)
-    footer = (f"Lines: mean over the runs; bands: 95% interval of the mean. Effects: paired by seed (both arms run the same seeds), t interval."
+    footer = (f"Lines: mean over the runs; bands: 95% interval of the mean. Effects: paired by seed"
+              f" (both arms run the same seeds), t interval."
               f" Model version {version or code_version()}. Seeds: {seeds}")
     for i, line in enumerate(textwrap.wrap(footer, 150)[:6]):
         put(0.06, 0.075 - i * 0.013, line, fontsize=6.5, color="#444444")

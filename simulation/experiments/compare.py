@@ -81,7 +81,8 @@ class Comparison:
         return self.specs[0].scenario
 
 
-def run_comparison(specs: list[RunSpec], executor: Executor, on_progress: Callable[[int, int], None] = lambda d, t: None,
+def run_comparison(specs: list[RunSpec], executor: Executor,
+                   on_progress: Callable[[int, int], None] = lambda d, t: None,
                    cancelled: Callable[[], bool] = lambda: False) -> Comparison | None:
     """Every run of ``specs`` on ``executor``, one per task; None when ``cancelled()`` turns true
     (tasks not started are cancelled).  ``on_progress(done, total)`` follows each finished run."""
@@ -112,7 +113,8 @@ def collect(specs: list[RunSpec], runs: pd.DataFrame, timeseries: pd.DataFrame |
     runs = runs.sort_values("run_id", ignore_index=True).assign(arm=lambda f: f["run_id"].map(arm))
     if timeseries is None:
         timeseries = pd.DataFrame(columns=["run_id", "step", *BANDS])
-    timeseries = timeseries.sort_values(["run_id", "step"], ignore_index=True).assign(arm=lambda f: f["run_id"].map(arm))
+    timeseries = (timeseries.sort_values(["run_id", "step"], ignore_index=True)
+                  .assign(arm=lambda f: f["run_id"].map(arm)))
     return Comparison(specs, runs, timeseries)
 
 

@@ -109,12 +109,15 @@ def equal_cost_table_markdown(table: pd.DataFrame) -> str:
         "cost [95% CI]": [_value(m, lo, hi) for m, lo, hi in zip(table["cost"], table["cost_low"], table["cost_high"])],
         "metric": table["metric"],
         "baseline": table["baseline"].map(number), "at equal cost": table["mean"].map(number),
-        "effect [95% CI]": [_value(m, lo, hi) for m, lo, hi in zip(table["effect"], table["effect_low"], table["effect_high"])],
+        "effect [95% CI]": [_value(m, lo, hi)
+                            for m, lo, hi in zip(table["effect"], table["effect_low"], table["effect_high"])],
         "effect per 1,000 cost units [95% CI]": [
             _value(1000 * m, 1000 * lo, 1000 * hi)
-            for m, lo, hi in zip(table["effect_per_cost"], table["effect_per_cost_low"], table["effect_per_cost_high"])],
+            for m, lo, hi in zip(table["effect_per_cost"], table["effect_per_cost_low"],
+                                 table["effect_per_cost_high"])],
     })
-    return pretty.to_markdown(index=False, disable_numparse=True, colalign=("left", "right", "right", "left") + ("right",) * 4)
+    return pretty.to_markdown(index=False, disable_numparse=True,
+                              colalign=("left", "right", "right", "left") + ("right",) * 4)
 
 
 def equal_cost_notes(table: pd.DataFrame, info: dict[str, Any]) -> str:
@@ -122,8 +125,8 @@ def equal_cost_notes(table: pd.DataFrame, info: dict[str, Any]) -> str:
     budget = info.get("budget", "?")
     target = info.get("target")
     searched = info.get("search_replications")
-    return (f"Each countermeasure's levers, rates, brokering and running budgets scaled by one factor (`scale`) found by a"
-            f" bracketed search until its mean cost over the {searched} search seeds was within"
+    return (f"Each countermeasure's levers, rates, brokering and running budgets scaled by one factor (`scale`)"
+            f" found by a bracketed search until its mean cost over the {searched} search seeds was within"
             f" {info.get('tolerance', float('nan')):.1%} of the budget: {budget}"
             + (f" = {target:,.1f} cost units over the horizon" if target is not None else "") +
             f". Costs are the countermeasures' outlays over the horizon (budgets, brokered links, rewards,"

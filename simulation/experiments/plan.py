@@ -81,10 +81,13 @@ class Sweep(Block):
 class Experiment(Block):
     name: str = Field(description="experiment name")
     description: str = Field("", description="what the experiment is for")
-    scenarios: list[str] = Field(min_length=1, description="scenario files, relative to the experiment file or absolute")
-    baseline: str | None = Field(None, description="name of the scenario effects are measured against (default: the first)")
+    scenarios: list[str] = Field(min_length=1,
+                                 description="scenario files, relative to the experiment file or absolute")
+    baseline: str | None = Field(None,
+                                 description="name of the scenario effects are measured against (default: the first)")
     replications: int = Field(ge=1, le=1_000_000, description="runs per scenario and sweep point")
-    steps: int | None = Field(None, ge=1, le=100_000, description="horizon of every run in months (default: each scenario's own)")
+    steps: int | None = Field(None, ge=1, le=100_000,
+                              description="horizon of every run in months (default: each scenario's own)")
     seed: int = Field(ge=0, le=2**63 - 1, description="root seed: run i gets child i of SeedSequence(seed)")
     common_random_numbers: bool = Field(False, description=(
         "replication r gets child r of SeedSequence(seed) in every scenario and sweep point, so that "
@@ -140,7 +143,8 @@ def load_experiment(path: str | Path) -> tuple[dict[str, Any], Experiment]:
     for key in experiment.sweep.parameters if experiment.sweep else ():
         check_key(Scenario, key, f"{path}: sweep.parameters")
         if key in PLAN_KEYS:
-            raise ConfigError(f"{path}: sweep.parameters: '{key}' cannot be swept: the experiment sets it for every run")
+            raise ConfigError(f"{path}: sweep.parameters: '{key}' cannot be swept:"
+                              " the experiment sets it for every run")
     return data, experiment
 
 
@@ -164,7 +168,8 @@ def plan_experiment(path: str | Path) -> Plan:
     names = [base.name for base in bases]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
-        raise ConfigError(f"{path}: scenarios: two files share the scenario name {duplicates[0]!r}; names label results")
+        raise ConfigError(f"{path}: scenarios: two files share the scenario name {duplicates[0]!r};"
+                          " names label results")
     baseline = experiment.baseline or names[0]
     if baseline not in names:
         raise ConfigError(f"{path}: baseline: {baseline!r} is not one of the scenarios ({', '.join(names)})")

@@ -43,7 +43,8 @@ from simulation.experiments.costs import equal_cost_report
 from simulation.experiments.figures import group_style, paper_style, save
 from simulation.experiments.folder import writing
 from simulation.experiments.numbers import interval, number
-from simulation.experiments.outcomes import CENSORED, FINAL_YEAR_OUTCOMES, INTEGRATION_TIME, final_year, horizon_filled, integrated
+from simulation.experiments.outcomes import (CENSORED, FINAL_YEAR_OUTCOMES, INTEGRATION_TIME, final_year,
+                                             horizon_filled, integrated)
 from simulation.experiments.results import SUMMARY_COLUMNS, read_results, record_derived
 from simulation.experiments.statistics import (LEVEL, describe, effect, half_width, mean_bands, paired_by_seed,
                                                paired_effect, replications_for)
@@ -65,7 +66,8 @@ SERIES = (("sharing_volume", "sharing volume (units / month)"),
 REQUEST_SERIES = (("fulfilment_rate", "requests fulfilled (share)"),
                   ("wait_mean_days", "mean waiting time (working days)"),
                   ("beyond_window_share", "answered beyond the reply window (share)"))
-FINAL = (("cumulative_volume", "cumulative sharing volume"), ("fulfilment_overall", "requests fulfilled over the horizon"),
+FINAL = (("cumulative_volume", "cumulative sharing volume"),
+         ("fulfilment_overall", "requests fulfilled over the horizon"),
          ("producer_integration", "producer integration (share of holders)"),
          ("islands", "islands"), ("islands_two_way", "islands of two-way exchange"),
          ("adoption_holders", "adoption (share of holders)"))
@@ -90,7 +92,8 @@ def write_report(out: str | Path, relative_target: float = RELATIVE_TARGET,
     folder = out / "report"
     with writing(out):
         written = write_tables(summary, folder, baseline, paired)
-        written += write_replications(replications_table(summary, relative_target, targets or {}), folder, relative_target)
+        written += write_replications(replications_table(summary, relative_target, targets or {}), folder,
+                                      relative_target)
         ok = runs[runs["status"] == "ok"]
         timeseries = timeseries.merge(ok[["run_id", "group"]], on="run_id")
         written += figures(ok, timeseries, folder)
@@ -111,7 +114,8 @@ def group_labels(runs: pd.DataFrame, keys: list[str]) -> pd.Series:
 def outcomes(runs: pd.DataFrame) -> pd.DataFrame:
     """Per finished run, every reported outcome; censored times count 'never' as the horizon."""
     ok = runs[runs["status"] == "ok"]
-    return horizon_filled(ok, [*SUMMARY_COLUMNS, *FINAL_YEAR_OUTCOMES]).assign(integrated_share=integrated(ok))[list(OUTCOMES)]
+    return (horizon_filled(ok, [*SUMMARY_COLUMNS, *FINAL_YEAR_OUTCOMES])
+            .assign(integrated_share=integrated(ok))[list(OUTCOMES)])
 
 
 def summary_table(runs: pd.DataFrame, keys: list[str], baseline: str | None, paired: bool = False) -> pd.DataFrame:
@@ -168,8 +172,10 @@ def write_tables(summary: pd.DataFrame, folder: Path, baseline: str | None, pair
         "95% CI of effect": [interval(lo, hi) for lo, hi in zip(key["effect_low"], key["effect_high"])],
     })
     notes = _notes(summary, baseline, paired)
-    write_text(folder / "summary.md", pretty.to_markdown(index=False, disable_numparse=True,
-                                                          colalign=("left", "left") + ("right",) * (pretty.shape[1] - 2)) + "\n\n" + notes + "\n")
+    write_text(folder / "summary.md",
+               pretty.to_markdown(index=False, disable_numparse=True,
+                                  colalign=("left", "left") + ("right",) * (pretty.shape[1] - 2))
+               + "\n\n" + notes + "\n")
     latex = pretty.to_latex(index=False, escape=True, column_format="ll" + "r" * (pretty.shape[1] - 2),
                             caption=notes.replace("%", r"\%").replace("_", r"\_"), label="tab:summary", longtable=True)
     write_text(folder / "summary.tex", latex)
@@ -180,7 +186,8 @@ def _notes(summary: pd.DataFrame, baseline: str | None, paired: bool = False) ->
     failed = int(summary.drop_duplicates("group")["failed"].sum())
     interval = (f"the paired t {LEVEL:.0%} interval over runs paired by seed (common random numbers)" if paired
                 else f"Welch's t {LEVEL:.0%} interval")
-    return (f"Mean, sample sd and t-based (Wilson for integrated_share) {LEVEL:.0%} confidence interval over the replications of each scenario"
+    return (f"Mean, sample sd and t-based (Wilson for integrated_share) {LEVEL:.0%} confidence interval over the"
+            f" replications of each scenario"
             f" (n finished runs; {failed} failed runs left out). Effect: difference in means over {baseline}"
             f" with {interval}. {INTEGRATION_TIME} and time_to_half_adoption count a run"
             " that never gets there as the horizon (restricted mean, in months); integrated_share is the share"
@@ -190,7 +197,8 @@ def _notes(summary: pd.DataFrame, baseline: str | None, paired: bool = False) ->
 
 def check_targets(relative_target: float, targets: dict[str, float]) -> None:
     if not (np.isfinite(relative_target) and relative_target > 0):
-        raise ConfigError(f"relative half-width: {relative_target} is not allowed: must be a positive number (0.1: 10% of the mean)")
+        raise ConfigError(f"relative half-width: {relative_target} is not allowed:"
+                          " must be a positive number (0.1: 10% of the mean)")
     for metric, target in targets.items():
         if metric not in KEY_OUTCOMES:
             close = difflib.get_close_matches(metric, KEY_OUTCOMES, n=1)
@@ -236,7 +244,8 @@ def write_replications(table: pd.DataFrame, folder: Path, relative_target: float
     note = (f"Half-width of the {LEVEL:.0%} confidence interval of the mean at the batch's runs (n), relative to the"
             f" mean, and the runs needed for a half-width of {relative_target:.0%} of the mean, from this batch's"
             " standard deviation: n = (t(n-1)·sd/target)², iterated. Empty: the mean is 0 (no relative target).")
-    write_text(folder / "replications.md", pretty.to_markdown(index=False, disable_numparse=True) + "\n\n" + note + "\n")
+    write_text(folder / "replications.md",
+               pretty.to_markdown(index=False, disable_numparse=True) + "\n\n" + note + "\n")
     return [folder / "replications.csv", folder / "replications.md"]
 
 
@@ -255,7 +264,8 @@ def figures(ok: pd.DataFrame, timeseries: pd.DataFrame, folder: Path) -> list[Pa
     with paper_style():
         written += save(time_series_figure(timeseries, groups, styles), folder / "timeseries")
         written += save(time_series_figure(timeseries, groups, styles, REQUEST_SERIES,
-                                           "Requests under the sharing rules: mean over runs with"), folder / "requests")
+                                           "Requests under the sharing rules: mean over runs with"),
+                        folder / "requests")
         written += save(final_state_figure(ok, groups, styles), folder / "final_state")
         written += save(survival_figure(ok, groups, styles), folder / "island_persistence")
     return written

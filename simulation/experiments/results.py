@@ -86,7 +86,8 @@ class ChunkStore:
             if not file.exists() or not CHUNK_FILE.fullmatch(file.name) or _readable_parquet(file):
                 continue
             number = self._number(file)
-            for partner in (self.folder / f"runs-{number:05d}.parquet", self.folder / f"timeseries-{number:05d}.parquet"):
+            for partner in (self.folder / f"runs-{number:05d}.parquet",
+                            self.folder / f"timeseries-{number:05d}.parquet"):
                 partner.unlink(missing_ok=True)
             print(f"{file}: unreadable (truncated or damaged); discarded, its runs run again", file=sys.stderr)
 
@@ -182,7 +183,8 @@ def read_manifest(out: str | Path) -> dict[str, Any] | None:
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ResultsUnreadable(f"{path}: unreadable ({_reason(exc)}); not a manifest written by this simulator") from None
+        raise ResultsUnreadable(f"{path}: unreadable ({_reason(exc)});"
+                                " not a manifest written by this simulator") from None
     if not isinstance(manifest, dict):
         raise ResultsUnreadable(f"{path}: unreadable (not a JSON object); not a manifest written by this simulator")
     return manifest
@@ -284,7 +286,8 @@ def export_csv(out: str | Path) -> list[Path]:
         except Exception as exc:  # noqa: BLE001 - Arrow reports damage as several exception types
             if isinstance(exc, OSError) and exc.errno is not None:  # the disk, not the file
                 raise
-            raise ResultsUnreadable(f"{source}: unreadable ({_reason(exc)}); re-running the batch rebuilds it") from None
+            raise ResultsUnreadable(f"{source}: unreadable ({_reason(exc)});"
+                                    " re-running the batch rebuilds it") from None
         written.append(target)
     record_derived(out, written)
     return written

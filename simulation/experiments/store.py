@@ -71,11 +71,13 @@ class GeneratedBlock:
         try:
             text = Path(doc).read_text(encoding="utf-8")
         except FileNotFoundError:
-            raise ConfigError(f"{doc}: file not found (the Markdown file whose generated {self.name} to replace)") from None
+            raise ConfigError(f"{doc}: file not found"
+                              f" (the Markdown file whose generated {self.name} to replace)") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{doc}: cannot read it: {exc}") from None
         if self.begin not in text or self.end not in text.split(self.begin, 1)[1]:
-            raise ConfigError(f"{doc}: no generated block: the {self.name} goes between the lines {self.begin} and {self.end}")
+            raise ConfigError(f"{doc}: no generated block:"
+                              f" the {self.name} goes between the lines {self.begin} and {self.end}")
         return text
 
     def read(self, doc: Path) -> str:
