@@ -5,13 +5,15 @@ fields and folders; this module adds the flags that address them."""
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
-from simulation.config import Scenario, field_bounds, load_scenario, parameter_markdown, parse_override
-from simulation.config.schema import range_text
-from simulation.errors import (ConfigError, OutputLocked, OutputRefused, ResultsMissing, SchedulerUnreachable, StaleResults,
-                               UserError)
+from simulation.config import Scenario, load_scenario, parameter_markdown, parse_override
+from simulation.errors import (ArgumentError, ConfigError, OutputLocked, OutputRefused, ResultsMissing, SchedulerUnreachable,
+                               StaleResults, UserError)
 
 RESULTS = Path("results")
 SET = "--set"
@@ -113,42 +115,28 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def validate_file(path: Path, overrides: dict) -> str:
     """Check any of the project's YAML files, told apart by their keys; returns what it was."""
+    from simulation.analyses.registry import STUDIES
     from simulation.config import read_yaml
 
     keys = set(read_yaml(path))
-    if overrides and keys & {"payoffs", "replications", "method", "packages", "budget", "structures"}:
+    studies = {study.spec_key: study for study in STUDIES.values() if study.spec_key}
+    if overrides and keys & {"payoffs", "replications", *studies}:
         raise ConfigError(f"{path}: {SET} overrides scenario fields; this is not a scenario file")
     if "payoffs" in keys:
         from simulation.analyses.game import load_game
 
         load_game(path)
         return "game"
-    if "structures" in keys:
-        from simulation.analyses.robustness import load_robustness
-
-        load_robustness(path)
-        return "robustness spec"
+    # A study's spec before an experiment's: a robustness spec lists scenarios and replications too.
+    for key, study in studies.items():
+        if key in keys:
+            study.load(spec=path)
+            return f"{study.name} spec"
     if {"scenarios", "replications"} <= keys:
         from simulation.experiments.plan import plan_experiment
 
         plan_experiment(path)
         return "experiment"
-    if "budget" in keys:
-        from simulation.analyses.equal_cost import load_equal_cost
-
-        load_equal_cost(path)
-        return "equal-cost spec"
-    if "packages" in keys:
-        from simulation.analyses.frontier import FrontierSpec
-        from simulation.analyses.study import validate_spec
-
-        validate_spec(FrontierSpec, path)
-        return "frontier spec"
-    if "method" in keys:
-        from simulation.analyses.sensitivity import load_sensitivity
-
-        load_sensitivity(path)
-        return "sensitivity spec"
     scenario = load_scenario(path, overrides, overrides_source=SET)
     _check_buildable(path, scenario, scenario.steps)
     return "scenario"
@@ -242,60 +230,87 @@ def _needed(table, column: str) -> str:
     return "\n".join(lines)
 
 
-def cmd_sensitivity(args: argparse.Namespace) -> int:
-    """Morris or Sobol indices of a spec's parameters (docs: README, Sensitivity and policy frontier)."""
-    from simulation.analyses import sensitivity
+def cmd_study(study, args: argparse.Namespace) -> int:
+    """Any study of the registry (simulation/analyses/registry.py): its inputs checked, its runs made
+    through the batch runner, what it found printed; with --doc, its table written into the document's
+    generated block (checked before the runs, not after them)."""
+    from simulation.analyses.protocol import perform
 
-    result = sensitivity.run_sensitivity(args.spec, args.out, **_runner_options(args))
-    print(sensitivity.describe(result))
-    print(f"wrote {', '.join(str(p) for p in result.written)}; runs in {result.out}/runs.parquet")
+    with _worded_by_flags(_flags(study.inputs)):
+        spec = study.load(**_inputs(study, args))
+    doc = Path(args.doc) if study.block and args.doc else None
+    if doc:
+        study.block.check(doc)
+    result = perform(study, spec, args.out if study.keeps_runs else None, **_runner_options(args, study.keeps_runs))
+    if not (doc and study.doc_replaces_output):
+        print(result.describe())
+    if doc:
+        study.block.write(doc, result.block())
+        print(f"updated {doc}")
     return 0
 
 
-def cmd_frontier(args: argparse.Namespace) -> int:
-    """Pareto frontier of countermeasure packages: cost, island persistence, sharing volume."""
-    from simulation.analyses import frontier
-
-    if args.target_integration is not None:
-        low, high = field_bounds(Scenario.model_fields["steps"])
-        if not low <= args.target_integration <= high:
-            raise ConfigError(f"--target-integration: {args.target_integration} is not allowed: int in"
-                              f" {range_text(low, high)} (a month within the longest horizon of a run)")
-    result = frontier.run_frontier(args.spec, args.out, args.target_integration, **_runner_options(args))
-    print(frontier.describe(result))
-    return 0
+def _inputs(study, args: argparse.Namespace) -> dict:
+    """The study's inputs from the command line; overrides parsed, and named ``--set`` in messages."""
+    values = {}
+    for given in study.inputs:
+        if given.overrides:
+            values[given.name], values[f"{given.name}_source"] = _overrides(getattr(args, given.name)), SET
+        else:
+            values[given.name] = getattr(args, given.name)
+    return values
 
 
-def cmd_equal_cost(args: argparse.Namespace) -> int:
-    """The countermeasures scaled to one budget and compared (docs/countermeasures.md, Equal cost)."""
-    from simulation.analyses import equal_cost
-
-    return _documented_study(args, equal_cost.run_equal_cost, equal_cost.describe, equal_cost.EQUAL_COST_TABLE,
-                             equal_cost.update_doc)
+def _flag(given) -> str:
+    return SET if given.overrides else "--" + given.name.replace("_", "-")
 
 
-def cmd_robustness(args: argparse.Namespace) -> int:
-    """Share of sampled structural assumptions where each countermeasure conclusion holds, with PRIM."""
-    from simulation.analyses import robustness
-
-    return _documented_study(args, robustness.run_robustness, robustness.describe, robustness.ROBUSTNESS_TABLE,
-                             robustness.update_doc)
+def _flags(inputs) -> dict[str, str]:
+    return {given.name: _flag(given) for given in inputs if not given.positional}
 
 
-def _documented_study(args: argparse.Namespace, run, describe, block, update_doc) -> int:
-    """Run a study spec through the batch runner, print it, and with --doc write its table into the
-    document's generated block (checked before the runs, not after them)."""
-    if args.doc:
-        block.check(Path(args.doc))
-    result = run(args.spec, args.out, **_runner_options(args))
-    print(describe(result))
-    if args.doc:
-        update_doc(Path(args.doc), result)
-        print(f"updated {args.doc}")
-    return 0
+ARGUMENT_NAME = re.compile(r"(?<![\w-])[a-z][a-z_]*")
 
 
-def _runner_options(args: argparse.Namespace) -> dict:
+@contextmanager
+def _worded_by_flags(flags: dict[str, str]):
+    """A library error about a function's argument (``t_end``), worded by the flag that gave it (``--t-end``)."""
+    try:
+        yield
+    except ArgumentError as exc:
+        argument = ARGUMENT_NAME.sub(lambda name: flags.get(name.group(), name.group()), exc.argument)
+        raise ConfigError(f"{argument}: {exc.problem}") from None
+
+
+def _add_study(sub, study) -> None:
+    """The study's subcommand: its inputs, --doc if it has a document block, and the runner's flags."""
+    p = sub.add_parser(study.name, help=_escaped(study.help))
+    for given in study.inputs:
+        if given.positional:
+            p.add_argument(given.name, help=_escaped(given.help))
+        elif given.overrides:
+            p.add_argument(SET, dest=given.name, action="append", metavar="KEY=VALUE",
+                           help=f"{_escaped(given.help)}; {SET_MERGES}")
+        else:
+            p.add_argument(_flag(given), type=_positive if given.at_least_one else given.type, default=given.default,
+                           metavar=given.metavar, help=_escaped(given.help))
+    if study.block:
+        p.add_argument("--doc", help=f"Markdown file whose generated block to replace, e.g. {study.doc_example}")
+    if study.keeps_runs:
+        _add_runner_arguments(p)
+    else:
+        p.add_argument("--workers", type=_positive, help="local worker processes of the batch runner (default: the number of CPUs)")
+    p.set_defaults(func=partial(cmd_study, study))
+
+
+def _escaped(text: str | None) -> str | None:
+    """argparse formats help with %: a literal one is %%."""
+    return None if text is None else text.replace("%", "%%")
+
+
+def _runner_options(args: argparse.Namespace, keeps_runs: bool) -> dict:
+    if not keeps_runs:  # runs in a temporary folder: only the workers to choose, no progress bar
+        return {"workers": args.workers, "progress": False}
     return {"workers": args.workers, "scheduler": args.scheduler, "restart": args.restart, "progress": not args.quiet}
 
 
@@ -315,8 +330,17 @@ def _positive(text: str) -> int:
     return value
 
 
+# The game's library arguments and the flags that give them.
+GAME_FLAGS = {"start": "--start", "t_end": "--t-end", "agents_per_role": "--abm-agents", "seed": "--seed", "out": "--plot"}
+
+
 def cmd_game(args: argparse.Namespace) -> int:
     """Evolutionary-game analysis of a game file or of a scenario's mean field (docs/game.md)."""
+    with _worded_by_flags(GAME_FLAGS):
+        return _game(args)
+
+
+def _game(args: argparse.Namespace) -> int:
     import json
 
     from simulation.analyses import game, mean_field
@@ -351,47 +375,6 @@ def cmd_game(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_effects(args: argparse.Namespace) -> int:
-    """The countermeasure effect table over seeds; with --doc, written into that Markdown file."""
-    from simulation.analyses import evidence
-    from simulation.core.runner import checked
-
-    if args.seeds < 1:
-        raise ConfigError(f"--seeds: {args.seeds} is not allowed: at least 1 seed per scenario")
-    checked("seed", args.first_seed, "--first-seed")
-    checked("seed", args.first_seed + args.seeds - 1, "--first-seed + --seeds - 1")
-    if args.doc:
-        evidence.EFFECT_TABLE.check(Path(args.doc))  # before the runs, not after them
-    seeds = range(args.first_seed, args.first_seed + args.seeds)
-    overrides = _overrides(args.set)
-    table = evidence.effect_table(evidence.collect(args.scenarios, seeds, overrides=overrides, overrides_source=SET,
-                                                          workers=args.workers))
-    if args.doc:
-        evidence.update_docs(Path(args.doc), table, seeds, overrides)
-        print(f"updated {args.doc}")
-    else:
-        print(table, end="")
-    return 0
-
-
-def cmd_patterns(args: argparse.Namespace) -> int:
-    """The pattern table of docs/validation.md over seeds and network families; with --doc, written into it."""
-    from simulation.analyses import patterns
-
-    if args.doc:
-        patterns.PATTERN_TABLE.check(Path(args.doc))  # before the runs, not after them
-    seeds = range(args.first_seed, args.first_seed + args.seeds)
-    plan = patterns.plan_patterns(args.scenarios, seeds)
-    frame = patterns.run_patterns(plan, Path(args.out) if args.out else RESULTS / "patterns", **_runner_options(args))
-    table = patterns.pattern_table(frame)
-    if args.doc:
-        patterns.update_doc(Path(args.doc), patterns.generated_block(table, plan, seeds))
-        print(f"updated {args.doc}")
-    else:
-        print(table, end="")
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     # The name the user typed: "datasharing" for the console command, "python -m simulation" otherwise.
     prog = "python -m simulation" if Path(sys.argv[0]).name == "__main__.py" else Path(sys.argv[0]).name
@@ -416,24 +399,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help=SET_HELP)
     p.set_defaults(func=cmd_validate)
-
-    p = sub.add_parser("effects", help="countermeasure effects over seeds: mean, 95%% CI, Mann-Whitney p")
-    p.add_argument("--scenarios", default="scenarios", help="folder with the six scenario files")
-    p.add_argument("--seeds", type=int, default=30)
-    p.add_argument("--first-seed", type=int, default=0)
-    p.add_argument("--set", action="append", metavar="KEY=VALUE",
-                   help=f"override a field of every scenario, e.g. network.kind=small_world; {SET_MERGES}")
-    p.add_argument("--doc", help="Markdown file whose generated block to replace, e.g. docs/countermeasures.md")
-    p.add_argument("--workers", type=_positive, help="local worker processes of the batch runner (default: the number of CPUs)")
-    p.set_defaults(func=cmd_effects)
-
-    p = sub.add_parser("patterns", help="pattern-oriented validation: the pattern table over seeds and three network families")
-    p.add_argument("--scenarios", default="scenarios", help="folder with the scenario files")
-    p.add_argument("--seeds", type=_positive, default=30)
-    p.add_argument("--first-seed", type=int, default=0)
-    p.add_argument("--doc", help="Markdown file whose generated block to replace, e.g. docs/validation.md")
-    _add_runner_arguments(p)
-    p.set_defaults(func=cmd_patterns)
 
     p = sub.add_parser("params", help="print the parameter table (Markdown)")
     p.set_defaults(func=cmd_params)
@@ -464,28 +429,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="an absolute target 95%% half-width of a key metric: prints the runs it needs (repeatable)")
     p.set_defaults(func=cmd_report)
 
-    p = sub.add_parser("sensitivity", help="Morris or Sobol sensitivity indices of scenario parameters (SALib)")
-    p.add_argument("spec", help="sensitivity spec (scenarios/sensitivity/levers_*.yaml)")
-    _add_runner_arguments(p)
-    p.set_defaults(func=cmd_sensitivity)
+    from simulation.analyses.registry import STUDIES
 
-    p = sub.add_parser("frontier", help="Pareto frontier of countermeasure packages: cost, island persistence, volume")
-    p.add_argument("spec", help="frontier spec (scenarios/sensitivity/frontier.yaml)")
-    p.add_argument("--target-integration", type=int, metavar="N",
-                   help="report the cheapest package integrating the holders within N months in 90%% of runs")
-    _add_runner_arguments(p)
-    p.set_defaults(func=cmd_frontier)
-
-    p = sub.add_parser("equal-cost", help="the countermeasures scaled to one budget: effects and effects per unit of cost")
-    p.add_argument("spec", help="equal-cost spec (scenarios/experiments/equal_cost.yaml)")
-    p.add_argument("--doc", help="Markdown file whose generated block to replace, e.g. docs/countermeasures.md")
-    _add_runner_arguments(p)
-    p.set_defaults(func=cmd_equal_cost)
-    p = sub.add_parser("robustness", help="the countermeasure conclusions across sampled structural assumptions (LHS, PRIM)")
-    p.add_argument("spec", help="robustness spec (scenarios/studies/robustness.yaml)")
-    p.add_argument("--doc", help="Markdown file whose generated block to replace, e.g. docs/countermeasures.md")
-    _add_runner_arguments(p)
-    p.set_defaults(func=cmd_robustness)
+    for study in STUDIES.values():
+        _add_study(sub, study)
 
     p = sub.add_parser("game", help="tripartite evolutionary game: equilibria, ESS, replicator ODE and agent-based run")
     p.add_argument("file", nargs="?", help="a game file (scenarios/games/*.yaml)")

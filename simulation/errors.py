@@ -16,6 +16,16 @@ class ConfigError(UserError, ValueError):
     """A scenario, experiment, spec or override that cannot be used."""
 
 
+class ArgumentError(ConfigError):
+    """A value passed to a function apart from any file (a seed, a horizon, a path to write) that
+    cannot be used.  ``argument`` names it as the function does (``t_end``, ``first_seed + seeds - 1``),
+    so that a caller can name it its own way (the command line: by the flag that gave it)."""
+
+    def __init__(self, argument: str, problem: str):
+        super().__init__(f"{argument}: {problem}")
+        self.argument, self.problem = argument, problem
+
+
 class OutputLocked(UserError):
     """Another batch is writing to the same results folder."""
 

@@ -10,6 +10,7 @@ import yaml
 
 from simulation import load_scenario, run
 from simulation.analyses import equal_cost, frontier
+from simulation.analyses.protocol import perform
 from simulation.analyses.study import point_means
 from simulation.cli import main
 from simulation.config import ConfigError, Scenario
@@ -125,7 +126,7 @@ def study(tmp_path_factory, root):
     experiment.write_text(yaml.safe_dump({"name": "small", "seed": 2, "replications": 2, "steps": 6,
                                           "scenarios": ["small_baseline.yaml", "small_mechanism.yaml"]}), encoding="utf-8")
     execute(plan_experiment(experiment), batch, workers=2, progress=False)
-    result = equal_cost.run_equal_cost(spec, batch / EQUAL_COST_FOLDER, workers=2, progress=False)
+    result = perform(equal_cost.STUDY, equal_cost.STUDY.load(spec), batch / EQUAL_COST_FOLDER, workers=2, progress=False)
     return spec, batch, result
 
 
@@ -243,6 +244,6 @@ def test_a_missing_doc_is_refused_before_any_run(tmp_path, root, capsys):
 def test_the_documented_equal_cost_table_is_current(tmp_path, root):
     """docs/countermeasures.md shows exactly the table the shipped study gives (regenerate with
     `python -m simulation equal-cost scenarios/experiments/equal_cost.yaml --doc docs/countermeasures.md`)."""
-    result = equal_cost.run_equal_cost(root / "scenarios" / "experiments" / "equal_cost.yaml", tmp_path / "study",
-                                       workers=2, progress=False)
-    assert equal_cost.EQUAL_COST_TABLE.read(root / "docs" / "countermeasures.md") == equal_cost.doc_block(result)
+    spec = equal_cost.STUDY.load(root / "scenarios" / "experiments" / "equal_cost.yaml")
+    result = perform(equal_cost.STUDY, spec, tmp_path / "study", workers=2, progress=False)
+    assert equal_cost.EQUAL_COST_TABLE.read(root / "docs" / "countermeasures.md") == result.block()

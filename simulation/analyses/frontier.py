@@ -28,11 +28,16 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from simulation.analyses.study import Study, model_evaluator, short, typed, validate_spec
+from simulation.analyses.protocol import Execution, Input
+from simulation.analyses.study import RangesSpec, SpecFile, plan_points, point_means, short, typed, validate_spec
+from simulation.config import Scenario
+from simulation.config.schema import field_bounds, range_text
+from simulation.errors import ArgumentError
 from simulation.experiments.costs import COST, mean_cost
 from simulation.experiments.figures import paper_style, save
 from simulation.experiments.folder import named_folder
 from simulation.experiments.outcomes import INTEGRATION_TIME, integrated
+from simulation.experiments.plan import Plan
 from simulation.experiments.results import RUNS, record_derived
 from simulation.experiments.sampling import latin_hypercube, on_range
 from simulation.experiments.store import atomic_path
@@ -44,7 +49,7 @@ MEASURES = [COST, INTEGRATION_TIME, "cumulative_volume"]  # cost, persistence, v
 PACKAGES, FRONTIER = "packages.csv", "frontier.csv"
 
 
-class FrontierSpec(Study):
+class FrontierSpec(RangesSpec):
     packages: int = Field(ge=1, le=1_000_000, description="countermeasure packages drawn")
     switches: list[Literal["ecosystem", "mechanism", "cognition", "security"]] = Field(
         default_factory=list, description="countermeasures switched on in half of the packages; the others keep the scenario's setting")
@@ -110,7 +115,7 @@ def cheapest_within(runs: pd.DataFrame, table: pd.DataFrame, months: int) -> pd.
 
 
 # ---------------------------------------------------------------------------------------------
-# The command
+# The study
 
 
 @dataclass
@@ -122,26 +127,71 @@ class FrontierResult:
     answer: pd.Series | None
     written: list[Path]
 
+    def describe(self) -> str:
+        """The frontier table, the answer to the target question and what was written."""
+        table = self.table
+        front = table[table["on_frontier"]].sort_values(["cost", "package"])
+        lines = [f"{self.spec.name}: {len(table)} packages x {self.spec.replications} replications; "
+                 f"{len(front)} on the frontier (cost min, persistence min, volume max)"]
+        lines += ["  " + line for line in front[["package", *OBJECTIVES, "integrated_share"]]
+                  .to_string(index=False, float_format=lambda x: f"{x:.4g}").splitlines()]
+        if self.target is not None:
+            lines.append(target_text(self))
+        lines.append(f"wrote {', '.join(str(p) for p in self.written)}; runs in {self.out}/runs.parquet")
+        return "\n".join(lines)
 
-def run_frontier(path: str | Path, out: str | Path | None = None, target: int | None = None,
-                 **options: Any) -> FrontierResult:
-    """Run the spec's packages through the batch runner into ``out``; write the tables and figure."""
-    path = Path(path)
-    given, spec = validate_spec(FrontierSpec, path)
-    out = Path(out) if out else named_folder("results", spec.name)
-    points = packages(spec)
-    means = model_evaluator(path, spec, given, out, MEASURES, **options)(points)
-    runs = pd.read_parquet(out / RUNS)
-    table = package_table(means, runs, points)
-    answer = None if target is None else cheapest_within(runs, table, target)
-    front = table[table["on_frontier"]].sort_values(["cost", "package"])
-    written = [out / PACKAGES, out / FRONTIER]
-    for frame, file in ((table, written[0]), (front, written[1])):
-        with atomic_path(file) as tmp:
-            frame.to_csv(tmp, index=False)
-    written += figure(table, answer, out)
-    record_derived(out, written)  # so that a restart removes them with the runs they came from
-    return FrontierResult(out, spec, table, target, answer, written)
+
+@dataclass(frozen=True)
+class FrontierInput(SpecFile[FrontierSpec]):
+    target: int | None = None  # the month by which the cheapest package is to integrate the holders
+
+
+class Frontier:
+    """The Pareto frontier of countermeasure packages (a planned study: the packages are drawn up front)."""
+
+    name = "frontier"
+    help = "Pareto frontier of countermeasure packages: cost, island persistence, volume"
+    inputs = (Input("spec", "frontier spec (scenarios/sensitivity/frontier.yaml)", positional=True),
+              Input("target_integration", "report the cheapest package integrating the holders within N months"
+                    f" in {TARGET_SHARE:.0%} of runs", type=int, metavar="N"))
+    spec_key = "packages"
+    block = doc_example = None
+    doc_replaces_output = False
+    keeps_runs = True
+
+    def load(self, spec: str | Path, target_integration: int | None = None) -> FrontierInput:
+        if target_integration is not None:
+            low, high = field_bounds(Scenario.model_fields["steps"])
+            if not low <= target_integration <= high:
+                raise ArgumentError("target_integration", f"{target_integration} is not allowed: int in"
+                                    f" {range_text(low, high)} (a month within the longest horizon of a run)")
+        path = Path(spec)
+        return FrontierInput(path, *validate_spec(FrontierSpec, path), target_integration)
+
+    def folder(self, loaded: FrontierInput) -> Path:
+        return named_folder("results", loaded.spec.name)
+
+    def plan(self, loaded: FrontierInput) -> Plan:
+        return plan_points(loaded.path, loaded.spec, loaded.given, packages(loaded.spec))
+
+    def analyse(self, out: Path, loaded: FrontierInput, execution: Execution) -> FrontierResult:
+        """The package table and the frontier of the finished runs in ``out``, written with the figure."""
+        points = packages(loaded.spec)
+        means = point_means(out, MEASURES)
+        runs = pd.read_parquet(out / RUNS)
+        table = package_table(means, runs, points)
+        answer = None if loaded.target is None else cheapest_within(runs, table, loaded.target)
+        front = table[table["on_frontier"]].sort_values(["cost", "package"])
+        written = [out / PACKAGES, out / FRONTIER]
+        for frame, file in ((table, written[0]), (front, written[1])):
+            with atomic_path(file) as tmp:
+                frame.to_csv(tmp, index=False)
+        written += figure(table, answer, out)
+        record_derived(out, written)  # so that a restart removes them with the runs they came from
+        return FrontierResult(out, loaded.spec, table, loaded.target, answer, written)
+
+
+STUDY = Frontier()
 
 
 def figure(table: pd.DataFrame, answer: pd.Series | None, out: Path) -> list[Path]:
@@ -165,20 +215,6 @@ def figure(table: pd.DataFrame, answer: pd.Series | None, out: Path) -> list[Pat
         fig.suptitle("Countermeasure packages: mean over replications; frontier = non-dominated in cost, "
                      "persistence and volume")
         return save(fig, out / "frontier")
-
-
-def describe(result: FrontierResult) -> str:
-    """The frontier table and the answer to the target question, for the terminal."""
-    table = result.table
-    front = table[table["on_frontier"]].sort_values(["cost", "package"])
-    lines = [f"{result.spec.name}: {len(table)} packages x {result.spec.replications} replications; "
-             f"{len(front)} on the frontier (cost min, persistence min, volume max)"]
-    lines += ["  " + line for line in front[["package", *OBJECTIVES, "integrated_share"]]
-              .to_string(index=False, float_format=lambda x: f"{x:.4g}").splitlines()]
-    if result.target is not None:
-        lines.append(target_text(result))
-    lines.append(f"wrote {', '.join(str(p) for p in result.written)}; runs in {result.out}/runs.parquet")
-    return "\n".join(lines)
 
 
 def target_text(result: FrontierResult) -> str:

@@ -26,8 +26,9 @@ from pydantic_core import PydanticCustomError
 from scipy.integrate import solve_ivp
 from scipy.optimize import root
 
-from simulation.config import ConfigError, Scenario, field_bounds, read_validated
+from simulation.config import Scenario, field_bounds, read_validated
 from simulation.config.schema import range_text
+from simulation.errors import ArgumentError
 
 PROFILES = tuple("".join(bits) for bits in itertools.product("01", repeat=3))
 CORNERS = np.array([[int(b) for b in key] for key in PROFILES], dtype=float)
@@ -300,29 +301,30 @@ ABM_AGENTS_MAX = 10_000_000
 
 
 def check_options(start, t_end: float, agents_per_role: int, seed: int) -> None:
-    """Raise a ConfigError for a start outside the unit cube, a non-positive horizon, a negative N or seed."""
+    """Raise an ArgumentError (naming the argument) for a start outside the unit cube, a non-positive
+    horizon, a negative N or seed."""
     values = np.asarray(start, dtype=float)
     if values.shape != (3,) or not np.all(np.isfinite(values)) or np.any((values < 0) | (values > 1)):
-        raise ConfigError(f"--start: {list(start)} is not allowed: three shares, each in [0, 1]")
+        raise ArgumentError("start", f"{list(start)} is not allowed: three shares, each in [0, 1]")
     if not (np.isfinite(t_end) and t_end > 0):
-        raise ConfigError(f"--t-end: {t_end} is not allowed: a finite ODE horizon > 0")
+        raise ArgumentError("t_end", f"{t_end} is not allowed: a finite ODE horizon > 0")
     if not 0 <= agents_per_role <= ABM_AGENTS_MAX:
-        raise ConfigError(f"--abm-agents: {agents_per_role} is not allowed: agents per role in [0, {ABM_AGENTS_MAX:,}]"
-                          " (0 skips the run)")
+        raise ArgumentError("agents_per_role", f"{agents_per_role} is not allowed: agents per role in"
+                            f" [0, {ABM_AGENTS_MAX:,}] (0 skips the run)")
     low, high = field_bounds(Scenario.model_fields["seed"])
     if not low <= seed <= high:
-        raise ConfigError(f"--seed: {seed} is not allowed: int in {range_text(low, high)}")
+        raise ArgumentError("seed", f"{seed} is not allowed: int in {range_text(low, high)}")
 
 
 def check_plot_path(out: str | Path) -> None:
-    """Raise a ConfigError unless matplotlib can write ``out`` (told by its extension)."""
+    """Raise an ArgumentError naming ``out`` unless matplotlib can write it (told by its extension)."""
     from matplotlib.figure import Figure
 
     formats = Figure().canvas.get_supported_filetypes()
     suffix = Path(out).suffix.lower().lstrip(".")
     if suffix not in formats:
-        raise ConfigError(f"--plot: {out}: cannot write a {'.' + suffix if suffix else 'file without an extension'}"
-                          f" file; the name must end in one of {', '.join('.' + f for f in sorted(formats))}")
+        raise ArgumentError("out", f"{out}: cannot write a {'.' + suffix if suffix else 'file without an extension'}"
+                            f" file; the name must end in one of {', '.join('.' + f for f in sorted(formats))}")
 
 
 def analyse(game: PayoffFunction, start, t_end: float, agents_per_role: int, seed: int) -> Analysis:

@@ -18,8 +18,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from simulation.analyses.study import execute_all
+from simulation.analyses.protocol import Execution, Input, execute_all
 from simulation.config import load_scenario
+from simulation.errors import ArgumentError
 from simulation.experiments.outcomes import INTEGRATION_TIME, final_year
 from simulation.experiments.plan import Plan, RunSpec
 from simulation.experiments.results import read_results
@@ -277,7 +278,12 @@ def plan_patterns(scenario_dir: str | Path, seeds: range, families=FAMILIES, nam
 def run_patterns(plan: Plan, out: str | Path, **options: Any) -> pd.DataFrame:
     """Execute ``plan`` (resumable, parallel, Dask) into ``out`` and return the indicators per run."""
     execute_all(plan, out, **options)
-    runs, timeseries, _ = read_results(out)
+    return indicators_in(Path(out))
+
+
+def indicators_in(folder: Path) -> pd.DataFrame:
+    """The indicators of every finished run in ``folder``."""
+    runs, timeseries, _ = read_results(folder)
     return run_indicators(runs, timeseries)
 
 
@@ -291,10 +297,57 @@ def generated_block(table: str, plan: Plan, seeds: range) -> str:
     return note + table
 
 
-def update_doc(doc: Path, block: str) -> None:
-    """Replace the generated block of ``doc``."""
-    PATTERN_TABLE.write(doc, block)
-
-
 def documented_block(doc: Path) -> str:
     return PATTERN_TABLE.read(doc)
+
+
+@dataclass(frozen=True)
+class PatternsInput:
+    scenarios: str | Path  # the folder of the scenario files
+    seeds: range
+
+
+@dataclass
+class PatternsResult:
+    table: str
+    plan: Plan
+    seeds: range
+    written: list[Path]
+
+    def describe(self) -> str:
+        return self.table.removesuffix("\n")
+
+    def block(self) -> str:
+        return generated_block(self.table, self.plan, self.seeds)
+
+
+class Patterns:
+    """The pattern table over seeds and network families (a planned study)."""
+
+    name = "patterns"
+    help = "pattern-oriented validation: the pattern table over seeds and three network families"
+    inputs = (Input("scenarios", "folder with the scenario files", default="scenarios"),
+              Input("seeds", type=int, default=30, at_least_one=True),
+              Input("first_seed", type=int, default=0))
+    spec_key = None
+    block = PATTERN_TABLE
+    doc_example = "docs/validation.md"
+    doc_replaces_output = True
+    keeps_runs = True
+
+    def load(self, scenarios: str | Path = "scenarios", seeds: int = 30, first_seed: int = 0) -> PatternsInput:
+        if seeds < 1:
+            raise ArgumentError("seeds", f"{seeds} is not allowed: at least 1 seed per scenario")
+        return PatternsInput(scenarios, range(first_seed, first_seed + seeds))
+
+    def folder(self, spec: PatternsInput) -> Path:
+        return Path("results") / "patterns"
+
+    def plan(self, spec: PatternsInput) -> Plan:
+        return plan_patterns(spec.scenarios, spec.seeds)
+
+    def analyse(self, folder: Path, spec: PatternsInput, execution: Execution) -> PatternsResult:
+        return PatternsResult(pattern_table(indicators_in(folder)), execution.plan, spec.seeds, [])
+
+
+STUDY = Patterns()

@@ -14,7 +14,6 @@ discovery (PRIM, from the EMA Workbench) names the box of assumptions where it f
 from __future__ import annotations
 
 import math
-import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +24,8 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from simulation.analyses.study import execute_all, short
+from simulation.analyses.protocol import Execution, Input
+from simulation.analyses.study import SpecFile, short
 from simulation.config import Block, assumptions, load_scenario, read_validated
 from simulation.config.loader import apply_overrides, validate_data
 from simulation.errors import ConfigError
@@ -281,6 +281,19 @@ class RobustnessResult:
     runs: int
     seconds: float
 
+    def describe(self) -> str:
+        lines = [f"{self.spec.name}: {self.spec.structures} structures x {len(SCENARIOS)} scenarios x "
+                 f"{self.spec.replications} replication(s) = {self.runs} runs in {self.seconds:.0f} s"]
+        for r in self.table.itertuples():
+            lines.append(f"  {r.share:5.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}]  {r.claim}")
+            if r.failure_box:
+                lines.append(f"         fails: {r.failure_box}")
+        lines.append(f"wrote {', '.join(str(p) for p in self.written)}")
+        return "\n".join(lines)
+
+    def block(self) -> str:
+        return "\n" + markdown(self.spec, self.table)
+
 
 def shares(verdict: pd.DataFrame) -> pd.DataFrame:
     """Per conclusion: structures where it holds, of how many, the share and its Wilson 95% interval."""
@@ -293,28 +306,8 @@ def shares(verdict: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def run_robustness(path: str | Path, out: str | Path | None = None, **options: Any) -> RobustnessResult:
-    """Run the spec's structures through the batch runner into ``out``; write the table, the
-    per-structure verdicts, the PRIM boxes and the figures into ``out/report``."""
-    path = Path(path)
-    given, spec, files = load_robustness(path)
-    out = Path(out) if out else Path("results") / spec.name
-    plan = plan_robustness(path, spec, given, files)
-    started, load_before = time.perf_counter(), _load()
-    outcome = execute_all(plan, out, **options)
-    seconds = time.perf_counter() - started
-    executed = len(plan.runs) - outcome.skipped
-    # Timing of the call that ran runs; a call that only re-analyses finished runs keeps it.
-    timing = None if executed == 0 else {
-        "runs": len(plan.runs), "runs_executed": executed, "wall_seconds": round(seconds, 1),
-        "wall_seconds_per_run": round(seconds / executed, 4), "workers": options.get("workers"),
-        "scheduler": options.get("scheduler"), "load_average_before": load_before, "load_average_after": _load()}
-    table, boxes, written = analyse(out, spec, timing)
-    return RobustnessResult(out, spec, table, boxes, written, len(plan.runs), seconds)
-
-
-def analyse(out: Path, spec: RobustnessSpec, timing: dict[str, Any] | None = None
-            ) -> tuple[pd.DataFrame, dict[str, FailureBox], list[Path]]:
+def conclusions(out: Path, spec: RobustnessSpec, timing: dict[str, Any] | None = None
+                ) -> tuple[pd.DataFrame, dict[str, FailureBox], list[Path]]:
     """The verdicts, shares and PRIM boxes of the finished runs in ``out``, written to ``out/report``."""
     runs = pd.read_parquet(out / RUNS)
     timeseries = pd.read_parquet(out / TIMESERIES, columns=["run_id", "step", "islands", "requests_filed",
@@ -331,14 +324,6 @@ def analyse(out: Path, spec: RobustnessSpec, timing: dict[str, Any] | None = Non
                 boxes[row.conclusion] = box
     table["failure_box"] = [box_text(boxes.get(c)) for c in table["conclusion"]]
     return table, boxes, write_outputs(out / REPORT, spec, table, verdict.join(x), boxes, timing)
-
-
-def _load() -> list[float]:
-    try:
-        import os
-        return [round(v, 2) for v in os.getloadavg()]
-    except OSError:
-        return []
 
 
 def box_text(box: FailureBox | None, significant: float = 0.05) -> str:
@@ -448,20 +433,48 @@ def boxes_figure(boxes: dict[str, FailureBox]) -> Any:
     return figure
 
 
-ROBUSTNESS_TABLE = GeneratedBlock("robustness-table")
+@dataclass(frozen=True)
+class RobustnessInput(SpecFile[RobustnessSpec]):
+    files: tuple[Path, ...] = ()  # the scenario files, in the spec's order
 
 
-def update_doc(doc: Path, result: RobustnessResult) -> None:
-    """Replace the generated block of ``doc`` with the study's table."""
-    ROBUSTNESS_TABLE.write(doc, "\n" + markdown(result.spec, result.table))
+class Robustness:
+    """The countermeasure conclusions across sampled structures (a planned study: the Latin hypercube
+    is drawn up front)."""
+
+    name = "robustness"
+    help = "the countermeasure conclusions across sampled structural assumptions (LHS, PRIM)"
+    inputs = (Input("spec", "robustness spec (scenarios/studies/robustness.yaml)", positional=True),)
+    spec_key = "structures"
+    block = GeneratedBlock("robustness-table")
+    doc_example = "docs/countermeasures.md"
+    doc_replaces_output = False
+    keeps_runs = True
+
+    def load(self, spec: str | Path) -> RobustnessInput:
+        path = Path(spec)
+        given, validated, files = load_robustness(path)
+        return RobustnessInput(path, given, validated, tuple(files))
+
+    def folder(self, loaded: RobustnessInput) -> Path:
+        return Path("results") / loaded.spec.name
+
+    def plan(self, loaded: RobustnessInput) -> Plan:
+        return plan_robustness(loaded.path, loaded.spec, loaded.given, list(loaded.files))
+
+    def analyse(self, out: Path, loaded: RobustnessInput, execution: Execution) -> RobustnessResult:
+        """The conclusions' shares and failure boxes, written to ``out/report`` with the timing of the
+        call that ran runs (a call that only re-analyses finished runs keeps it)."""
+        runs = len(execution.plan.runs)
+        executed = runs - execution.outcome.skipped
+        options = execution.options
+        timing = None if executed == 0 else {
+            "runs": runs, "runs_executed": executed, "wall_seconds": round(execution.seconds, 1),
+            "wall_seconds_per_run": round(execution.seconds / executed, 4), "workers": options.get("workers"),
+            "scheduler": options.get("scheduler"), "load_average_before": execution.load_before,
+            "load_average_after": execution.load_after}
+        table, boxes, written = conclusions(out, loaded.spec, timing)
+        return RobustnessResult(out, loaded.spec, table, boxes, written, runs, execution.seconds)
 
 
-def describe(result: RobustnessResult) -> str:
-    lines = [f"{result.spec.name}: {result.spec.structures} structures x {len(SCENARIOS)} scenarios x "
-             f"{result.spec.replications} replication(s) = {result.runs} runs in {result.seconds:.0f} s"]
-    for r in result.table.itertuples():
-        lines.append(f"  {r.share:5.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}]  {r.claim}")
-        if r.failure_box:
-            lines.append(f"         fails: {r.failure_box}")
-    lines.append(f"wrote {', '.join(str(p) for p in result.written)}")
-    return "\n".join(lines)
+STUDY = Robustness()

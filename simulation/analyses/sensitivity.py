@@ -3,7 +3,8 @@
 A spec file (``scenarios/sensitivity/*.yaml``) names a scenario, a method, the parameters with their
 ``[low, high]`` ranges, the outputs and the size of the design.  SALib draws the design from the
 spec's seed; every design point becomes a scenario (integer parameters rounded), run ``replications``
-times through the batch runner (:mod:`simulation.analyses.study`), so the runs are parallel,
+times through the batch runner (:mod:`simulation.analyses.study`; the study's protocol is
+:mod:`simulation.analyses.protocol`), so the runs are parallel,
 resumable and cluster-ready and land in the batch layout of ``DIR``.  Each point's outputs are
 averaged over its replications before the indices are computed; every point uses the same
 replication seeds (common random numbers).
@@ -20,15 +21,18 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from simulation.analyses.study import Evaluator, Study, model_evaluator, short, validate_spec
+from simulation.analyses.protocol import Execution, Input
+from simulation.analyses.study import RangesSpec, SpecFile, plan_points, point_means, short, validate_spec
 from simulation.experiments.figures import paper_style, save
 from simulation.experiments.folder import named_folder
+from simulation.experiments.plan import Plan
 from simulation.experiments.results import RUNS, record_derived
 from simulation.experiments.sampling import problem_of, salib_design
 from simulation.experiments.store import atomic_path
@@ -43,7 +47,7 @@ RESAMPLES = 1000
 # Spec files
 
 
-class SensitivitySpec(Study):
+class SensitivitySpec(RangesSpec):
     method: Literal["morris", "sobol"] = Field(description="morris: elementary effects; sobol: variance-based indices")
     samples: int = Field(ge=2, le=1_000_000, description="Morris: trajectories; Sobol: base samples N (a power of 2)")
     levels: int = Field(4, ge=2, le=1000, description="Morris: levels of the grid (even)")
@@ -66,7 +70,7 @@ def load_sensitivity(path: str | Path) -> tuple[dict[str, Any], SensitivitySpec]
 # Designs and indices (shared by the model and by analytic test functions)
 
 
-def analyse(method: str, problem: dict[str, Any], x: np.ndarray, y: pd.DataFrame, levels: int, seed: int) -> pd.DataFrame:
+def index_table(method: str, problem: dict[str, Any], x: np.ndarray, y: pd.DataFrame, levels: int, seed: int) -> pd.DataFrame:
     """One row per output and parameter, with the method's index columns (NaN for a constant output)."""
     from SALib.analyze import morris, sobol
 
@@ -86,13 +90,19 @@ def analyse(method: str, problem: dict[str, Any], x: np.ndarray, y: pd.DataFrame
     return pd.concat(frames, ignore_index=True)[["output", "parameter", *INDEX_COLUMNS[method]]]
 
 
-def indices(method: str, parameters: dict[str, list[float]], samples: int, levels: int, seed: int,
-            evaluate: Evaluator) -> pd.DataFrame:
-    """Draw the design, evaluate every point (a mapping of parameter to value), analyse."""
+def design(method: str, parameters: dict[str, list[float]], samples: int, levels: int, seed: int
+           ) -> tuple[dict[str, Any], np.ndarray, list[dict[str, float]]]:
+    """SALib's problem, its design drawn from ``seed``, and the design's points (parameter -> value)."""
     problem = problem_of(parameters)
     x = salib_design(method, problem, samples, levels, seed)
-    points = [dict(zip(problem["names"], map(float, row))) for row in x]
-    return analyse(method, problem, x, evaluate(points), levels, seed)
+    return problem, x, [dict(zip(problem["names"], map(float, row))) for row in x]
+
+
+def indices(method: str, parameters: dict[str, list[float]], samples: int, levels: int, seed: int,
+            evaluate: Callable[[list[dict[str, float]]], pd.DataFrame]) -> pd.DataFrame:
+    """Draw the design, evaluate every point (a mapping of parameter to value), analyse."""
+    problem, x, points = design(method, parameters, samples, levels, seed)
+    return index_table(method, problem, x, evaluate(points), levels, seed)
 
 
 def ranking(table: pd.DataFrame, method: str) -> pd.DataFrame:
@@ -102,7 +112,7 @@ def ranking(table: pd.DataFrame, method: str) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------------------------
-# The command
+# The study
 
 
 @dataclass
@@ -113,20 +123,54 @@ class SensitivityResult:
     written: list[Path]
     runs: int
 
+    def describe(self) -> str:
+        """The ranking per output, most influential first, and what was written."""
+        key = "mu_star" if self.spec.method == "morris" else "ST"
+        lines = [f"{self.spec.name}: {self.spec.method}, {self.runs} runs; parameters ranked by {key}"]
+        for output, rows in self.table.groupby("output", sort=False):
+            lines.append(f"  {output}")
+            lines += [f"    {i}. {short(r.parameter):<40} {getattr(r, key):.4g}" for i, r in enumerate(rows.itertuples(), 1)]
+        lines.append(f"wrote {', '.join(str(p) for p in self.written)}; runs in {self.out}/runs.parquet")
+        return "\n".join(lines)
 
-def run_sensitivity(path: str | Path, out: str | Path | None = None, **options: Any) -> SensitivityResult:
-    """Run the spec's design through the batch runner into ``out`` and write indices and figures."""
-    path = Path(path)
-    given, spec = load_sensitivity(path)
-    out = Path(out) if out else named_folder("results", spec.name)
-    evaluate = model_evaluator(path, spec, given, out, spec.outputs, **options)
-    table = ranking(indices(spec.method, spec.parameters, spec.samples, spec.levels, spec.seed, evaluate), spec.method)
-    with atomic_path(out / INDICES) as tmp:
-        table.to_csv(tmp, index=False)
-    written = [out / INDICES, *figures(table, spec.method, out)]
-    record_derived(out, written)  # so that a restart removes them with the runs they came from
-    runs = len(pd.read_parquet(out / RUNS, columns=["run_id"]))
-    return SensitivityResult(out, spec, table, written, runs)
+
+class Sensitivity:
+    """Morris or Sobol indices of a spec's parameters (a planned study: the design is drawn up front)."""
+
+    name = "sensitivity"
+    help = "Morris or Sobol sensitivity indices of scenario parameters (SALib)"
+    inputs = (Input("spec", "sensitivity spec (scenarios/sensitivity/levers_*.yaml)", positional=True),)
+    spec_key = "method"
+    block = doc_example = None
+    doc_replaces_output = False
+    keeps_runs = True
+
+    def load(self, spec: str | Path) -> SpecFile[SensitivitySpec]:
+        return SpecFile(Path(spec), *load_sensitivity(spec))
+
+    def folder(self, loaded: SpecFile[SensitivitySpec]) -> Path:
+        return named_folder("results", loaded.spec.name)
+
+    def plan(self, loaded: SpecFile[SensitivitySpec]) -> Plan:
+        spec = loaded.spec
+        _, _, points = design(spec.method, spec.parameters, spec.samples, spec.levels, spec.seed)
+        return plan_points(loaded.path, spec, loaded.given, points)
+
+    def analyse(self, out: Path, loaded: SpecFile[SensitivitySpec], execution: Execution) -> SensitivityResult:
+        """The indices of the finished design in ``out``, written with their figures."""
+        spec = loaded.spec
+        problem, x, _ = design(spec.method, spec.parameters, spec.samples, spec.levels, spec.seed)
+        y = point_means(out, spec.outputs)
+        table = ranking(index_table(spec.method, problem, x, y, spec.levels, spec.seed), spec.method)
+        with atomic_path(out / INDICES) as tmp:
+            table.to_csv(tmp, index=False)
+        written = [out / INDICES, *figures(table, spec.method, out)]
+        record_derived(out, written)  # so that a restart removes them with the runs they came from
+        runs = len(pd.read_parquet(out / RUNS, columns=["run_id"]))
+        return SensitivityResult(out, spec, table, written, runs)
+
+
+STUDY = Sensitivity()
 
 
 def figures(table: pd.DataFrame, method: str, out: Path) -> list[Path]:
@@ -187,13 +231,3 @@ def sobol_figure(table: pd.DataFrame) -> Any:
     axes[0].legend(loc="lower right", fontsize=7)
     figure.suptitle(f"Sobol indices with {CONF_LEVEL:.0%} bootstrap intervals")
     return figure
-
-
-def describe(result: SensitivityResult) -> str:
-    """The ranking per output, most influential first, for the terminal."""
-    key = "mu_star" if result.spec.method == "morris" else "ST"
-    lines = [f"{result.spec.name}: {result.spec.method}, {result.runs} runs; parameters ranked by {key}"]
-    for output, rows in result.table.groupby("output", sort=False):
-        lines.append(f"  {output}")
-        lines += [f"    {i}. {short(r.parameter):<40} {getattr(r, key):.4g}" for i, r in enumerate(rows.itertuples(), 1)]
-    return "\n".join(lines)

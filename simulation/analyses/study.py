@@ -1,6 +1,6 @@
 """What a sensitivity analysis and a policy frontier share: a spec naming a scenario and the
-``[low, high]`` ranges of some of its keys, and an evaluator that runs design points through the
-batch runner and averages each point's outputs over its replications.
+``[low, high]`` ranges of some of its keys, and the plan that runs design points (settings of those
+keys) through the batch runner, each point's outputs averaged over its replications.
 
 Every point runs with the same replication seeds (common random numbers): the difference between
 two points is then the parameters' effect, not a different draw of the network and the agents.
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import pandas as pd
 from pydantic import Field
@@ -21,19 +21,16 @@ from simulation.config import Block, Scenario, load_scenario, read_validated
 from simulation.config.keys import check_key, field_at
 from simulation.config.loader import apply_overrides, validate_data
 from simulation.config.schema import field_bounds, range_text
-from simulation.errors import ConfigError, UserError
-from simulation.experiments.execute import BatchOutcome, execute
+from simulation.errors import ConfigError
 from simulation.experiments.outcomes import horizon_filled
 from simulation.experiments.plan import Plan, RunSpec, child_seeds
 from simulation.experiments.results import RUNS, SUMMARY_COLUMNS
 
 OUTPUTS = SUMMARY_COLUMNS
 
-Evaluator = Callable[[list[dict[str, Any]]], pd.DataFrame]
 
-
-class Study(Block):
-    """The fields every study spec has: a scenario, ranges, runs per point, a seed."""
+class RangesSpec(Block):
+    """The fields every spec of ranges has: a scenario, ranges, runs per point, a seed."""
 
     name: str = Field(description="study name: labels the runs and the default output folder")
     description: str = Field("", description="what the study is for")
@@ -44,7 +41,19 @@ class Study(Block):
     parameters: dict[str, list[float]] = Field(min_length=1, description="dotted scenario key: [low, high]")
 
 
-def validate_spec(model: type[Study], path: Path) -> tuple[dict[str, Any], Any]:
+SpecT = TypeVar("SpecT", bound=Block)
+
+
+@dataclass(frozen=True)
+class SpecFile(Generic[SpecT]):
+    """A study's spec file: where it is, what it says, and that validated."""
+
+    path: Path
+    given: dict[str, Any]
+    spec: SpecT
+
+
+def validate_spec(model: type[RangesSpec], path: Path) -> tuple[dict[str, Any], Any]:
     """The spec as written and validated: known keys, ranges inside the declared ones, known outputs."""
     data, spec = read_validated(path, model)
     for key, bounds in spec.parameters.items():
@@ -72,7 +81,7 @@ def check_range(key: str, bounds: list[float], source: str) -> None:
                           f"{range_text(low, high)} ({field.description})")
 
 
-def scenario_file(spec_path: Path, spec: Study) -> Path:
+def scenario_file(spec_path: Path, spec: RangesSpec) -> Path:
     file = Path(spec.scenario)
     file = file if file.is_absolute() else (spec_path.resolve().parent / file).resolve()
     if not file.is_file():
@@ -97,9 +106,10 @@ def short(key: str) -> str:
 # Runs of design points through the batch runner
 
 
-def plan_points(spec_path: Path, spec: Study, given: dict[str, Any], points: list[dict[str, Any]]) -> Plan:
-    """Every point ``replications`` times, in order point, replication, with common seeds; every
-    point's scenario is validated here, before any run starts."""
+def plan_points(spec_path: Path, spec: RangesSpec, given: dict[str, Any], points: list[dict[str, Any]]) -> Plan:
+    """Every point (integer keys rounded) ``replications`` times, in order point, replication, with
+    common seeds; every point's scenario is validated here, before any run starts."""
+    points = [{key: typed(key, value) for key, value in point.items()} for point in points]
     file = scenario_file(spec_path, spec)
     base = load_scenario(file)
     data = base.model_dump(mode="json")
@@ -118,33 +128,3 @@ def point_means(out: Path, outputs: list[str]) -> pd.DataFrame:
     """Each point's outputs averaged over its replications (never reached = the horizon)."""
     runs = pd.read_parquet(out / RUNS)
     return horizon_filled(runs, outputs).groupby(runs["point"]).mean().sort_index().reset_index(drop=True)
-
-
-class RunsFailed(UserError):
-    """Some runs failed: there are no results until a re-run of the same study retries them."""
-
-    exit_status = 1  # as for a batch with failed runs
-
-    def __init__(self, outcome: BatchOutcome):
-        super().__init__(f"{outcome.failed} of {outcome.total} runs failed; see the error column of "
-                         f"{outcome.out}/{RUNS}; re-running the same command retries them")
-        self.outcome = outcome
-
-
-def execute_all(plan: Plan, out: Path, **options: Any) -> BatchOutcome:
-    """Run ``plan`` through the batch runner into ``out``; RunsFailed unless every run finished."""
-    outcome = execute(plan, out, **options)
-    if outcome.failed:
-        raise RunsFailed(outcome)
-    return outcome
-
-
-def model_evaluator(spec_path: Path, spec: Study, given: dict[str, Any], out: Path, outputs: list[str],
-                    **options: Any) -> Evaluator:
-    """Points -> their replication-averaged outputs, by the batch runner into ``out``."""
-    def evaluate(points: list[dict[str, Any]]) -> pd.DataFrame:
-        points = [{key: typed(key, value) for key, value in point.items()} for point in points]
-        plan = plan_points(spec_path, spec, given, points)
-        execute_all(plan, out, **options)
-        return point_means(out, outputs)
-    return evaluate

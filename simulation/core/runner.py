@@ -8,11 +8,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simulation.config import ConfigError, Scenario, field_bounds
+from simulation.config import Scenario, field_bounds
 from simulation.config.schema import range_text
 from simulation.core.metrics import COUNTS, METRICS, summarise
 from simulation.core.model import DataSharingModel
 from simulation.core.provenance import code_version, package_versions
+from simulation.errors import ArgumentError
 
 
 @dataclass
@@ -49,8 +50,8 @@ def checked(field: str, value: int, label: str | None = None) -> int:
     declared = Scenario.model_fields[field]
     low, high = field_bounds(declared)
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or not low <= value <= high:
-        raise ConfigError(f"{label or field}: {value!r} is not allowed: int in {range_text(low, high)}"
-                          f" ({declared.description})")
+        raise ArgumentError(label or field, f"{value!r} is not allowed: int in {range_text(low, high)}"
+                                            f" ({declared.description})")
     return int(value)
 
 
