@@ -3,8 +3,6 @@
 (simulation/config/package.py), all without a browser."""
 
 import shutil
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -16,6 +14,7 @@ from simulation.config.package import changed_values, package_yaml, read_package
 from simulation.experiments.brief import brief_figure, brief_pdf
 from simulation.experiments.compare import (BANDS, EFFECTS, baseline_of, bands, effects, plan_comparison,
                                             run_comparison)
+from helpers import command
 
 RUNS, STEPS = 3, 14
 
@@ -108,7 +107,7 @@ def test_an_unchanged_preset_is_a_package_of_two_lines(scenarios):
                                                                               "name": "ecosystem_package"}
 
 
-def test_a_package_holds_only_what_changed_and_the_cli_accepts_it(scenarios, root, tmp_path):
+def test_a_package_holds_only_what_changed_and_the_cli_accepts_it(scenarios, tmp_path, capsys):
     base = load_scenario(scenarios / "mechanism.yaml")
     changed = load_scenario(scenarios / "mechanism.yaml", {"countermeasures.mechanism.price_cap": 0.4,
                                                           "parameters.trust_gain": base.parameters.trust_gain / 2})
@@ -119,8 +118,7 @@ def test_a_package_holds_only_what_changed_and_the_cli_accepts_it(scenarios, roo
     for preset in ("mechanism.yaml", "baseline.yaml"):  # the package and the files it extends, side by side
         shutil.copy(scenarios / preset, tmp_path / preset)
     (tmp_path / "package.yaml").write_text(text)
-    done = subprocess.run([sys.executable, "-m", "simulation", "validate", str(tmp_path / "package.yaml")],
-                          cwd=root, capture_output=True, text=True)
+    done = command(capsys, "validate", str(tmp_path / "package.yaml"))
     assert done.returncode == 0, done.stdout + done.stderr
     package = read_package(text, "package.yaml", scenarios)
     assert package.preset == "mechanism" and changed_values(package.scenario, changed) == {}
