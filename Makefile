@@ -1,11 +1,12 @@
-# Quick start: `make run` (the main job) and `make test`.  Both set up .venv first when needed.
+# Quick start: `make run` (the main job), `make check` (a minute: what to run while editing) and
+# `make test` (everything; what CI runs).  All set up .venv first when needed.
 PYTHON_FOR_VENV ?= $(shell for p in python3.12 python3.13 python3; do \
 	if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then echo $$p; break; fi; done)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run lint test browser-deps tutorial compare validate params clean
+.PHONY: setup run lint check test browser-deps tutorial compare validate params clean
 
 setup: $(STAMP)
 
@@ -31,6 +32,14 @@ run: setup
 # The import layering (pyproject.toml [tool.importlinter]): `make lint`; `make test` checks it first.
 lint: setup
 	$(VENV)/bin/lint-imports --no-logo
+
+# Feedback in about a minute on 2 CPUs, while editing: the import layering (and whatever else
+# `lint` checks), then the tests that take under ~5 s each, spread over the CPUs (one module's tests
+# on one worker, so that a module's shared batch runs once).  Left to `make test`: the tests marked
+# slow (statistics over many seeds, whole studies) and e2e (the command line in a new process: exit
+# codes, signals, the console script, Dask).
+check: lint
+	$(PY) -m pytest -q -m "not slow and not e2e" -n auto --dist loadscope
 
 test: lint browser-deps
 	$(PY) -m pytest -q

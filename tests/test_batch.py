@@ -19,25 +19,28 @@ from simulation.core.provenance import code_version
 from simulation.experiments.execute import execute
 from simulation.experiments.plan import Sweep, child_seeds, load_experiment, plan_experiment
 from simulation.experiments.results import read_manifest, versions
-from helpers import assert_same_results, cli, free_port, results
+from helpers import assert_same_results, cli, command, free_port, results
 
 
-def write_experiment(folder, root, **fields):
-    data = {"name": "tiny", "seed": 11, "replications": 3, "steps": 6,
-            "scenarios": [str(root / "scenarios" / "baseline.yaml"), str(root / "scenarios" / "all_countermeasures.yaml")],
-            "sweep": {"method": "list", "parameters": {"population.public": [40, 60]}}}
-    data.update(fields)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "experiment.yaml"
-    path.write_text(yaml.safe_dump(data), encoding="utf-8")
-    return path
+@pytest.fixture(scope="session")
+def batch_experiment(write_scenario, write_experiment):
+    """``batch_experiment(folder, **fields)``: the tiny baseline and all countermeasures, each with
+    two sizes of public, three replications of six months; ``fields`` replace the file's."""
+
+    def write(folder, **fields):
+        scenarios = [str(write_scenario(folder, name, extends=name)) for name in ("baseline", "all_countermeasures")]
+        return write_experiment(folder, **{"seed": 11, "replications": 3, "steps": 6, "scenarios": scenarios,
+                                           "sweep": {"method": "list", "parameters": {"population.public": [40, 60]}},
+                                           **fields})
+
+    return write
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory, root):
+def reference(tmp_path_factory, batch_experiment):
     """The tiny experiment run once with one worker: what every other way of running it must equal."""
     folder = tmp_path_factory.mktemp("reference")
-    experiment = write_experiment(folder, root)
+    experiment = batch_experiment(folder)
     outcome = execute(plan_experiment(experiment), folder / "out", workers=1, progress=False)
     assert outcome.failed == 0
     return experiment, folder / "out"
@@ -59,13 +62,13 @@ def test_a_runs_seed_depends_only_on_root_seed_and_position(reference):
     assert last.scenario.population.public == 60 and dict(last.values) == {"population.public": 60}
 
 
-def test_common_random_numbers_give_replication_r_one_seed_everywhere(tmp_path, root):
-    plan = plan_experiment(write_experiment(tmp_path, root, common_random_numbers=True))
+def test_common_random_numbers_give_replication_r_one_seed_everywhere(tmp_path, batch_experiment):
+    plan = plan_experiment(batch_experiment(tmp_path, common_random_numbers=True))
     assert len(plan.runs) == 2 * 2 * 3
     assert [r.seed for r in plan.runs] == child_seeds(11, 3) * 4  # per scenario and sweep point
     assert all(r.seed == child_seeds(11, 3)[r.replication] for r in plan.runs)
     assert plan.resolved["common_random_numbers"] is True
-    independent = plan_experiment(write_experiment(tmp_path / "independent", root))
+    independent = plan_experiment(batch_experiment(tmp_path / "independent"))
     assert len({r.seed for r in independent.runs}) == 12
 
 
@@ -95,16 +98,16 @@ def test_grid_list_and_latin_hypercube_points():
     ({"baseline": "nobody"}, "baseline: 'nobody' is not one of the scenarios"),
     ({"sweep": {"method": "grid", "parameters": {"seed": [1, 2]}}}, "'seed' cannot be swept"),
 ])
-def test_bad_experiments_are_refused_before_any_run(tmp_path, root, change, message):
-    path = write_experiment(tmp_path, root, **change)
+def test_bad_experiments_are_refused_before_any_run(tmp_path, batch_experiment, change, message):
+    path = batch_experiment(tmp_path, **change)
     with pytest.raises(ConfigError) as caught:
         plan_experiment(path)
     assert str(path) in str(caught.value) and message in str(caught.value)
 
 
-def test_bad_experiment_on_the_command_line_exits_2_with_one_line(tmp_path, root):
-    path = write_experiment(tmp_path, root, replications=-1)
-    proc = cli(root, "batch", str(path), "--out", str(tmp_path / "out"))
+def test_bad_experiment_on_the_command_line_exits_2_with_one_line(tmp_path, batch_experiment, capsys):
+    path = batch_experiment(tmp_path, replications=-1)
+    proc = command(capsys, "batch", str(path), "--out", str(tmp_path / "out"))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.count("\n") == 1 and "replications" in proc.stderr
     assert not (tmp_path / "out").exists()
@@ -148,13 +151,14 @@ def test_shipped_experiment_has_enough_runs_for_its_stated_precision(root):
 # --- execution ------------------------------------------------------------------------------
 
 
-def test_two_workers_and_other_chunks_give_identical_results(tmp_path, root, reference):
+def test_two_workers_and_other_chunks_give_identical_results(tmp_path, reference, capsys):
     experiment, expected = reference
-    proc = cli(root, "batch", str(experiment), "--out", str(tmp_path / "out"), "--workers", "2", "--chunk-size", "1", "--quiet")
+    proc = command(capsys, "batch", str(experiment), "--out", str(tmp_path / "out"), "--workers", "2", "--chunk-size", "1",
+                   "--quiet")
     assert proc.returncode == 0, proc.stderr
     assert len(list((tmp_path / "out" / "chunks").glob("runs-*.parquet"))) == 12
     assert_same_results(expected, tmp_path / "out")
-    again = cli(root, "batch", str(experiment), "--out", str(tmp_path / "out"), "--quiet")
+    again = command(capsys, "batch", str(experiment), "--out", str(tmp_path / "out"), "--quiet")
     assert again.returncode == 0 and "(12 finished before)" in again.stdout
     assert read_manifest(tmp_path / "out")["resumed"] == []  # nothing was run again
 
@@ -171,6 +175,7 @@ def stop(process):
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_a_dask_cluster_gives_identical_results(tmp_path, root, reference):
     from distributed import Client
 
@@ -199,8 +204,11 @@ def test_a_dask_cluster_gives_identical_results(tmp_path, root, reference):
 
 
 @pytest.mark.slow
-def test_a_batch_killed_mid_way_resumes_without_losing_or_repeating_runs(tmp_path, root):
-    experiment = write_experiment(tmp_path, root, replications=20, steps=20, sweep=None)
+@pytest.mark.e2e
+def test_a_batch_killed_mid_way_resumes_without_losing_or_repeating_runs(tmp_path, batch_experiment, root):
+    # The shipped sizes: runs long enough to be killed mid-way.
+    shipped = [str(root / "scenarios" / f"{name}.yaml") for name in ("baseline", "all_countermeasures")]
+    experiment = batch_experiment(tmp_path, replications=20, steps=20, sweep=None, scenarios=shipped)
     out = tmp_path / "out"
     command = [sys.executable, "-m", "simulation", "batch", str(experiment), "--out", str(out),
                "--workers", "1", "--chunk-size", "2", "--quiet"]
@@ -230,18 +238,16 @@ def test_a_batch_killed_mid_way_resumes_without_losing_or_repeating_runs(tmp_pat
     assert_same_results(uninterrupted, out)
 
 
-def test_a_failing_run_is_recorded_and_the_batch_goes_on(tmp_path, root):
+def test_a_failing_run_is_recorded_and_the_batch_goes_on(tmp_path, batch_experiment, write_scenario):
     """A run that fails in a worker is a row with its error, not the end of the batch.  Here its
     network file breaks after the plan checked it (a file broken before is refused up front:
-    tests/test_failures_input.py)."""
+    tests/test_cli.py)."""
     network = tmp_path / "net.csv"
     network.write_text("source,target,source_role,target_role\nd1,d2,government,government\n"
                        "d2,e1,government,enterprise\n", encoding="utf-8")
-    (tmp_path / "broken.yaml").write_text(
-        f"extends: {root / 'scenarios' / 'baseline.yaml'}\nname: broken\nnetwork: {{kind: file, path: net.csv}}\n",
-        encoding="utf-8")
-    experiment = write_experiment(tmp_path, root, sweep=None, replications=2,
-                                  scenarios=[str(root / "scenarios" / "baseline.yaml"), "broken.yaml"])
+    broken = write_scenario(tmp_path, "broken", network={"kind": "file", "path": "net.csv"})
+    experiment = batch_experiment(tmp_path, sweep=None, replications=2,
+                                  scenarios=[str(write_scenario(tmp_path)), str(broken)])
     plan = plan_experiment(experiment)
     network.write_text("not,a,graph\n1,2,3\n", encoding="utf-8")
     out = tmp_path / "out"
@@ -278,39 +284,42 @@ def test_manifest_records_what_was_run(reference):
     assert (out / "runs.parquet").stat().st_mode & 0o777 == 0o666 & ~umask  # shareable, not private temp files
 
 
-def test_a_changed_experiment_is_refused_unless_restarted(tmp_path, root):
-    experiment = write_experiment(tmp_path, root, sweep=None, replications=1, steps=3)
+@pytest.mark.slow
+def test_a_changed_experiment_is_refused_unless_restarted(tmp_path, batch_experiment, capsys):
+    experiment = batch_experiment(tmp_path, sweep=None, replications=1, steps=3)
     out = tmp_path / "out"
-    assert cli(root, "batch", str(experiment), "--out", str(out), "--workers", "1", "--quiet").returncode == 0
-    write_experiment(tmp_path, root, sweep=None, replications=2, steps=3)
-    refused = cli(root, "batch", str(experiment), "--out", str(out), "--workers", "1", "--quiet")
+    assert command(capsys, "batch", str(experiment), "--out", str(out), "--workers", "1", "--quiet").returncode == 0
+    batch_experiment(tmp_path, sweep=None, replications=2, steps=3)
+    refused = command(capsys, "batch", str(experiment), "--out", str(out), "--workers", "1", "--quiet")
     assert refused.returncode == 2 and "the plan changed" in refused.stderr and "--restart" in refused.stderr
     assert len(pd.read_parquet(out / "runs.parquet")) == 2
-    unreachable = cli(root, "batch", str(experiment), "--out", str(out), "--scheduler", "nowhere", "--restart", "--quiet")
+    unreachable = command(capsys, "batch", str(experiment), "--out", str(out), "--scheduler", "nowhere", "--restart",
+                          "--quiet")
     assert unreachable.returncode == 2 and "cannot reach the Dask scheduler" in unreachable.stderr
     assert len(pd.read_parquet(out / "runs.parquet")) == 2  # nothing discarded before the executor was there
-    again = cli(root, "batch", str(experiment), "--out", str(out), "--workers", "1", "--quiet", "--restart")
+    again = command(capsys, "batch", str(experiment), "--out", str(out), "--workers", "1", "--quiet", "--restart")
     assert again.returncode == 0, again.stderr
     assert len(pd.read_parquet(out / "runs.parquet")) == 4 and read_manifest(out)["resumed"] == []
 
 
-def test_replace_stale_resumes_its_own_batch_and_replaces_another(tmp_path, root):
-    experiment = write_experiment(tmp_path, root, sweep=None, replications=1, steps=3)
+@pytest.mark.slow
+def test_replace_stale_resumes_its_own_batch_and_replaces_another(tmp_path, batch_experiment, capsys):
+    experiment = batch_experiment(tmp_path, sweep=None, replications=1, steps=3)
     out = tmp_path / "out"
     args = ["batch", str(experiment), "--out", str(out), "--workers", "1", "--quiet", "--replace-stale"]
-    assert cli(root, *args).returncode == 0
-    same = cli(root, *args)
+    assert command(capsys, *args).returncode == 0
+    same = command(capsys, *args)
     assert same.returncode == 0 and "(2 finished before)" in same.stdout
-    write_experiment(tmp_path, root, sweep=None, replications=2, steps=3)
-    changed = cli(root, *args)
+    batch_experiment(tmp_path, sweep=None, replications=2, steps=3)
+    changed = command(capsys, *args)
     assert changed.returncode == 0, changed.stderr
     assert "the plan changed" in changed.stderr and "starting over" in changed.stderr
     assert "(0 finished before)" in changed.stdout and len(pd.read_parquet(out / "runs.parquet")) == 4
 
 
-def test_export_writes_the_same_tables_as_csv(tmp_path, root, reference):
+def test_export_writes_the_same_tables_as_csv(reference, capsys):
     _, out = reference
-    proc = cli(root, "export", str(out), "--format", "csv")
+    proc = command(capsys, "export", str(out), "--format", "csv")
     assert proc.returncode == 0, proc.stderr
     for name in ("runs", "timeseries"):
         parquet = pd.read_parquet(out / f"{name}.parquet")

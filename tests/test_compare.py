@@ -3,8 +3,6 @@
 (simulation/config/package.py), all without a browser."""
 
 import shutil
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -19,6 +17,8 @@ from simulation.experiments.brief import brief_figure, brief_pdf
 from simulation.experiments.compare import (BANDS, EFFECTS, baseline_of, bands, effects, plan_comparison,
                                             run_comparison)
 from simulation.experiments.execute import ready, shared_processes
+
+from helpers import command
 
 RUNS, STEPS = 3, 14
 
@@ -130,7 +130,7 @@ def test_an_unchanged_preset_is_a_package_of_two_lines(scenarios):
                                                                               "name": "ecosystem_package"}
 
 
-def test_a_package_holds_only_what_changed_and_the_cli_accepts_it(scenarios, root, tmp_path):
+def test_a_package_holds_only_what_changed_and_the_cli_accepts_it(scenarios, tmp_path, capsys):
     base = load_scenario(scenarios / "mechanism.yaml")
     changed = load_scenario(scenarios / "mechanism.yaml", {"countermeasures.mechanism.price_cap": 0.4,
                                                           "parameters.trust_gain": base.parameters.trust_gain / 2})
@@ -141,8 +141,7 @@ def test_a_package_holds_only_what_changed_and_the_cli_accepts_it(scenarios, roo
     for preset in ("mechanism.yaml", "baseline.yaml"):  # the package and the files it extends, side by side
         shutil.copy(scenarios / preset, tmp_path / preset)
     (tmp_path / "package.yaml").write_text(text)
-    done = subprocess.run([sys.executable, "-m", "simulation", "validate", str(tmp_path / "package.yaml")],
-                          cwd=root, capture_output=True, text=True)
+    done = command(capsys, "validate", str(tmp_path / "package.yaml"))
     assert done.returncode == 0, done.stdout + done.stderr
     package = read_package(text, "package.yaml", scenarios)
     assert package.preset == "mechanism" and changed_values(package.scenario, changed) == {}

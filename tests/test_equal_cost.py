@@ -20,10 +20,12 @@ from simulation.experiments.execute import execute
 from simulation.experiments.plan import plan_experiment
 from simulation.experiments.report import write_report
 from simulation.experiments.results import RUNS, TIMESERIES
+from helpers import TINY_POPULATION
 
 NAMES = [kind.name for kind in SHIPPED]
-SMALL = {"population.government": 8, "population.enterprise": 24, "population.public": 40,
-         "population.water_companies": 6, "population.telecom_operators": 1, "network.grid_departments": 4}
+# The tiny population with more enterprises and water companies, as the study's search needs.
+POPULATION = {**TINY_POPULATION, "enterprise": 24, "water_companies": 6}
+SMALL = {**{f"population.{role}": size for role, size in POPULATION.items()}, "network.grid_departments": 4}
 
 
 def scenario(root, name, scale=None, **overrides):
@@ -105,8 +107,7 @@ def small_spec(root, folder, **changes):
     for name in ("baseline", *NAMES):
         path = folder / f"small_{name}.yaml"
         path.write_text(yaml.safe_dump({"extends": str(root / "scenarios" / f"{name}.yaml"),
-                                        "population": {"government": 8, "enterprise": 24, "public": 40,
-                                                       "water_companies": 6, "telecom_operators": 1},
+                                        "population": POPULATION,
                                         "network": {"grid_departments": 4}}), encoding="utf-8")
         files.append(path.name)
     data = {"name": "small_equal_cost", "baseline": files[0], "countermeasures": files[1:], "budget": "cheapest",
@@ -130,6 +131,7 @@ def study(tmp_path_factory, root):
     return spec, batch, result
 
 
+@pytest.mark.slow
 def test_the_search_meets_the_budget_within_its_tolerance(study):
     _, _, result = study
     costs_at_one = {c.name: c.path[0][1] for c in result.candidates}
@@ -142,6 +144,7 @@ def test_the_search_meets_the_budget_within_its_tolerance(study):
         assert 0 < candidate.scale <= 1.0
 
 
+@pytest.mark.slow
 def test_the_search_cost_is_the_mean_cost_of_its_runs(study):
     _, _, result = study
     last = max(int(p.name[5:]) for p in (result.out / "search").glob("step-*"))
@@ -152,6 +155,7 @@ def test_the_search_cost_is_the_mean_cost_of_its_runs(study):
         assert members["scale"].iloc[0] == found[scenario].path[-1][0]
 
 
+@pytest.mark.slow
 def test_the_comparison_pairs_every_scenario_with_the_baseline_seeds(study):
     _, _, result = study
     runs = pd.read_parquet(result.out / COMPARISON / RUNS)
@@ -164,6 +168,7 @@ def test_the_comparison_pairs_every_scenario_with_the_baseline_seeds(study):
         assert (table.loc[table["scenario"] == name, "scale"] == c.scale).all()
 
 
+@pytest.mark.slow
 def test_the_frontier_the_study_and_the_report_count_the_same_cost(study):
     """One cost function: on the same runs the frontier's package cost, the equal-cost table's cost
     and the monthly Ledger outlays summed over each run agree."""
@@ -183,6 +188,7 @@ def test_the_frontier_the_study_and_the_report_count_the_same_cost(study):
             assert table.loc[name, "cost"] == pytest.approx(frontier_cost)
 
 
+@pytest.mark.slow
 def test_the_report_of_the_batch_includes_the_equal_cost_table(study):
     _, batch, result = study
     written = write_report(batch)
@@ -194,6 +200,7 @@ def test_the_report_of_the_batch_includes_the_equal_cost_table(study):
     assert "effect per 1,000 cost units" in text and "cheapest" in text
 
 
+@pytest.mark.slow
 def test_a_rerun_resumes_without_running_again(study, capsys):
     spec, batch, result = study
     assert main(["equal-cost", str(spec), "--out", str(result.out), "--quiet"]) == 0

@@ -1,31 +1,27 @@
-"""Expected failures speak the user's language: the library names fields and folders and no
-command-line flag; the command line prints one line `error: ...` with the flags that help, and
-exits with status 2."""
+"""The errors (simulation/errors.py) speak the user's language: the library names fields and
+folders and no command-line flag; the command line prints one line `error: ...` with the flags that
+help (cli.HINTS), and exits with status 2, or the shell's status for a signal."""
 
 import fcntl
-import os
+import signal
 import socket
 
 import dask
 import pytest
-import yaml
 
 from simulation.config import load_scenario, parse_override
-from simulation.errors import ConfigError, OutputLocked, ResultsMissing, SchedulerUnreachable, StaleResults, UserError
+from simulation.errors import (ConfigError, Interrupted, OutputLocked, ResultsMissing, SchedulerUnreachable, StaleResults,
+                               UserError)
 from simulation.experiments.execute import execute, open_executor
 from simulation.experiments.plan import plan_experiment
 from simulation.experiments.results import LOCK, export_csv, read_results
-import helpers
+from helpers import command, one_line
 
 CONNECT_TIMEOUT = "2s"  # Dask's setting; the default waits 30 s for a scheduler that never answers
 
 
-def cli(root, *args):
-    return helpers.cli(root, *args, env={**os.environ, "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": CONNECT_TIMEOUT})
-
-
 def assert_one_line_exit_2(proc, needle):
-    helpers.one_line(proc, 2, needle)
+    one_line(proc, 2, needle)
 
 
 def assert_plain(exc: UserError):
@@ -34,11 +30,8 @@ def assert_plain(exc: UserError):
 
 
 @pytest.fixture
-def experiment(tmp_path, root):
-    path = tmp_path / "experiment.yaml"
-    path.write_text(yaml.safe_dump({"name": "tiny", "seed": 1, "replications": 1, "steps": 2,
-                                    "scenarios": [str(root / "scenarios" / "baseline.yaml")]}), encoding="utf-8")
-    return path
+def experiment(tmp_path, write_experiment):
+    return write_experiment(tmp_path)
 
 
 def closed_port() -> int:
@@ -54,7 +47,12 @@ def test_every_user_error_is_a_user_error():
     assert issubclass(ConfigError, ValueError)
 
 
-def test_a_held_lock(tmp_path, root, experiment):
+def test_an_interrupt_is_a_user_error_with_the_shells_status():
+    assert issubclass(Interrupted, UserError)
+    assert Interrupted("x", signal.SIGINT).exit_status == 130 and UserError("x").exit_status == 2
+
+
+def test_a_held_lock(tmp_path, experiment, capsys):
     out = tmp_path / "out"
     out.mkdir()
     with open(out / LOCK, "w") as handle:
@@ -62,32 +60,32 @@ def test_a_held_lock(tmp_path, root, experiment):
         with pytest.raises(OutputLocked) as caught:
             execute(plan_experiment(experiment), out, workers=1, progress=False)
         assert_plain(caught.value)
-        proc = cli(root, "batch", str(experiment), "--out", str(out), "--quiet")
+        proc = command(capsys, "batch", str(experiment), "--out", str(out), "--quiet")
     assert_one_line_exit_2(proc, "another batch is writing to this folder")
     assert "--out" in proc.stderr
     assert not (out / "_manifest.json").exists()
 
 
-def test_an_unreachable_scheduler(tmp_path, root, experiment):
+def test_an_unreachable_scheduler(tmp_path, experiment, capsys):
     address = f"tcp://127.0.0.1:{closed_port()}"
     with dask.config.set({"distributed.comm.timeouts.connect": CONNECT_TIMEOUT}):
         for bad in (address, "nowhere"):
             with pytest.raises(SchedulerUnreachable) as caught, open_executor(None, bad):
                 pass
             assert_plain(caught.value)
-    proc = cli(root, "batch", str(experiment), "--out", str(tmp_path / "out"), "--scheduler", address, "--quiet")
+        proc = command(capsys, "batch", str(experiment), "--out", str(tmp_path / "out"), "--scheduler", address, "--quiet")
     assert_one_line_exit_2(proc, f"cannot reach the Dask scheduler at {address}")
     assert "--scheduler" in proc.stderr
 
 
-@pytest.mark.parametrize("command", ["report", "export"])
-def test_a_missing_folder(tmp_path, root, command):
+@pytest.mark.parametrize("verb", ["report", "export"])
+def test_a_missing_folder(tmp_path, capsys, verb):
     missing = tmp_path / "never_run"
     for read in (read_results, export_csv):
         with pytest.raises(ResultsMissing) as caught:
             read(missing)
         assert_plain(caught.value)
-    assert_one_line_exit_2(cli(root, command, str(missing)), f"{missing}: no such folder")
+    assert_one_line_exit_2(command(capsys, verb, str(missing)), f"{missing}: no such folder")
 
 
 def test_a_folder_of_another_batch(tmp_path, experiment):
@@ -99,16 +97,16 @@ def test_a_folder_of_another_batch(tmp_path, experiment):
     assert_plain(caught.value)
 
 
-def test_overrides_are_labelled_by_where_they_came_from(root):
+def test_overrides_are_labelled_by_where_they_came_from(root, capsys):
     baseline = root / "scenarios" / "baseline.yaml"
     for bad in (lambda: parse_override("noequals"),
                 lambda: load_scenario(baseline, {"parameters.trust_treshold": 0.4})):
         with pytest.raises(ConfigError) as caught:
             bad()
         assert_plain(caught.value)
-    proc = cli(root, "run", str(baseline), "--set", "parameters.trust_treshold=0.4")
+    proc = command(capsys, "run", str(baseline), "--set", "parameters.trust_treshold=0.4")
     assert_one_line_exit_2(proc, "(--set): unknown key 'parameters.trust_treshold'")
-    assert_one_line_exit_2(cli(root, "run", str(baseline), "--set", "noequals"), "--set noequals: expected")
+    assert_one_line_exit_2(command(capsys, "run", str(baseline), "--set", "noequals"), "--set noequals: expected")
 
 
 def test_the_browser_app_shows_no_command_line_wording():

@@ -71,6 +71,7 @@ def test_the_cheapest_package_meeting_the_target():
     assert cheapest_within(runs, table, 11) is None
 
 
+@pytest.mark.slow
 def test_a_tiny_frontier_end_to_end_is_reproducible(tmp_path, root, capsys):
     path = spec(root, tmp_path)
     outs = [tmp_path / "a", tmp_path / "b"]
@@ -92,6 +93,7 @@ def test_a_tiny_frontier_end_to_end_is_reproducible(tmp_path, root, capsys):
     assert (outs[0] / "frontier.pdf").exists() and (outs[0] / "frontier.png").exists()
 
 
+@pytest.mark.slow
 def test_a_restart_removes_the_frontier_files_it_made(tmp_path, root, capsys):
     """The tables and figures are recorded in the manifest as made from the runs, so a restart takes
     them away with the runs; a user's file beside them stays."""

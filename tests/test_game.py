@@ -15,8 +15,7 @@ from simulation.analyses.game import (
 )
 from simulation.analyses.mean_field import MeanFieldGame, complete_graph_game, scenario_start
 from agents import Role
-import helpers
-from helpers import role_shares
+from helpers import command, role_shares
 
 
 @pytest.fixture(scope="module")
@@ -286,13 +285,9 @@ def test_bad_game_file_gives_a_clear_error(tmp_path, text, expected):
 
 # ------------------------------------------------------------------ the command line
 
-def cli(root, *args):
-    return helpers.cli(root, "game", *args)
-
-
-def test_game_json_is_one_object_with_the_documented_keys(root):
-    proc = cli(root, "scenarios/games/coordination.yaml", "--start", "0.8", "0.8", "0.8", "--abm-agents", "200",
-               "--seed", "5", "--t-end", "50", "--json")
+def test_game_json_is_one_object_with_the_documented_keys(root, capsys):
+    proc = command(capsys, "game", "scenarios/games/coordination.yaml", "--start", "0.8", "0.8", "0.8", "--abm-agents", "200",
+                   "--seed", "5", "--t-end", "50", "--json", cwd=root)
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert list(out) == ["roles", "equilibria", "ess", "ode", "abm"]
@@ -302,9 +297,11 @@ def test_game_json_is_one_object_with_the_documented_keys(root):
     assert out["abm"]["agents_per_role"] == 200 and out["abm"]["seed"] == 5 and out["abm"]["end"] == [1.0, 1.0, 1.0]
 
 
-def test_game_scenario_mean_field_and_plot(root, tmp_path):
+@pytest.mark.slow
+def test_game_scenario_mean_field_and_plot(root, tmp_path, capsys):
     png = tmp_path / "phase.png"
-    proc = cli(root, "--scenario", "scenarios/baseline.yaml", "--abm-agents", "0", "--json", "--plot", str(png))
+    proc = command(capsys, "game", "--scenario", "scenarios/baseline.yaml", "--abm-agents", "0", "--json", "--plot", str(png),
+                   cwd=root)
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert out["abm"] is None and out["roles"] == ["government", "enterprise", "public"]
@@ -331,10 +328,10 @@ def test_game_bad_input_exits_2_with_one_clear_line(root, monkeypatch, capsys, a
     assert err.startswith("error: ") and expected in err and len(err.strip().splitlines()) == 1
 
 
-def test_bad_game_file_via_cli(root, tmp_path):
+def test_bad_game_file_via_cli(tmp_path, capsys):
     path = tmp_path / "bad.yaml"
     path.write_text(GOOD.replace('  "111": [1, 1, 1]\n', ""))
-    proc = cli(root, str(path))
+    proc = command(capsys, "game", str(path))
     assert proc.returncode == 2 and "missing 111" in proc.stderr and "Traceback" not in proc.stderr
 
 

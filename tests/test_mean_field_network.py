@@ -20,12 +20,12 @@ TOLERANCE = 0.10  # absolute, on each role's share playing strategy 1 at the mod
 KNOWN_GAPS: dict[tuple[str, Role], float] = {}
 
 
-def test_mixing_on_a_complete_graph_is_the_representative_one(root):
+def test_mixing_on_a_complete_graph_is_the_representative_one(root, tiny):
     """Measured on a complete graph of ordinary holders, the mixing has the complete graph's request
     counts: a department files (G − 1)·d_gg with departments and E·d_ge with enterprises."""
     scenario = load_scenario(root / "scenarios" / "baseline.yaml", {
-        "network.kind": "complete", "population.government": 10, "population.enterprise": 20, "population.public": 30,
-        "population.water_companies": 0, "population.telecom_operators": 0, "demand.government_from_grid": 0.3})
+        **tiny, "network.kind": "complete", "population.water_companies": 0, "population.telecom_operators": 0,
+        "demand.government_from_grid": 0.3})
     measured, complete = measure_mixing(scenario), Mixing.complete(scenario)
     np.testing.assert_allclose(measured.rate, complete.rate)
     np.testing.assert_allclose(measured.requests_per_link, complete.requests_per_link)

@@ -11,8 +11,6 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from simulation import DataSharingModel, load_scenario, run
 
 SCENARIOS = ("baseline", "ecosystem", "mechanism", "cognition", "security", "all_countermeasures")
-SMALL = {"population.government": 8, "population.enterprise": 24, "population.public": 40,
-         "population.water_companies": 6, "population.telecom_operators": 1}
 
 
 def check_accounts(model: DataSharingModel, participated: np.ndarray) -> None:
@@ -39,9 +37,9 @@ def check_accounts(model: DataSharingModel, participated: np.ndarray) -> None:
 @given(seed=st.integers(0, 10_000), ecosystem=st.booleans(), mechanism=st.booleans(), cognition=st.booleans(),
        security=st.booleans(), tiering=st.floats(0, 1), price_cap=st.floats(0, 2), ramp=st.integers(0, 6),
        kind=st.sampled_from(["sectoral", "small_world", "scale_free"]), scale=st.floats(0, 3))
-def test_money_is_conserved_on_every_step_of_random_runs(root, seed, ecosystem, mechanism, cognition, security, tiering,
-                                                        price_cap, ramp, kind, scale):
-    scenario = load_scenario(root / "scenarios" / "baseline.yaml", overrides={**SMALL, "network.kind": kind})
+def test_money_is_conserved_on_every_step_of_random_runs(root, tiny, seed, ecosystem, mechanism, cognition, security,
+                                                        tiering, price_cap, ramp, kind, scale):
+    scenario = load_scenario(root / "scenarios" / "baseline.yaml", overrides={**tiny, "network.kind": kind})
     cm = scenario.countermeasures
     for block, on in (("ecosystem", ecosystem), ("mechanism", mechanism), ("cognition", cognition), ("security", security)):
         getattr(cm, block).enabled, getattr(cm, block).ramp, getattr(cm, block).scale = on, ramp, scale
@@ -60,12 +58,12 @@ def frozen_learning(scenario):
     return scenario
 
 
-def test_trust_recovers_where_providers_answer(root):
+def test_trust_recovers_where_providers_answer(root, tiny):
     """Trust starts near zero on every link; where providers share, links climb back above the
     threshold, faster when transparent use speeds up the trust each answered request builds."""
     above = {}
     for security in (False, True):
-        scenario = frozen_learning(load_scenario(root / "scenarios" / "baseline.yaml", overrides=SMALL))
+        scenario = frozen_learning(load_scenario(root / "scenarios" / "baseline.yaml", overrides=tiny))
         scenario.parameters.initial_active_government = scenario.parameters.initial_share_enterprise = 1.0
         scenario.countermeasures.security.enabled = security
         model = DataSharingModel(scenario, seed=3)
@@ -77,9 +75,9 @@ def test_trust_recovers_where_providers_answer(root):
     assert above[True] > above[False]
 
 
-def test_trust_returns_to_its_prior_without_any_request(root):
+def test_trust_returns_to_its_prior_without_any_request(root, tiny):
     scenario = load_scenario(root / "scenarios" / "baseline.yaml",
-                             overrides={**SMALL, **{f"demand.{k}": 0.0 for k in (
+                             overrides={**tiny, **{f"demand.{k}": 0.0 for k in (
                                  "government_from_government", "government_from_enterprise", "enterprise_from_government",
                                  "enterprise_from_enterprise", "government_from_grid", "grid_from_water", "water_from_grid")}})
     model = DataSharingModel(frozen_learning(scenario), seed=3)
@@ -90,11 +88,11 @@ def test_trust_returns_to_its_prior_without_any_request(root):
     assert np.allclose(model.links.trust, model.trust_prior(model.links.u, model.links.v), atol=0.05)
 
 
-def test_lock_in_where_it_happens_comes_from_decisions(root):
+def test_lock_in_where_it_happens_comes_from_decisions(root, tiny):
     """The same low start: when every provider hoards, refusals hold trust down near its prior; when
     every provider shares, links climb above the threshold.  The rule is the same; only the
     decisions differ."""
-    base = frozen_learning(load_scenario(root / "scenarios" / "baseline.yaml", overrides=SMALL))
+    base = frozen_learning(load_scenario(root / "scenarios" / "baseline.yaml", overrides=tiny))
     trust = {}
     for stance in (0.0, 1.0):
         scenario = base.model_copy(deep=True)

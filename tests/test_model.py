@@ -11,13 +11,9 @@ from agents import EnterpriseAgent, GovernmentAgent, PublicAgent
 from simulation import DataSharingModel, load_scenario, run
 from simulation.core.metrics import CHANNELS, METRICS
 
-SMALL = {"population.government": 8, "population.enterprise": 20, "population.public": 40,
-         "population.water_companies": 5, "population.telecom_operators": 1}
-
-
 @pytest.fixture(scope="module")
-def small(root):
-    return load_scenario(root / "scenarios" / "baseline.yaml", overrides=SMALL)
+def small(root, tiny):
+    return load_scenario(root / "scenarios" / "baseline.yaml", overrides=tiny)
 
 
 def test_same_seed_same_dataframe_different_seed_differs(small):
@@ -28,8 +24,8 @@ def test_same_seed_same_dataframe_different_seed_differs(small):
     assert not a.equals(c)
 
 
-def test_all_countermeasures_deterministic(root):
-    scenario = load_scenario(root / "scenarios" / "all_countermeasures.yaml", overrides=SMALL)
+def test_all_countermeasures_deterministic(root, tiny):
+    scenario = load_scenario(root / "scenarios" / "all_countermeasures.yaml", overrides=tiny)
     pd.testing.assert_frame_equal(run(scenario, seed=2, steps=20).timeseries, run(scenario, seed=2, steps=20).timeseries)
 
 
@@ -81,8 +77,8 @@ def test_agents_are_views_over_the_arrays(baseline):
 
 
 @pytest.mark.parametrize("name", ["baseline", "all_countermeasures"])
-def test_no_mesa_deprecation_or_future_warnings(root, name):
-    scenario = load_scenario(root / "scenarios" / f"{name}.yaml", overrides=SMALL)
+def test_no_mesa_deprecation_or_future_warnings(root, tiny, name):
+    scenario = load_scenario(root / "scenarios" / f"{name}.yaml", overrides=tiny)
     with warnings.catch_warnings():
         for category in (DeprecationWarning, PendingDeprecationWarning, FutureWarning):
             warnings.simplefilter("error", category)

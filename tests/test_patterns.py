@@ -94,13 +94,11 @@ def test_documented_pattern_table_is_current(root, tmp_path):
     assert pt.documented_block(root / "docs" / "validation.md") == pt.generated_block(table, plan, seeds)
 
 
-def test_patterns_command_names_a_missing_scenario_in_one_line_and_writes_nothing(root, tmp_path):
-    import subprocess
-    import sys
+def test_patterns_command_names_a_missing_scenario_in_one_line_and_writes_nothing(tmp_path, capsys):
+    from helpers import command
 
     out = tmp_path / "out"
-    proc = subprocess.run([sys.executable, "-m", "simulation", "patterns", "--scenarios", str(tmp_path / "none"),
-                           "--out", str(out)], cwd=root, capture_output=True, text=True, timeout=120)
+    proc = command(capsys, "patterns", "--scenarios", str(tmp_path / "none"), "--out", str(out))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().count("\n") == 0 and "baseline.yaml: file not found" in proc.stderr
     assert not out.exists()

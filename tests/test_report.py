@@ -1,45 +1,40 @@
 """The report of a batch: files exist, and their numbers match a direct computation from the Parquet files."""
 
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from scipy import stats
 
+from simulation.cli import main
 from simulation.errors import ResultsMissing
 from simulation.experiments.execute import execute
 from simulation.experiments.plan import plan_experiment
 from simulation.experiments.report import _effect, survival, write_report
+from helpers import command
 
 FIGURES = ("timeseries", "requests", "final_state", "island_persistence")
 
 
-def reported_batch(folder, root, **fields):
-    experiment = folder / "experiment.yaml"
-    experiment.write_text(yaml.safe_dump({
-        "name": "report-test", "seed": 5, "replications": 6, "steps": 30,
-        "scenarios": [str(root / "scenarios" / "baseline.yaml"), str(root / "scenarios" / "all_countermeasures.yaml")],
-        **fields}), encoding="utf-8")
+def reported_batch(folder, write_scenario, write_experiment, **fields):
+    scenarios = [str(write_scenario(folder, name, extends=name)) for name in ("baseline", "all_countermeasures")]
+    experiment = write_experiment(folder, **{"name": "report-test", "seed": 5, "replications": 6, "steps": 30,
+                                             "scenarios": scenarios, **fields})
     out = folder / "out"
     execute(plan_experiment(experiment), out, workers=2, progress=False)
-    proc = subprocess.run([sys.executable, "-m", "simulation", "report", str(out)], cwd=root,
-                          capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr
+    assert main(["report", str(out)]) == 0
     return out
 
 
 @pytest.fixture(scope="module")
-def batch(tmp_path_factory, root):
-    return reported_batch(tmp_path_factory.mktemp("report"), root)
+def batch(tmp_path_factory, write_scenario, write_experiment):
+    return reported_batch(tmp_path_factory.mktemp("report"), write_scenario, write_experiment)
 
 
 @pytest.fixture(scope="module")
-def paired_batch(tmp_path_factory, root):
-    return reported_batch(tmp_path_factory.mktemp("paired"), root, common_random_numbers=True)
+def paired_batch(tmp_path_factory, write_scenario, write_experiment):
+    return reported_batch(tmp_path_factory.mktemp("paired"), write_scenario, write_experiment, common_random_numbers=True)
 
 
 def test_every_table_and_figure_is_written(batch):
@@ -91,6 +86,7 @@ def test_summary_numbers_match_a_direct_computation(batch, metric):
             assert (row["effect_low"], row["effect_high"]) == pytest.approx((welch.low, welch.high))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("metric", ["cumulative_volume", "largest_component_share", "islands"])
 def test_with_common_random_numbers_effects_are_paired_by_seed(paired_batch, metric):
     runs = pd.read_parquet(paired_batch / "runs.parquet")
@@ -175,11 +171,10 @@ def test_replications_table_states_half_widths_and_runs_needed(batch):
     assert "runs for ±10%" in markdown and "cumulative_volume" in markdown
 
 
-def test_report_prints_the_runs_a_target_half_width_needs(batch, root):
+def test_report_prints_the_runs_a_target_half_width_needs(batch, capsys):
     from simulation.experiments.statistics import replications_for
 
-    proc = subprocess.run([sys.executable, "-m", "simulation", "report", str(batch), "--target-half-width",
-                           "cumulative_volume=5"], cwd=root, capture_output=True, text=True, timeout=600)
+    proc = command(capsys, "report", str(batch), "--target-half-width", "cumulative_volume=5")
     assert proc.returncode == 0, proc.stderr
     runs = pd.read_parquet(batch / "runs.parquet")
     needed = max(replications_for(direct(runs, s, "cumulative_volume").std(ddof=1), 5.0)
@@ -191,8 +186,7 @@ def test_report_prints_the_runs_a_target_half_width_needs(batch, root):
 @pytest.mark.parametrize("flag, needle", [("--target-half-width=volume=5", "unknown key metric 'volume'"),
                                           ("--target-half-width=cumulative_volume=-1", "must be a positive number"),
                                           ("--relative-half-width=0", "must be a positive number")])
-def test_bad_targets_are_one_line_errors(batch, root, flag, needle):
-    proc = subprocess.run([sys.executable, "-m", "simulation", "report", str(batch), flag], cwd=root,
-                          capture_output=True, text=True, timeout=600)
+def test_bad_targets_are_one_line_errors(batch, capsys, flag, needle):
+    proc = command(capsys, "report", str(batch), flag)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and needle in proc.stderr, proc.stderr

@@ -85,6 +85,7 @@ def test_wilson_interval_matches_published_values(holds, n, low, high):
 # --- scenario discovery --------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_prim_finds_the_box_where_a_conclusion_fails():
     rng = np.random.default_rng(3)
     x = pd.DataFrame({"a": rng.random(400), "b": rng.random(400), "c": rng.random(400), "d": rng.random(400),
@@ -123,6 +124,7 @@ def test_a_spec_without_a_compared_scenario_is_refused(tmp_path, root, capsys):
     assert "all_countermeasures missing" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_tiny_study_end_to_end_resumes_after_losing_chunks(tmp_path, root, capsys):
     path = write_spec(tmp_path, root)
     out = tmp_path / "out"

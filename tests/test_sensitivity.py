@@ -11,6 +11,7 @@ from simulation.analyses.study import point_means, typed
 from simulation.cli import main
 from simulation.config import ConfigError
 from simulation.experiments.results import read_manifest
+from helpers import TINY_POPULATION
 
 PI = float(np.pi)
 
@@ -92,7 +93,7 @@ def tiny_scenario(folder, root):
     path = folder / "tiny_scenario.yaml"
     path.write_text(yaml.safe_dump({
         "extends": str(root / "scenarios" / "all_countermeasures.yaml"), "name": "tiny",
-        "population": {"government": 6, "enterprise": 10, "public": 20, "water_companies": 3, "telecom_operators": 1},
+        "population": {**TINY_POPULATION, "government": 6, "enterprise": 10, "public": 20, "water_companies": 3},
         "network": {"grid_departments": 3}}), encoding="utf-8")
     return path
 
@@ -130,6 +131,7 @@ def test_the_shipped_specs_validate(root):
 # --- end to end through the batch runner --------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method, samples, points", [("morris", 2, 2 * 3), ("sobol", 4, 4 * (2 + 2))])
 def test_a_tiny_spec_end_to_end(tmp_path, root, capsys, method, samples, points):
     path = write_spec(tmp_path, root, method=method, samples=samples)

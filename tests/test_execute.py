@@ -1,7 +1,7 @@
-"""What happens when things go wrong around a batch (issue 14): the output folder belongs to the
-batch only where it wrote, names never become paths, a resume notices a changed model, signals
-and dead parents stop every worker, a dead worker costs only its runs, damaged chunk files are
-re-run, a full disk leaves a folder that resumes, and workers without the project say so."""
+"""The batch executor (simulation/experiments/execute.py) when things go wrong: the output folder
+belongs to the batch only where it wrote, a resume notices a changed model, signals and dead parents
+stop every worker, a dead worker costs only its runs, damaged chunk files are re-run, a full disk
+leaves a folder that resumes, and workers without the project say so."""
 
 import errno
 import functools
@@ -19,53 +19,27 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 from tqdm import tqdm
 
-from simulation.errors import (Interrupted, OutputRefused, OutputUnwritable, ResultsUnreadable, StaleResults,
-                               UserError)
+from simulation.errors import OutputRefused, OutputUnwritable, ResultsUnreadable, StaleResults
 from simulation.experiments.execute import (MAX_ATTEMPTS, _drive, _Stop, _StopRequests, execute, open_executor,
                                             run_chunk)
-from simulation.experiments.folder import MAX_NAME, named_folder, safe_name
 from simulation.experiments.plan import plan_experiment
 from simulation.experiments.results import ChunkStore, export_csv, read_manifest, read_results
-from helpers import assert_same_results, cli, one_line, results
-
-def small_scenario(folder, root, name="small"):
-    """The baseline with a tiny population, so that a run takes a fraction of a second."""
-    path = folder / f"{safe_name(name)}.yaml"
-    data = {"extends": str(root / "scenarios" / "baseline.yaml"), "name": name,
-            "population": {"government": 8, "enterprise": 20, "public": 40, "water_companies": 5,
-                           "telecom_operators": 1}}
-    path.write_text(yaml.safe_dump(data), encoding="utf-8")
-    return path
-
-
-def write_experiment(folder, root, name="tiny", replications=4, steps=3, scenario_name="small"):
-    folder.mkdir(parents=True, exist_ok=True)
-    scenario = small_scenario(folder, root, scenario_name)
-    path = folder / "experiment.yaml"
-    path.write_text(yaml.safe_dump({"name": name, "seed": 5, "replications": replications, "steps": steps,
-                                    "scenarios": [str(scenario)]}), encoding="utf-8")
-    return path
-
-
-def tree(folder):
-    """Every file under ``folder`` with its content."""
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+from helpers import assert_same_results, cli, command, one_line, results, tree
 
 
 @pytest.fixture(scope="module")
-def finished(tmp_path_factory, root):
+def finished(tmp_path_factory, write_experiment):
     """A tiny finished batch, one run per chunk: what resumes and repairs must reproduce."""
     folder = tmp_path_factory.mktemp("finished")
-    experiment = write_experiment(folder, root)
+    experiment = write_experiment(folder, replications=4, steps=3)
     outcome = execute(plan_experiment(experiment), folder / "out", workers=1, chunk_size=1, progress=False)
     assert outcome.failed == 0
     return experiment, folder / "out"
 
 
-# --- 1. the output folder: nothing of the user's is touched ----------------------------------------
+# --- the output folder: nothing of the user's is touched -------------------------------------------
 
 
 def users_files(out):
@@ -76,26 +50,27 @@ def users_files(out):
 
 
 @pytest.mark.parametrize("flag", [None, "--restart", "--replace-stale"])
-def test_a_folder_the_batch_did_not_write_is_refused_and_left_untouched(tmp_path, root, flag):
-    experiment = write_experiment(tmp_path, root)
+def test_a_folder_the_batch_did_not_write_is_refused_and_left_untouched(tmp_path, write_experiment, capsys, flag):
+    experiment = write_experiment(tmp_path)
     out = tmp_path / "mine"
     before = users_files(out)
     with pytest.raises(OutputRefused):
         execute(plan_experiment(experiment), out, workers=1, restart=flag == "--restart",
                 replace_stale=flag == "--replace-stale", progress=False)
-    proc = cli(root, "batch", str(experiment), "--out", str(out), "--quiet", *([flag] if flag else []))
+    proc = command(capsys, "batch", str(experiment), "--out", str(out), "--quiet", *([flag] if flag else []))
     one_line(proc, 2, f"{out}: holds files this simulator did not write (no _manifest.json)")
     assert tree(out) == before
 
 
-def test_an_empty_folder_is_used(tmp_path, root):
-    experiment = write_experiment(tmp_path, root, replications=1)
+def test_an_empty_folder_is_used(tmp_path, write_experiment):
+    experiment = write_experiment(tmp_path)
     (tmp_path / "empty").mkdir()
     assert execute(plan_experiment(experiment), tmp_path / "empty", workers=1, progress=False).failed == 0
 
 
-def test_a_restart_deletes_only_what_the_batch_wrote(tmp_path, root):
-    experiment = write_experiment(tmp_path, root, replications=2)
+@pytest.mark.slow
+def test_a_restart_deletes_only_what_the_batch_wrote(tmp_path, write_experiment):
+    experiment = write_experiment(tmp_path, replications=2)
     out = tmp_path / "out"
     execute(plan_experiment(experiment), out, workers=1, chunk_size=1, progress=False)
     export_csv(out)  # ours: recorded in the manifest
@@ -104,11 +79,11 @@ def test_a_restart_deletes_only_what_the_batch_wrote(tmp_path, root):
     (out / "report" / "paper.md").write_text("the user's\n", encoding="utf-8")
     (out / "chunks" / "keep.txt").write_text("the user's\n", encoding="utf-8")
     users = {k: v for k, v in tree(out).items() if k in ("notes.txt", "report/paper.md", "chunks/keep.txt")}
-    write_experiment(tmp_path, root, replications=3)
+    write_experiment(tmp_path, replications=3)
     with pytest.raises(StaleResults):
         execute(plan_experiment(experiment), out, workers=1, progress=False)
     for option in ({"restart": True}, {"replace_stale": True}):
-        write_experiment(tmp_path, root, replications=2 if option.get("restart") else 3)
+        write_experiment(tmp_path, replications=2 if option.get("restart") else 3)
         execute(plan_experiment(experiment), out, workers=1, progress=False, **option)
         after = tree(out)
         assert {k: after[k] for k in users} == users
@@ -116,102 +91,33 @@ def test_a_restart_deletes_only_what_the_batch_wrote(tmp_path, root):
         assert len(pd.read_parquet(out / "runs.parquet")) == (2 if option.get("restart") else 3)
 
 
-# --- 2. names never become paths ---------------------------------------------------------------
+# --- a resume never mixes two models --------------------------------------------------------------
 
 
-def test_safe_names_are_one_short_component_and_distinct():
-    names = ["tiny", "/tmp/x", "../..", "..", ".", "", "a/b", "a_b", "x" * 300, "x" * 301, ".hidden", "a\0b"]
-    safe = [safe_name(n) for n in names]
-    assert safe[0] == "tiny" and safe_name("Wasser-Ökonomie_2") == "Wasser-Ökonomie_2"
-    assert len(set(safe)) == len(names)
-    for name in safe:
-        assert name and "/" not in name and "\0" not in name and not name.startswith(".") and len(name) <= MAX_NAME
-        assert named_folder("results", name).parent == Path("results")
-
-
-@pytest.mark.parametrize("name", ["..", "../..", "/ABS/escape", "n" * 300])
-def test_an_experiment_name_never_writes_outside_results_or_deletes(tmp_path, root, name):
-    work = tmp_path / "work"
-    (work / "report").mkdir(parents=True)
-    (work / "report" / "keep.md").write_text("keep\n", encoding="utf-8")
-    name = name.replace("/ABS", str(tmp_path))
-    experiment = write_experiment(tmp_path / "spec", root, name=name, replications=1, steps=2)
-    before = tree(tmp_path)
-    proc = cli(work, "batch", str(experiment), "--workers", "1", "--quiet")
-    assert proc.returncode == 0, proc.stderr
-    folders = list((work / "results").iterdir())
-    assert len(folders) == 1 and folders[0].name == safe_name(name) and (folders[0] / "runs.parquet").is_file()
-    after = tree(tmp_path)
-    new = {k for k in after if k not in before}
-    assert all(k.startswith("work/results/") for k in new), new
-    assert {k: after[k] for k in before} == before  # nothing changed or deleted
-
-
-def test_a_scenario_name_never_becomes_a_path(tmp_path, root):
-    work = tmp_path / "work"
-    work.mkdir()
-    scenario = small_scenario(tmp_path, root, name="../../escape")
-    proc = cli(work, "run", str(scenario), "--steps", "2")
-    assert proc.returncode == 0, proc.stderr
-    written = [p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()]
-    assert sorted(written) == sorted([scenario.relative_to(tmp_path).as_posix(),
-                                      f"work/results/runs/{safe_name('../../escape-seed1')}/timeseries.parquet",
-                                      f"work/results/runs/{safe_name('../../escape-seed1')}/summary.json"])
-
-
-# --- 3. a resume never mixes two models ----------------------------------------------------------
-
-
-def test_the_code_version_covers_the_model_and_not_the_report(tmp_path, root):
-    """Editing the model (a role's rule, a parameter, the step) changes the code version; editing the
-    report, the command line or an analysis does not, so finished runs stay usable."""
+@pytest.mark.e2e  # the model's source edited: a process that imports that copy
+def test_an_edited_model_is_a_new_code_version_and_its_folder_is_stale(tmp_path, root, write_experiment):
     source = tmp_path / "src"
     for package in ("simulation", "agents"):
         shutil.copytree(root / package, source / package, ignore=shutil.ignore_patterns("__pycache__"))
     env = {**os.environ, "PYTHONPATH": str(source)}
-    probe = [sys.executable, "-c", "from simulation.core.provenance import code_version; print(code_version())"]
-
-    def version() -> str:
-        return subprocess.run(probe, cwd=tmp_path, env=env, capture_output=True, text=True, check=True).stdout.strip()
-
-    def edit(relative: str) -> None:
-        file = source / relative
-        file.write_text(file.read_text(encoding="utf-8") + "\n# an edit\n", encoding="utf-8")
-
-    before = version()
-    for harmless in ("simulation/experiments/report.py", "simulation/cli.py", "simulation/analyses/game.py"):
-        edit(harmless)
-    assert version() == before
-    seen = {before}
-    for decisive in ("agents/enterprise.py", "simulation/config/schema.py", "simulation/core/model.py"):
-        edit(decisive)
-        seen.add(version())
-    assert len(seen) == 4
-
-
-def test_an_edited_model_is_a_new_code_version_and_its_folder_is_stale(tmp_path, root):
-    source = tmp_path / "src"
-    for package in ("simulation", "agents"):
-        shutil.copytree(root / package, source / package, ignore=shutil.ignore_patterns("__pycache__"))
-    env = {**os.environ, "PYTHONPATH": str(source)}
-    experiment = write_experiment(tmp_path, root, replications=1, steps=2)
+    experiment = write_experiment(tmp_path)
     out = tmp_path / "out"
-    command = ["batch", str(experiment), "--out", str(out), "--workers", "1", "--quiet"]
-    assert cli(source, *command, env=env).returncode == 0
+    batch = ["batch", str(experiment), "--out", str(out), "--workers", "1", "--quiet"]
+    assert cli(source, *batch, env=env).returncode == 0
     first = read_manifest(out)["code_version"]
     # An edit git would not tell apart from any other uncommitted edit.
     rule = source / "agents" / "government.py"
     rule.write_text(rule.read_text(encoding="utf-8") + "\n# an edit of the model\n", encoding="utf-8")
-    refused = cli(source, *command, env=env)
+    refused = cli(source, *batch, env=env)
     one_line(refused, 2, "the code changed")
-    replaced = cli(source, *command, "--replace-stale", env=env)
+    replaced = cli(source, *batch, "--replace-stale", env=env)
     assert replaced.returncode == 0, replaced.stderr
     assert "the code changed" in replaced.stderr and "(0 finished before)" in replaced.stdout
     assert read_manifest(out)["code_version"] not in (first, None)
     assert read_manifest(out)["git"]  # git describe kept as information
 
 
-# --- 4. signals and a dead parent stop every worker --------------------------------------------
+# --- signals and a dead parent stop every worker --------------------------------------------
 
 
 def children(pid):
@@ -244,8 +150,8 @@ def wait_until(condition, limit=120):
     return condition()
 
 
-def start_long_batch(tmp_path, root):
-    experiment = write_experiment(tmp_path, root, replications=60, steps=40)
+def start_long_batch(tmp_path, root, write_experiment):
+    experiment = write_experiment(tmp_path, replications=60, steps=40)
     out = tmp_path / "out"
     batch = subprocess.Popen([sys.executable, "-m", "simulation", "batch", str(experiment), "--out", str(out),
                               "--workers", "2", "--chunk-size", "1", "--quiet"], cwd=root, stdout=subprocess.PIPE,
@@ -266,10 +172,12 @@ def clean_up(batch):
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 @pytest.mark.parametrize("sent, status, to_group", [(signal.SIGINT, 130, True), (signal.SIGINT, 130, False),
                                                     (signal.SIGTERM, 143, False)])
-def test_ctrl_c_or_sigterm_stops_the_workers_and_says_how_to_resume(tmp_path, root, sent, status, to_group):
-    batch, helpers, out = start_long_batch(tmp_path, root)
+def test_ctrl_c_or_sigterm_stops_the_workers_and_says_how_to_resume(tmp_path, root, write_experiment, sent, status,
+                                                                   to_group):
+    batch, helpers, out = start_long_batch(tmp_path, root, write_experiment)
     try:
         # Ctrl-C in a terminal reaches every process of the batch; a signal from `kill` only the
         # main process, which then has to stop the rest itself.
@@ -289,8 +197,9 @@ def test_ctrl_c_or_sigterm_stops_the_workers_and_says_how_to_resume(tmp_path, ro
 
 
 @pytest.mark.slow
-def test_workers_exit_when_the_main_process_is_killed(tmp_path, root):
-    batch, helpers, _ = start_long_batch(tmp_path, root)
+@pytest.mark.e2e
+def test_workers_exit_when_the_main_process_is_killed(tmp_path, root, write_experiment):
+    batch, helpers, _ = start_long_batch(tmp_path, root, write_experiment)
     try:
         os.kill(batch.pid, signal.SIGKILL)
         batch.wait(timeout=30)
@@ -299,12 +208,7 @@ def test_workers_exit_when_the_main_process_is_killed(tmp_path, root):
         clean_up(batch)
 
 
-def test_an_interrupt_is_a_user_error_with_the_shells_status():
-    assert issubclass(Interrupted, UserError)
-    assert Interrupted("x", signal.SIGINT).exit_status == 130 and UserError("x").exit_status == 2
-
-
-# --- 5. a dead worker costs only its runs ---------------------------------------------------------
+# --- a dead worker costs only its runs ---------------------------------------------------------
 
 
 def chunk_that_kills_its_worker(chunk):
@@ -314,8 +218,9 @@ def chunk_that_kills_its_worker(chunk):
     return run_chunk(chunk)
 
 
-def test_a_run_that_kills_its_worker_every_time_is_recorded_as_failed(tmp_path, root):
-    plan = plan_experiment(write_experiment(tmp_path, root, replications=4, steps=2))
+@pytest.mark.slow
+def test_a_run_that_kills_its_worker_every_time_is_recorded_as_failed(tmp_path, write_experiment):
+    plan = plan_experiment(write_experiment(tmp_path, replications=4))
     store = ChunkStore(tmp_path / "chunks")
     with open_executor(2, None) as pool:
         pool.task = chunk_that_kills_its_worker
@@ -328,9 +233,10 @@ def test_a_run_that_kills_its_worker_every_time_is_recorded_as_failed(tmp_path, 
     assert rebuilt == MAX_ATTEMPTS  # one new pool per death, and no more tries than that
 
 
-def test_a_pool_that_broke_between_two_results_is_rebuilt(tmp_path, root):
+@pytest.mark.slow
+def test_a_pool_that_broke_between_two_results_is_rebuilt(tmp_path, write_experiment):
     # The race CI met: a worker dies while no run reports it yet, so the next submit is refused.
-    plan = plan_experiment(write_experiment(tmp_path, root, replications=4, steps=2))
+    plan = plan_experiment(write_experiment(tmp_path, replications=4))
     store = ChunkStore(tmp_path / "chunks")
     with open_executor(2, None) as pool:
         worker = pool.executor.submit(os.getpid).result()
@@ -354,10 +260,11 @@ def chunk_that_dies_while_sending_its_result(chunk, marker):
     return run_chunk(chunk)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300, method="thread")  # before the fix, a hang: fail instead
-def test_a_worker_killed_while_sending_a_result_is_noticed(tmp_path, root):
+def test_a_worker_killed_while_sending_a_result_is_noticed(tmp_path, write_experiment):
     # CPython's pool waits forever for the rest of the message; the batch must notice the death.
-    plan = plan_experiment(write_experiment(tmp_path, root, replications=4, steps=2))
+    plan = plan_experiment(write_experiment(tmp_path, replications=4))
     store = ChunkStore(tmp_path / "chunks")
     with open_executor(2, None) as pool:
         pool.task = functools.partial(chunk_that_dies_while_sending_its_result, marker=str(tmp_path / "died"))
@@ -383,8 +290,8 @@ def chunk_that_stalls_while_sending_its_result(chunk, marker):
 
 
 @pytest.mark.timeout(300, method="thread")  # before the fix, a hang: fail instead
-def test_stopping_workers_that_were_sending_a_result_returns(tmp_path, root):
-    plan = plan_experiment(write_experiment(tmp_path, root, replications=1, steps=2))
+def test_stopping_workers_that_were_sending_a_result_returns(tmp_path, write_experiment):
+    plan = plan_experiment(write_experiment(tmp_path))
     marker = tmp_path / "stalled"
     with open_executor(1, None) as pool:
         pool.task = functools.partial(chunk_that_stalls_while_sending_its_result, marker=str(marker))
@@ -408,8 +315,9 @@ def test_a_signal_inside_the_executor_stops_the_batch_as_soon_as_the_call_return
 
 
 @pytest.mark.slow
-def test_a_worker_killed_mid_batch_does_not_abort_it(tmp_path, root):
-    batch, helpers, out = start_long_batch(tmp_path, root)
+@pytest.mark.e2e
+def test_a_worker_killed_mid_batch_does_not_abort_it(tmp_path, root, write_experiment):
+    batch, helpers, out = start_long_batch(tmp_path, root, write_experiment)
     try:
         workers = [p for p in helpers if "resource_tracker" not in Path(f"/proc/{p}/cmdline").read_text()]
         os.kill(workers[0], signal.SIGKILL)
@@ -421,7 +329,7 @@ def test_a_worker_killed_mid_batch_does_not_abort_it(tmp_path, root):
     assert sorted(runs["run_id"]) == list(range(60)) and (runs["status"] == "ok").all()
 
 
-# --- 6. damaged chunk and results files --------------------------------------------------------
+# --- damaged chunk and results files --------------------------------------------------------
 
 
 def truncate(path):
@@ -442,16 +350,16 @@ def test_a_truncated_chunk_is_discarded_and_its_runs_run_again(tmp_path, finishe
     assert_same_results(reference, out)
 
 
-@pytest.mark.parametrize("command", ["report", "export"])
+@pytest.mark.parametrize("verb", ["report", "export"])
 @pytest.mark.parametrize("damaged", ["_manifest.json", "runs.parquet", "timeseries.parquet"])
-def test_report_and_export_of_a_damaged_folder_give_one_line(tmp_path, root, finished, command, damaged):
+def test_report_and_export_of_a_damaged_folder_give_one_line(tmp_path, finished, capsys, verb, damaged):
     _, reference = finished
     out = tmp_path / "out"
     shutil.copytree(reference, out)
     truncate(out / damaged)
     with pytest.raises(ResultsUnreadable):
-        (read_results if command == "report" else export_csv)(out)
-    one_line(cli(root, command, str(out)), 2, f"{out / damaged}: unreadable (")
+        (read_results if verb == "report" else export_csv)(out)
+    one_line(command(capsys, verb, str(out)), 2, f"{out / damaged}: unreadable (")
 
 
 def test_a_damaged_runs_file_of_a_finished_batch_is_rebuilt(tmp_path, finished):
@@ -463,22 +371,23 @@ def test_a_damaged_runs_file_of_a_finished_batch_is_rebuilt(tmp_path, finished):
     assert_same_results(reference, out)
 
 
-# --- 7. an output that cannot be written ----------------------------------------------------------
+# --- an output that cannot be written ----------------------------------------------------------
 
 
-def test_an_output_that_is_a_file(tmp_path, root, finished):
+def test_an_output_that_is_a_file(tmp_path, finished, capsys):
     experiment, _ = finished
     target = tmp_path / "a_file"
     target.write_text("mine\n", encoding="utf-8")
-    one_line(cli(root, "batch", str(experiment), "--out", str(target), "--quiet"), 2, f"{target}: is a file, not a folder")
+    one_line(command(capsys, "batch", str(experiment), "--out", str(target), "--quiet"), 2,
+             f"{target}: is a file, not a folder")
     assert target.read_text(encoding="utf-8") == "mine\n"
 
 
-def test_a_read_only_output(tmp_path, root, finished, monkeypatch):
+def test_a_read_only_output(tmp_path, finished, monkeypatch, capsys):
     experiment, _ = finished
     if os.geteuid() != 0:  # permissions hold: a real read-only folder
         (tmp_path / "ro").mkdir(mode=0o555)
-        proc = cli(root, "batch", str(experiment), "--out", str(tmp_path / "ro" / "out"), "--quiet")
+        proc = command(capsys, "batch", str(experiment), "--out", str(tmp_path / "ro" / "out"), "--quiet")
         one_line(proc, 2, "cannot write here (Permission denied)")
     # root ignores permissions: a read-only file system, as the OS reports it
     def read_only(*_args, **_kwargs):
@@ -515,10 +424,11 @@ def test_a_full_disk_stops_the_batch_with_one_line_and_it_resumes(tmp_path, fini
     assert_same_results(reference, out)
 
 
-# --- 8. Dask workers without the project ---------------------------------------------------------
+# --- Dask workers without the project ---------------------------------------------------------
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_dask_workers_without_the_project_say_so(tmp_path, root, finished):
     from test_batch import free_port, stop
 
