@@ -29,8 +29,11 @@ run: setup
 		$(if $(WORKERS),--workers $(WORKERS)) $(if $(RESTART),--restart)
 	$(PY) -m simulation report results/countermeasures
 
-# The import layering (pyproject.toml [tool.importlinter]): `make lint`; `make test` checks it first.
+# `make lint`: ruff (pyproject.toml [tool.ruff]: pyflakes, pycodestyle, lines of at most 120
+# characters) and the import layering (pyproject.toml [tool.importlinter]); `make check` and
+# `make test` run it first.
 lint: setup
+	$(VENV)/bin/ruff check --quiet .
 	$(VENV)/bin/lint-imports --no-logo
 
 # Feedback in about a minute on 2 CPUs, while editing: the import layering (and whatever else

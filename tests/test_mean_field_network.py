@@ -36,7 +36,10 @@ def test_departments_on_the_sectoral_network_mostly_see_departments(root, baseli
     """What the mean field now reads: on the sectoral network a department's requests go mostly to
     departments, whereas on the complete graph most of them would go to the hundred enterprises."""
     measured, complete = measure_mixing(baseline, range(1, 4)), Mixing.complete(baseline)
-    share = lambda m: m.rate[0, 0] / m.rate[0].sum()
+
+    def share(mixing):
+        return mixing.rate[0, 0] / mixing.rate[0].sum()
+
     assert share(measured) > 0.5 > share(complete)
     assert 0 < measured.served_reach < 1  # most of the public sees no department
 

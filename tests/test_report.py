@@ -144,7 +144,8 @@ def test_markdown_table_shows_the_csv_numbers(batch):
     summary = pd.read_csv(batch / "report" / "summary.csv")
     markdown = (batch / "report" / "summary.md").read_text()
     row = summary[(summary["scenario"] == "all_countermeasures") & (summary["metric"] == "adoption_holders")].iloc[0]
-    line = next(l for l in markdown.splitlines() if re.match(r"\|\s*adoption_holders\s*\|\s*all_countermeasures", l))
+    line = next(text for text in markdown.splitlines()
+                if re.match(r"\|\s*adoption_holders\s*\|\s*all_countermeasures", text))
     cells = [cell.strip() for cell in line.strip("|").split("|")]
     assert number(row["mean"]) in cells and interval(row["ci_low"], row["ci_high"]) in cells
     assert number(row["effect"]) in cells

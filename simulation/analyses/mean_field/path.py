@@ -222,7 +222,10 @@ def _month(game: MeanFieldGame, shares: np.ndarray) -> dict:
         timely = granted * (req.provider_shares > 0)
         refusal = decided * (1.0 - grant)
         chance = game.path_chance(a, b)
-        per_stance = lambda values: (chance[:, None, None] * values.reshape(len(PATHS), 2, 2)).sum(axis=0)
+
+        def per_stance(values: np.ndarray) -> np.ndarray:
+            return (chance[:, None, None] * values.reshape(len(PATHS), 2, 2)).sum(axis=0)
+
         rate = mix.requests_per_link[a, b]
         # Requests a→b sit on the a–b link seen from a ([a, b, sa, sb]) and from b ([b, a, sb, sa]).
         for target, values in ((answered, timely), (refused, refusal * (1.0 - forced)), (vouched, refusal * forced)):
