@@ -1,5 +1,6 @@
-# Quick start: `make run` (the main job), `make check` (a minute: what to run while editing) and
-# `make test` (everything; what CI runs).  All set up .venv first when needed.
+# Quick start: `make run` (the main job) and `make test` (everything; what CI runs); `make first-run`
+# (one run in seconds) and `make check` (under a minute: what to run while editing).  All set up
+# .venv first when needed.
 PYTHON_FOR_VENV ?= $(shell for p in python3.12 python3.13 python3; do \
 	if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then echo $$p; break; fi; done)
 VENV := .venv
@@ -28,6 +29,12 @@ run: setup
 	$(PY) -m simulation equal-cost scenarios/experiments/equal_cost.yaml --out results/countermeasures/equal_cost \
 		$(if $(WORKERS),--workers $(WORKERS)) $(if $(RESTART),--restart)
 	$(PY) -m simulation report results/countermeasures
+
+# A first run in a few seconds: the baseline once (seed 1, five years), its headline figures
+# printed and its timeseries written under results/runs/.
+.PHONY: first-run
+first-run: setup
+	$(PY) -m simulation run scenarios/baseline.yaml --seed 1
 
 # `make lint`: ruff (pyproject.toml [tool.ruff]: pyflakes, pycodestyle, lines of at most 120
 # characters) and the import layering (pyproject.toml [tool.importlinter]); `make check` and
