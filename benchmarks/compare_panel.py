@@ -39,7 +39,8 @@ def timed(function, *args, **kwargs):
     return value, round(time.perf_counter() - wall, 3), round(time.process_time() - cpu, 3)
 
 
-def measure(runs: int = 10, steps: int = 60, workers: int = 2, repeats: int = 3, shots: bool = True) -> tuple[dict, pd.DataFrame]:
+def measure(runs: int = 10, steps: int = 60, workers: int = 2, repeats: int = 3,
+            shots: bool = True) -> tuple[dict, pd.DataFrame]:
     """The figures of one timed comparison (and the effect table it drew); with ``shots``, the brief
     as results/screenshots/brief.png and .pdf."""
     load_start = os.getloadavg()

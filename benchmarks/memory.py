@@ -46,7 +46,8 @@ def measure_run(overrides: dict) -> dict:
     links = len(model.network.edges)
     holder_links = int((model.network.edges.max(axis=1) < model.layout.holders).sum()) if links else 0
     estimate = capacity.run_bytes(model.layout, scenario.network, STEPS)
-    return {"agents": model.layout.total, "links": links, "holder_links": holder_links, "measured": used, "estimate": estimate}
+    return {"agents": model.layout.total, "links": links, "holder_links": holder_links, "measured": used,
+            "estimate": estimate}
 
 
 def measure_plan(fields: dict) -> dict:
@@ -61,14 +62,16 @@ def measure_plan(fields: dict) -> dict:
         plan.digest()
         used = peak_rss_bytes() - before
     cells = len({run.point for run in plan.runs})
-    return {"cells": cells, "runs": len(plan.runs), "measured": used, "estimate": capacity.plan_bytes(cells, len(plan.runs))}
+    return {"cells": cells, "runs": len(plan.runs), "measured": used,
+            "estimate": capacity.plan_bytes(cells, len(plan.runs))}
 
 
 def main() -> None:
     mib = 2**20
     for name, overrides in RUN_CASES.items():
         r = in_fresh_process(measure_run, overrides)
-        print(f"{name:<24} {r['agents']:>9,} agents {r['links']:>10,} links ({r['holder_links']:,} between holders)  measured {r['measured'] / mib:8.1f} MiB"
+        print(f"{name:<24} {r['agents']:>9,} agents {r['links']:>10,} links ({r['holder_links']:,} between holders)"
+              f"  measured {r['measured'] / mib:8.1f} MiB"
               f"  estimate {r['estimate'] / mib:8.1f} MiB  ({r['measured'] / r['agents']:,.0f} B/agent,"
               f" {r['measured'] / max(r['links'], 1):,.0f} B/link)")
     for name, fields in PLAN_CASES.items():

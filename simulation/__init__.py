@@ -9,7 +9,8 @@ from importlib import import_module
 from simulation.config import Scenario, load_scenario
 from simulation.errors import ConfigError, UserError
 
-_LAZY = {"DataSharingModel": "simulation.core.model", "RunResult": "simulation.core.runner", "run": "simulation.core.runner"}
+_LAZY = {"DataSharingModel": "simulation.core.model", "RunResult": "simulation.core.runner",
+         "run": "simulation.core.runner"}
 
 __all__ = ["ConfigError", "DataSharingModel", "RunResult", "Scenario", "UserError", "load_scenario", "run"]
 

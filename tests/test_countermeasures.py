@@ -28,7 +28,8 @@ class InspectionDrive(Countermeasure):
     name = "inspection_drive"
 
     def levers(self, levers, step):
-        return replace(levers, evaluation_penalty=levers.evaluation_penalty + self.settings.penalty * self.strength(step))
+        return replace(levers,
+                       evaluation_penalty=levers.evaluation_penalty + self.settings.penalty * self.strength(step))
 
     def capability_rates(self, step):
         return CapabilityRates(training=self.settings.training_rate * self.strength(step))

@@ -85,7 +85,8 @@ def test_countermeasure_moves_its_own_indicator(runs, countermeasure, indicator)
     assert ev.better(runs, countermeasure, "baseline", indicator) < ALPHA
 
 
-@pytest.mark.parametrize("countermeasure, indicator", [(c, i) for c, indicators in IMPROVES.items() for i in indicators])
+@pytest.mark.parametrize("countermeasure, indicator",
+                         [(c, i) for c, indicators in IMPROVES.items() for i in indicators])
 def test_countermeasure_improves_sharing_and_islands(runs, countermeasure, indicator):
     assert ev.better(runs, countermeasure, "baseline", indicator) < ALPHA
 

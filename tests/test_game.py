@@ -149,7 +149,8 @@ def frozen_model(scenario, seed: int) -> DataSharingModel:
     model.holders.technology[:], model.holders.security[:] = p.technology_initial, p.security_initial
     model.holders.restricted[:], model.holders.open[:] = p.restricted_share, p.open_share
     model.holders.conditional[:] = 1.0 - p.open_share - p.restricted_share
-    model.population.cognition[:] = np.array([p.cognition_government, p.cognition_enterprise, p.cognition_public])[model.population.role]
+    model.population.cognition[:] = np.array([p.cognition_government, p.cognition_enterprise,
+                                              p.cognition_public])[model.population.role]
     model.public.privacy_concern[:] = p.privacy_concern
     model.links.trust[:] = model.trust_prior(model.links.u, model.links.v)
     return model
@@ -253,16 +254,19 @@ start: [0.5, 0.5, 0.5]
 """
 
 BAD = [
-    (GOOD.replace('  "011": [0, 1, 1]\n', ""), "payoffs: a mapping is not allowed: all 8 profiles are required; missing 011"),
+    (GOOD.replace('  "011": [0, 1, 1]\n', ""),
+     "payoffs: a mapping is not allowed: all 8 profiles are required; missing 011"),
     (GOOD.replace('"010"', "010"), "profile key 8 is not one of"),
     (GOOD.replace("start: [0.5, 0.5, 0.5]", "start: [0.5, 1.5, 0.5]"), "start.1"),
     (GOOD.replace("start: [0.5, 0.5, 0.5]", "start: [0.5, 0.5]"), "start"),
     (GOOD.replace('"101": [1, 0, 1]', '"101": [1, .nan, 1]'), "payoffs.101.1"),
     (GOOD.replace('"101": [1, 0, 1]', '"101": [1, 0]'), "payoffs.101"),
-    (GOOD.replace("public: [bystander, participate]", "citizen: [bystander, participate]"), "strategies: a mapping is not allowed: strategies must name"),
+    (GOOD.replace("public: [bystander, participate]", "citizen: [bystander, participate]"),
+     "strategies: a mapping is not allowed: strategies must name"),
     (GOOD.replace("enterprise: [hoard, share]", "enterprise: [hoard, share, sell]"), "strategies.enterprise"),
     (GOOD.replace("name: t", "name: t\nstrat: 1"), "strat: unknown key"),
-    (GOOD.replace("roles: [government, enterprise, public]", "roles: [government, government, public]"), "roles: ['government', 'government', 'public'] is not allowed: roles must be three distinct names"),
+    (GOOD.replace("roles: [government, enterprise, public]", "roles: [government, government, public]"),
+     "roles: ['government', 'government', 'public'] is not allowed: roles must be three distinct names"),
     (GOOD.replace("name: t", "name: !!python/object:os.system t"), "not allowed"),
 ]
 
@@ -286,8 +290,8 @@ def test_bad_game_file_gives_a_clear_error(tmp_path, text, expected):
 # ------------------------------------------------------------------ the command line
 
 def test_game_json_is_one_object_with_the_documented_keys(root, capsys):
-    proc = command(capsys, "game", "scenarios/games/coordination.yaml", "--start", "0.8", "0.8", "0.8", "--abm-agents", "200",
-                   "--seed", "5", "--t-end", "50", "--json", cwd=root)
+    proc = command(capsys, "game", "scenarios/games/coordination.yaml", "--start", "0.8", "0.8", "0.8",
+                   "--abm-agents", "200", "--seed", "5", "--t-end", "50", "--json", cwd=root)
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert list(out) == ["roles", "equilibria", "ess", "ode", "abm"]
@@ -300,8 +304,8 @@ def test_game_json_is_one_object_with_the_documented_keys(root, capsys):
 @pytest.mark.slow
 def test_game_scenario_mean_field_and_plot(root, tmp_path, capsys):
     png = tmp_path / "phase.png"
-    proc = command(capsys, "game", "--scenario", "scenarios/baseline.yaml", "--abm-agents", "0", "--json", "--plot", str(png),
-                   cwd=root)
+    proc = command(capsys, "game", "--scenario", "scenarios/baseline.yaml", "--abm-agents", "0", "--json",
+                   "--plot", str(png), cwd=root)
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert out["abm"] is None and out["roles"] == ["government", "enterprise", "public"]

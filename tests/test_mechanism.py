@@ -25,7 +25,8 @@ def check_accounts(model: DataSharingModel, participated: np.ndarray) -> None:
     is_enterprise = model.population.role[batch.provider] == 1
     bonus = (lv.evaluation_reward + lv.enterprise_subsidy * is_enterprise) * batch.view.size * batch.timely
     assert np.allclose(ledger.rewards, np.bincount(batch.provider, bonus, h))
-    assert np.all(ledger.fines <= np.bincount(batch.provider, lv.evaluation_penalty * batch.view.size * batch.refused, h) + 1e-12)
+    assert np.all(ledger.fines
+                  <= np.bincount(batch.provider, lv.evaluation_penalty * batch.view.size * batch.refused, h) + 1e-12)
     assert np.allclose(ledger.public_rewards, lv.public_reward * participated)
     assert ledger.budgets == pytest.approx(model.package.budget_at(model.steps, h, model.layout.public))
     paid_out = ledger.budgets + ledger.brokering + ledger.rewards.sum() + ledger.public_rewards.sum()
@@ -41,7 +42,8 @@ def test_money_is_conserved_on_every_step_of_random_runs(root, tiny, seed, ecosy
                                                         tiering, price_cap, ramp, kind, scale):
     scenario = load_scenario(root / "scenarios" / "baseline.yaml", overrides={**tiny, "network.kind": kind})
     cm = scenario.countermeasures
-    for block, on in (("ecosystem", ecosystem), ("mechanism", mechanism), ("cognition", cognition), ("security", security)):
+    for block, on in (("ecosystem", ecosystem), ("mechanism", mechanism), ("cognition", cognition),
+                      ("security", security)):
         getattr(cm, block).enabled, getattr(cm, block).ramp, getattr(cm, block).scale = on, ramp, scale
     cm.security.tiering, cm.mechanism.price_cap = tiering, price_cap
     model = DataSharingModel(scenario, seed=seed)
@@ -78,8 +80,9 @@ def test_trust_recovers_where_providers_answer(root, tiny):
 def test_trust_returns_to_its_prior_without_any_request(root, tiny):
     scenario = load_scenario(root / "scenarios" / "baseline.yaml",
                              overrides={**tiny, **{f"demand.{k}": 0.0 for k in (
-                                 "government_from_government", "government_from_enterprise", "enterprise_from_government",
-                                 "enterprise_from_enterprise", "government_from_grid", "grid_from_water", "water_from_grid")}})
+                                 "government_from_government", "government_from_enterprise",
+                                 "enterprise_from_government", "enterprise_from_enterprise", "government_from_grid",
+                                 "grid_from_water", "water_from_grid")}})
     model = DataSharingModel(frozen_learning(scenario), seed=3)
     model.links.trust[:] = 0.0
     for _ in range(60):
@@ -144,10 +147,13 @@ def test_the_grid_shares_with_the_water_companies_when_the_government_leads(root
     """The case: with the government leading, the grid uses the water companies' data and shares
     with them; in the baseline it shares only where it profits, which in the final year it does not."""
     def final_year(name):
-        frames = [run(load_scenario(root / "scenarios" / f"{name}.yaml"), seed=s).timeseries.iloc[-12:] for s in range(1, 11)]
-        return {k: np.mean([f[k].mean() for f in frames]) for k in ("grid_sharing", "volume_grid_water", "volume_water_grid")}
+        frames = [run(load_scenario(root / "scenarios" / f"{name}.yaml"), seed=s).timeseries.iloc[-12:]
+                  for s in range(1, 11)]
+        return {k: np.mean([f[k].mean() for f in frames])
+                for k in ("grid_sharing", "volume_grid_water", "volume_water_grid")}
 
     baseline, ecosystem = final_year("baseline"), final_year("ecosystem")
-    assert ecosystem["grid_sharing"] > 0.5 and ecosystem["volume_grid_water"] > 10 * max(baseline["volume_grid_water"], 0.1)
+    assert (ecosystem["grid_sharing"] > 0.5
+            and ecosystem["volume_grid_water"] > 10 * max(baseline["volume_grid_water"], 0.1))
     assert ecosystem["volume_water_grid"] > baseline["volume_water_grid"]
     assert baseline["grid_sharing"] < 0.2

@@ -26,7 +26,8 @@ def test_same_seed_same_dataframe_different_seed_differs(small):
 
 def test_all_countermeasures_deterministic(root, tiny):
     scenario = load_scenario(root / "scenarios" / "all_countermeasures.yaml", overrides=tiny)
-    pd.testing.assert_frame_equal(run(scenario, seed=2, steps=20).timeseries, run(scenario, seed=2, steps=20).timeseries)
+    pd.testing.assert_frame_equal(run(scenario, seed=2, steps=20).timeseries,
+                                  run(scenario, seed=2, steps=20).timeseries)
 
 
 def test_timeseries_columns_and_summary(small):
@@ -100,7 +101,8 @@ def _check_invariants(frame: pd.DataFrame, model: DataSharingModel) -> None:
     assert (frame["requests_escalated"] <= frame["requests_refused"] + frame["requests_granted"]).all()
     assert (frame["wait_p90_days"] >= 0).all() and (frame["islands_two_way"] >= frame["islands"]).all()
     assert np.allclose(frame["sharing_volume"].cumsum(), frame["cumulative_volume"])
-    for arr in (model.links.trust, model.population.cognition, model.holders.quality, model.holders.technology, model.holders.security, model.public.privacy_concern):
+    for arr in (model.links.trust, model.population.cognition, model.holders.quality, model.holders.technology,
+                model.holders.security, model.public.privacy_concern):
         assert np.all((arr >= 0) & (arr <= 1))
 
 
@@ -112,16 +114,19 @@ unit = st.floats(0, 1)
     seed=st.integers(0, 10_000),
     trust_initial=unit, trust_gain=unit, trust_loss=unit, incident_probability=unit, quality_decay=st.floats(0, 0.5),
     tiering=unit, cognition=st.booleans(), ecosystem=st.booleans(), mechanism=st.booleans(), security=st.booleans(),
-    rule=st.sampled_from(["imitation", "logit"]), kind=st.sampled_from(["sectoral", "small_world", "scale_free", "erdos_renyi"]),
+    rule=st.sampled_from(["imitation", "logit"]),
+    kind=st.sampled_from(["sectoral", "small_world", "scale_free", "erdos_renyi"]),
 )
 def test_invariants_hold_for_random_parameters(small, seed, trust_initial, trust_gain, trust_loss, incident_probability,
-                                               quality_decay, tiering, cognition, ecosystem, mechanism, security, rule, kind):
+                                               quality_decay, tiering, cognition, ecosystem, mechanism, security,
+                                               rule, kind):
     scenario = small.model_copy(deep=True)
     p = scenario.parameters
     p.trust_initial, p.trust_gain, p.trust_loss = trust_initial, trust_gain, trust_loss
     p.incident_probability, p.quality_decay, p.learning_rule = incident_probability, quality_decay, rule
     cm = scenario.countermeasures
-    cm.cognition.enabled, cm.ecosystem.enabled, cm.mechanism.enabled, cm.security.enabled = cognition, ecosystem, mechanism, security
+    (cm.cognition.enabled, cm.ecosystem.enabled, cm.mechanism.enabled,
+     cm.security.enabled) = cognition, ecosystem, mechanism, security
     cm.security.tiering = tiering
     scenario.network.kind = kind
     result = run(scenario, seed=seed, steps=15)

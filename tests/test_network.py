@@ -62,7 +62,8 @@ def example_graph(**changes) -> nx.Graph:
 
 def _file_scenario(root, tmp_path, path):
     (tmp_path / "file.yaml").write_text(
-        f"extends: {root / 'scenarios' / 'baseline.yaml'}\nname: from_file\nnetwork: {{kind: file, path: {path.name}}}\n")
+        f"extends: {root / 'scenarios' / 'baseline.yaml'}\nname: from_file\n"
+        f"network: {{kind: file, path: {path.name}}}\n")
     return load_scenario(tmp_path / "file.yaml")
 
 

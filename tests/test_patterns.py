@@ -49,7 +49,8 @@ def test_a_failing_check_stays_in_the_table_marked_as_failing():
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory, root):
     """The security and all-countermeasures scenarios once each on the sectoral network (seed 3)."""
-    plan = pt.plan_patterns(root / "scenarios", range(3, 4), families=("sectoral",), names=("security", "all_countermeasures"))
+    plan = pt.plan_patterns(root / "scenarios", range(3, 4), families=("sectoral",),
+                            names=("security", "all_countermeasures"))
     out = tmp_path_factory.mktemp("patterns")
     execute(plan, out, workers=2, progress=False)
     runs, timeseries, _ = read_results(out)

@@ -46,7 +46,8 @@ def test_only_the_text_between_the_markers_changes():
 def test_the_comparison_timing_is_rendered_when_measured(results):
     measured = copy.deepcopy(results)
     measured["compare_panel"] = {"runs_per_arm": 10, "months": 60, "agents": 420, "workers": 2,
-                                 "cold_s_including_process_start": 2.93, "warm_s": [1.2, 0.98, 1.04], "brief_pdf_s": 0.33}
+                                 "cold_s_including_process_start": 2.93, "warm_s": [1.2, 0.98, 1.04],
+                                 "brief_pdf_s": 0.33}
     text = " ".join(render(measured).split())
     assert "10 + 10 runs of 60 months" in text and "2.9 s from a cold start, 1.0 s once" in text
     assert "cold start" not in " ".join(render({**measured, "compare_panel": None}).split())

@@ -137,7 +137,8 @@ def test_a_tiny_study_end_to_end_resumes_after_losing_chunks(tmp_path, root, cap
     assert (table["ci_low"] <= table["share"]).all() and (table["share"] <= table["ci_high"]).all()
     assert "| conclusion | holds in |" in (out / "report" / "robustness.md").read_text()
     for stem in ("shares",):
-        assert (out / "report" / f"{stem}.pdf").stat().st_size > 0 and (out / "report" / f"{stem}.png").stat().st_size > 0
+        assert ((out / "report" / f"{stem}.pdf").stat().st_size > 0
+                and (out / "report" / f"{stem}.png").stat().st_size > 0)
     assert json.loads((out / "report" / "timing.json").read_text())["runs_executed"] == 3 * len(SCENARIOS)
     runs = pd.read_parquet(out / RUNS)
     assert len(runs) == 3 * len(SCENARIOS) and (runs["status"] == "ok").all()
@@ -150,7 +151,8 @@ def test_a_tiny_study_end_to_end_resumes_after_losing_chunks(tmp_path, root, cap
     (out / RUNS).unlink()
     (out / TIMESERIES).unlink()
     doc = tmp_path / "doc.md"
-    doc.write_text("before\n<!-- robustness-table:begin -->\nSTALE TABLE\n<!-- robustness-table:end -->\nafter\n", encoding="utf-8")
+    doc.write_text("before\n<!-- robustness-table:begin -->\nSTALE TABLE\n<!-- robustness-table:end -->\nafter\n",
+                   encoding="utf-8")
     assert main([*command, "--doc", str(doc)]) == 0
     assert len(pd.read_parquet(out / RUNS)) == 3 * len(SCENARIOS)
     assert 0 < json.loads((out / "report" / "timing.json").read_text())["runs_executed"] < 3 * len(SCENARIOS)

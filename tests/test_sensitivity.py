@@ -99,7 +99,8 @@ def tiny_scenario(folder, root):
 
 
 @pytest.mark.parametrize("changes, message", [
-    ({"parameters": {"countermeasures.ecosystem.link_rat": [0, 1]}}, "did you mean 'countermeasures.ecosystem.link_rate'"),
+    ({"parameters": {"countermeasures.ecosystem.link_rat": [0, 1]}},
+     "did you mean 'countermeasures.ecosystem.link_rate'"),
     ({"parameters": {"countermeasures.ecosystem.link_rate": [0, 11]}}, "outside the declared range [0, 10]"),
     ({"parameters": {"countermeasures.ecosystem.link_rate": [0.5, 0.5]}}, "low < high"),
     ({"parameters": {"network.kind": [0, 1]}}, "not a numeric parameter"),

@@ -52,7 +52,8 @@ PACKAGES, FRONTIER = "packages.csv", "frontier.csv"
 class FrontierSpec(RangesSpec):
     packages: int = Field(ge=1, le=1_000_000, description="countermeasure packages drawn")
     switches: list[Literal["ecosystem", "mechanism", "cognition", "security"]] = Field(
-        default_factory=list, description="countermeasures switched on in half of the packages; the others keep the scenario's setting")
+        default_factory=list,
+        description="countermeasures switched on in half of the packages; the others keep the scenario's setting")
 
 
 def switch_key(block: str) -> str:

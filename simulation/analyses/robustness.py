@@ -55,7 +55,8 @@ class RobustnessSpec(Block):
                                  "the baseline and every countermeasure scenario the conclusions compare")
     structures: int = Field(ge=2, le=100_000, description="Latin hypercube samples of the assumption parameters")
     replications: int = Field(1, ge=1, le=1000, description="runs per scenario and structure, averaged")
-    steps: int | None = Field(None, ge=1, le=100_000, description="horizon of every run in months (default: the scenarios')")
+    steps: int | None = Field(None, ge=1, le=100_000,
+                              description="horizon of every run in months (default: the scenarios')")
     seed: int = Field(ge=0, le=2**63 - 1, description="seeds the design and the runs")
 
     @model_validator(mode="after")
@@ -189,7 +190,8 @@ def _strongest(o: pd.DataFrame) -> bool:
 CONCLUSIONS: tuple[Conclusion, ...] = (
     *(Conclusion(f"{x}_raises_volume", f"{x} raises sharing volume (cumulative, over the baseline)", _raises_volume(x))
       for x in (*COUNTERMEASURES, COMBINED)),
-    *(Conclusion(f"{x}_reduces_islands", f"{x} reduces islands (final-year mean, below the baseline)", _reduces_islands(x))
+    *(Conclusion(f"{x}_reduces_islands", f"{x} reduces islands (final-year mean, below the baseline)",
+                 _reduces_islands(x))
       for x in (*COUNTERMEASURES, COMBINED)),
     *(Conclusion(f"{x}_shortens_waits", f"{x} shortens waits (final-year mean waiting time)", _shortens_waits(x))
       for x in ("mechanism", "security")),
@@ -254,7 +256,8 @@ def failure_box(x: pd.DataFrame, fails: np.ndarray) -> FailureBox | None:
         rows.append({"parameter": key, "low": lims.at[0, key], "high": lims.at[1, key],
                      "quasi_p": min(tested) if tested else np.nan})
     frame = pd.DataFrame(rows, columns=["parameter", "low", "high", "quasi_p"]).sort_values("quasi_p", kind="stable")
-    return FailureBox(float(stats["coverage"]), float(stats["density"]), float(stats["mass"]), frame.reset_index(drop=True))
+    return FailureBox(float(stats["coverage"]), float(stats["density"]), float(stats["mass"]),
+                      frame.reset_index(drop=True))
 
 
 def design_frame(runs: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -354,7 +357,8 @@ def write_outputs(report: Path, spec: RobustnessSpec, table: pd.DataFrame, struc
                 for name, box in boxes.items() for limits in [box.limits.astype({"low": str, "high": str})]]
     columns = ["conclusion", "coverage", "density", "mass", "parameter", "low", "high", "quasi_p"]
     with atomic_path(written[3]) as tmp:
-        (pd.concat(box_rows, ignore_index=True)[columns] if box_rows else pd.DataFrame(columns=columns)).to_csv(tmp, index=False)
+        (pd.concat(box_rows, ignore_index=True)[columns] if box_rows
+         else pd.DataFrame(columns=columns)).to_csv(tmp, index=False)
     if timing is not None:
         write_json(report / TIMING, timing)
         written.append(report / TIMING)
@@ -419,7 +423,8 @@ def boxes_figure(boxes: dict[str, FailureBox]) -> Any:
             plausible = space[r.parameter]
             if isinstance(r.low, set | frozenset):
                 for c in sorted(plausible.index(c) for c in r.low if c in plausible):
-                    ax.barh(j, 1 / len(plausible), left=c / len(plausible), color="0.6", edgecolor="black", linewidth=0.5)
+                    ax.barh(j, 1 / len(plausible), left=c / len(plausible), color="0.6", edgecolor="black",
+                            linewidth=0.5)
                     ax.text((c + 0.5) / len(plausible), j, plausible[c], ha="center", va="center", fontsize=6)
             else:
                 lo, hi = plausible

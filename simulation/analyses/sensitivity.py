@@ -51,7 +51,8 @@ class SensitivitySpec(RangesSpec):
     method: Literal["morris", "sobol"] = Field(description="morris: elementary effects; sobol: variance-based indices")
     samples: int = Field(ge=2, le=1_000_000, description="Morris: trajectories; Sobol: base samples N (a power of 2)")
     levels: int = Field(4, ge=2, le=1000, description="Morris: levels of the grid (even)")
-    outputs: list[str] = Field(min_length=1, description="run-level outputs: final metric values, run-level figures such as fulfilment_overall, or time_to_lasting_integration")
+    outputs: list[str] = Field(min_length=1, description="run-level outputs: final metric values, run-level figures"
+                                                         " such as fulfilment_overall, or time_to_lasting_integration")
 
     @model_validator(mode="after")
     def _design_fits_method(self) -> "SensitivitySpec":
@@ -70,7 +71,8 @@ def load_sensitivity(path: str | Path) -> tuple[dict[str, Any], SensitivitySpec]
 # Designs and indices (shared by the model and by analytic test functions)
 
 
-def index_table(method: str, problem: dict[str, Any], x: np.ndarray, y: pd.DataFrame, levels: int, seed: int) -> pd.DataFrame:
+def index_table(method: str, problem: dict[str, Any], x: np.ndarray, y: pd.DataFrame, levels: int,
+                seed: int) -> pd.DataFrame:
     """One row per output and parameter, with the method's index columns (NaN for a constant output)."""
     from SALib.analyze import morris, sobol
 
@@ -129,7 +131,8 @@ class SensitivityResult:
         lines = [f"{self.spec.name}: {self.spec.method}, {self.runs} runs; parameters ranked by {key}"]
         for output, rows in self.table.groupby("output", sort=False):
             lines.append(f"  {output}")
-            lines += [f"    {i}. {short(r.parameter):<40} {getattr(r, key):.4g}" for i, r in enumerate(rows.itertuples(), 1)]
+            lines += [f"    {i}. {short(r.parameter):<40} {getattr(r, key):.4g}"
+                      for i, r in enumerate(rows.itertuples(), 1)]
         lines.append(f"wrote {', '.join(str(p) for p in self.written)}; runs in {self.out}/runs.parquet")
         return "\n".join(lines)
 

@@ -35,8 +35,10 @@ class RangesSpec(Block):
     name: str = Field(description="study name: labels the runs and the default output folder")
     description: str = Field("", description="what the study is for")
     scenario: str = Field(description="scenario file, relative to the spec file or absolute")
-    steps: int | None = Field(None, ge=1, le=100_000, description="horizon of every run in months (default: the scenario's)")
-    replications: int = Field(1, ge=1, le=10_000, description="runs per design point, averaged (sensitivity) or counted (frontier)")
+    steps: int | None = Field(None, ge=1, le=100_000,
+                              description="horizon of every run in months (default: the scenario's)")
+    replications: int = Field(1, ge=1, le=10_000,
+                              description="runs per design point, averaged (sensitivity) or counted (frontier)")
     seed: int = Field(ge=0, le=2**63 - 1, description="seeds the design and the runs")
     parameters: dict[str, list[float]] = Field(min_length=1, description="dotted scenario key: [low, high]")
 
@@ -72,7 +74,8 @@ def check_range(key: str, bounds: list[float], source: str) -> None:
     check_key(Scenario, key, source)
     field = field_at(Scenario, key)
     if field.annotation not in (int, float):
-        raise ConfigError(f"{source}.{key}: not a numeric parameter (it is {getattr(field.annotation, '__name__', field.annotation)})")
+        raise ConfigError(f"{source}.{key}: not a numeric parameter"
+                          f" (it is {getattr(field.annotation, '__name__', field.annotation)})")
     if len(bounds) != 2 or not bounds[0] < bounds[1]:
         raise ConfigError(f"{source}.{key}: {bounds} is not allowed: needs [low, high] with low < high")
     low, high = field_bounds(field)

@@ -23,6 +23,6 @@ from simulation.analyses.mean_field.path import (
                                                  scenario_start,
 )
 
-__all__ = ["PATHS", "AgentExposure", "MeanFieldGame", "MeanFieldPath", "MeanFieldState", "Mixing", "complete_graph_game",
-           "long_run_quality", "measure_mixing", "mean_field_path", "representative_agents", "scenario_game",
-           "scenario_start"]
+__all__ = ["PATHS", "AgentExposure", "MeanFieldGame", "MeanFieldPath", "MeanFieldState", "Mixing",
+           "complete_graph_game", "long_run_quality", "measure_mixing", "mean_field_path", "representative_agents",
+           "scenario_game", "scenario_start"]

@@ -148,8 +148,9 @@ class MeanFieldGame:
         reach = mix.watched_reach[requester, provider]
         return incentives.Requests(
             size=np.full(n, p.request_share * mix.size[requester, provider]),
-            quality=np.full(n, c[f"quality_{provider.key}"] if quality is None else quality), technology=np.full(n, c[f"technology_{provider.key}"]),
-            security=np.full(n, c[f"security_{provider.key}"]), trust=self.trust(requester, provider)[trust_rows[:, 1], trust_rows[:, 2]],
+            quality=np.full(n, c[f"quality_{provider.key}"] if quality is None else quality),
+            technology=np.full(n, c[f"technology_{provider.key}"]), security=np.full(n, c[f"security_{provider.key}"]),
+            trust=self.trust(requester, provider)[trust_rows[:, 1], trust_rows[:, 2]],
             exposure=exposure, automatic=path == 0, not_shareable=np.isin(path, (2, 5)),
             requester_shares=asks, provider_shares=gives,
             watched=reach * np.asarray(watched, dtype=float)[..., None] * np.ones(n),
@@ -165,7 +166,8 @@ class MeanFieldGame:
                 return np.broadcast_to(np.array([given, 1.0 - given]), shares.shape[:-1] + (2,))
             s = shares[..., role]
             return np.stack([s, 1.0 - s], axis=-1)
-        w = (self.path_chance(requester, provider)[:, None, None] * stance(requester, requester_stance)[..., None, :, None]
+        w = (self.path_chance(requester, provider)[:, None, None]
+             * stance(requester, requester_stance)[..., None, :, None]
              * stance(provider, provider_stance)[..., None, None, :])
         return w.reshape(shares.shape[:-1] + (-1,))
 
@@ -278,7 +280,8 @@ def long_run_quality(p, technology: float, initial: float) -> float:
     technology's gain g·τ·(1 − q) against ageing δ·q, plus, while the data is below the standard q*
     and remediation costs anything (τ < 1), the share ℓ of the gap closed in each month the holder
     remediates, which a holder of the complete graph does every month (it provides data every month)."""
-    gain, decay, learn, standard = p.technology_quality_gain * technology, p.quality_decay, p.remediation_learning, p.quality_standard
+    gain, decay, learn, standard = (p.technology_quality_gain * technology, p.quality_decay, p.remediation_learning,
+                                    p.quality_standard)
     remediates = technology < 1.0 and learn > 0
     if gain + decay == 0:  # only remediation moves quality, and it stops at the standard
         return standard if remediates and initial < standard else initial
@@ -296,7 +299,8 @@ def scenario_game(scenario: Scenario, long_run: bool = False, extra: tuple[Count
     return MeanFieldGame(scenario, Package.of(scenario, extra).full_strength_step, long_run, extra, mixing)
 
 
-def complete_graph_game(scenario: Scenario, long_run: bool = False, extra: tuple[Countermeasure, ...] = ()) -> MeanFieldGame:
+def complete_graph_game(scenario: Scenario, long_run: bool = False,
+                        extra: tuple[Countermeasure, ...] = ()) -> MeanFieldGame:
     """The mean field of ordinary holders on the complete graph, at full strength."""
     return scenario_game(scenario, long_run, extra, Mixing.complete(scenario))
 
@@ -318,7 +322,8 @@ class MeanFieldState:
     @classmethod
     def initial(cls, scenario: Scenario, mixing: Mixing) -> "MeanFieldState":
         trust = np.broadcast_to(mixing.trust[:, :, None, None], (2, 2, 2, 2)).copy()
-        return cls(mixing.cognition.copy(), mixing.technology.copy(), mixing.security.copy(), mixing.quality.copy(), trust, 0.0)
+        return cls(mixing.cognition.copy(), mixing.technology.copy(), mixing.security.copy(), mixing.quality.copy(),
+                   trust, 0.0)
 
     def capabilities(self) -> dict[str, float]:
         state = {f"cognition_{r.key}": float(self.cognition[r]) for r in Role}

@@ -97,12 +97,14 @@ def measure_mixing(scenario: Scenario, seeds=None) -> Mixing:
     mean = {name: np.mean([np.asarray(part[name], dtype=float) for part in parts], axis=0) for name in parts[0]}
     pooled = _pooled([_agent_exposure(model, index) for index, model in enumerate(models)])
     return Mixing(holders=mean["holders"], public=int(round(float(mean["public"]))), agents=pooled,
-                  **{k: (float(v) if np.ndim(v) == 0 else v) for k, v in mean.items() if k not in ("holders", "public")})
+                  **{k: (float(v) if np.ndim(v) == 0 else v) for k, v in mean.items()
+                     if k not in ("holders", "public")})
 
 
 def _pooled(parts: list[AgentExposure]) -> AgentExposure:
     offsets = np.cumsum([0] + [len(part.role) for part in parts[:-1]])
-    joined = {name: np.concatenate([getattr(part, name) for part in parts]) for name in AgentExposure.__dataclass_fields__}
+    joined = {name: np.concatenate([getattr(part, name) for part in parts])
+              for name in AgentExposure.__dataclass_fields__}
     joined["slot_agent"] = np.concatenate([part.slot_agent + offset for part, offset in zip(parts, offsets)])
     return AgentExposure(**joined)
 
@@ -118,7 +120,8 @@ def _agent_exposure(model, index: int = 0) -> AgentExposure:
     reach = (model.public_ties.present[Role.GOVERNMENT][h:] > 0).astype(float)
     return AgentExposure(role, np.full(h, index), reach, np.concatenate([prov, req]),
                          np.concatenate([np.ones(len(req), bool), np.zeros(len(req), bool)]),
-                         np.tile(pair, 2), np.tile(rate, 2), np.tile(model.holders.volume[prov], 2), np.tile(model.holders.quality[prov], 2))
+                         np.tile(pair, 2), np.tile(rate, 2), np.tile(model.holders.volume[prov], 2),
+                         np.tile(model.holders.quality[prov], 2))
 
 
 def _measure_one(model) -> dict:
@@ -159,7 +162,8 @@ def _measure_one(model) -> dict:
         "rate": requests / holders[:, None],
         "requests_per_link": np.divide(requests, links_between, out=np.zeros((2, 2)), where=links_between > 0),
         "size": by_pair(model.holders.volume[prov]),
-        "tiers": np.stack([by_pair(model.holders.open[prov]), by_pair(model.holders.conditional[prov]), by_pair(model.holders.restricted[prov])], axis=-1),
+        "tiers": np.stack([by_pair(model.holders.open[prov]), by_pair(model.holders.conditional[prov]),
+                           by_pair(model.holders.restricted[prov])], axis=-1),
         "over_tolerance": by_pair((model.holders.restricted[prov] > p.restricted_tolerance).astype(float)),
         "watched_reach": by_pair(has_public[prov].astype(float)),
         "served_reach": float(np.mean(public_ties.present[Role.GOVERNMENT][public_rows] > 0)),

@@ -88,7 +88,8 @@ def mean_field_path(scenario: Scenario, mixing: Mixing, steps: int | None = None
         up, down = realised_gaps(p, game, agents, shares, holder_x, rng, spread)
         public_gap = _public_gaps(game, shares, month["incidents"])
         holder_x, public_x = learning_step(p, game, agents.role, holder_x, up, down, public_x, public_gap, shares)
-        quality = state.quality + month["remediated"] * p.remediation_learning * np.maximum(0.0, p.quality_standard - state.quality)
+        quality = (state.quality
+                   + month["remediated"] * p.remediation_learning * np.maximum(0.0, p.quality_standard - state.quality))
         trust = updated_trust(p, game.levers, state.trust, month["answered"], month["refused"], month["hit"],
                               month["vouched"], _prior(p)[:, :, None, None])
         memory = (1 - p.incident_memory) * state.incident_memory + p.incident_memory * month["incidents"]
@@ -101,7 +102,8 @@ QUALITY_LEVELS = 9
 
 
 def realised_gaps(p, game: MeanFieldGame, agents: AgentExposure, shares: np.ndarray, holder_x: np.ndarray,
-                  rng: np.random.Generator, quality_spread=(1.0, 1.0), draws: int = 40) -> tuple[np.ndarray, np.ndarray]:
+                  rng: np.random.Generator, quality_spread=(1.0, 1.0),
+                  draws: int = 40) -> tuple[np.ndarray, np.ndarray]:
     """Per holder, the expected chance that its learning takes strategy 1 up and gives it up in a
     month, over ``draws`` random months of its own requests: every slot carries a request with its
     rate, routed by a row of the request table drawn with the row's chance at the role shares (the
@@ -132,13 +134,15 @@ def realised_gaps(p, game: MeanFieldGame, agents: AgentExposure, shares: np.ndar
             if len(slots) == 0 or cumulative[-1] <= 0:
                 continue
             happens = rng.random((draws, len(slots))) < agents.slot_rate[slots]
-            row = np.minimum(np.searchsorted(cumulative / cumulative[-1], rng.random((draws, len(slots))), side="right"),
+            row = np.minimum(np.searchsorted(cumulative / cumulative[-1], rng.random((draws, len(slots))),
+                                             side="right"),
                              len(cumulative) - 1)
             units = p.request_share * agents.slot_size[slots] * happens
             where = (agents.slot_agent[slots] + n * np.arange(draws)[:, None]).ravel()
             for own in (0, 1):
                 row_gap = np.array([r[column] for r in rows[own]])  # (levels, rows)
-                gaps[own] += np.bincount(where, (row_gap[level[mine][None, :], row] * units).ravel(), draws * n).reshape(draws, n)
+                gaps[own] += np.bincount(where, (row_gap[level[mine][None, :], row] * units).ravel(),
+                                         draws * n).reshape(draws, n)
             stakes += np.bincount(where, units.ravel(), draws * n).reshape(draws, n)
     per_unit = p.imitation_normaliser == "role_max" or p.learning_rule == "logit"
     if per_unit:
@@ -235,7 +239,8 @@ def _month(game: MeanFieldGame, shares: np.ndarray) -> dict:
         weights = game.weights(a, b, shares)
         n_requests = mix.holders[a] * mix.rate[a, b]
         leaks[b] += n_requests * np.sum(weights * done * incentives.incident_probability(p, req.security, req.exposure))
-        provided[b] += n_requests * np.sum(weights * done * (incentives.remediation_unit_cost(p, req.quality, req.technology) > 0))
+        provided[b] += n_requests * np.sum(weights * done
+                                           * (incentives.remediation_unit_cost(p, req.quality, req.technology) > 0))
     per_holder = leaks / np.maximum(mix.holders, 1)
     incident = 1.0 - np.exp(-per_holder)  # chance a holder of each role has at least one incident
     hit = 1.0 - (1.0 - incident)[:, None] * (1.0 - incident)[None, :]
