@@ -198,9 +198,9 @@ def test_equal_cost_never_follows_a_search_link_out_of_its_folder(root, tmp_path
 
 
 @pytest.mark.slow
-def test_equal_cost_keeps_a_users_file_in_its_own_folder_and_removes_only_its_steps(root, tmp_path):
-    """A finished study's folder: a user's step folder and file in it survive a rerun; the study's own
-    search steps are recorded in its manifest."""
+def test_equal_cost_keeps_a_users_files_in_its_own_folder(root, tmp_path):
+    """A finished study's folder lists its search steps and tables; a user's step folder in it is
+    refused before any run, a user's file beside the study's files survives a rerun."""
     spec, out = equal_cost_spec(tmp_path, root), tmp_path / "out"
     assert cli(root, "equal-cost", str(spec), "--out", str(out), "--workers", "1", "--quiet").returncode == 0
     manifest = folder.read_ownership(out)
@@ -209,9 +209,15 @@ def test_equal_cost_keeps_a_users_file_in_its_own_folder_and_removes_only_its_st
     (out / "search" / "step-39").mkdir()
     (out / "search" / "step-39" / "notes.txt").write_text("mine\n", encoding="utf-8")
     (out / "notes.md").write_text("mine\n", encoding="utf-8")
-    assert cli(root, "equal-cost", str(spec), "--out", str(out), "--workers", "1", "--quiet").returncode == 0
+    # A step folder the study did not write: refused before the first run (the search might reach it).
+    proc = cli(root, "equal-cost", str(spec), "--out", str(out), "--workers", "1", "--quiet", timeout=QUICK)
+    one_line(proc, 2, "step-39", "did not write")
     assert (out / "search" / "step-39" / "notes.txt").read_text(encoding="utf-8") == "mine\n"
+    (out / "search" / "step-39" / "notes.txt").rename(out / "step-39-notes.txt")
+    (out / "search" / "step-39").rmdir()
+    assert cli(root, "equal-cost", str(spec), "--out", str(out), "--workers", "1", "--quiet").returncode == 0
     assert (out / "notes.md").read_text(encoding="utf-8") == "mine\n"
+    assert (out / "step-39-notes.txt").read_text(encoding="utf-8") == "mine\n"
 
 
 # --- studies lock their folder ------------------------------------------------------------------------
@@ -310,3 +316,19 @@ def test_report_never_writes_through_a_report_link(batch_folder, root, tmp_path)
     one_line(proc, 2, "report", "symbolic link")
     assert list(outside.iterdir()) == []
     assert pd.read_parquet(work / "runs.parquet").shape[0] == 2
+
+
+def test_a_shorter_search_removes_only_the_step_folders_and_files_the_study_wrote(tmp_path):
+    from simulation.analyses.equal_cost import _remove_steps_after
+
+    out = tmp_path / "out"
+    with folder.owned(out, "equal-cost"):
+        folder.record(out, ["search/step-05"], "equal-cost")
+    for step in ("step-05", "step-06"):  # step-06: a batch folder the study's manifest does not list
+        (out / "search" / step).mkdir(parents=True)
+        (out / "search" / step / "_manifest.json").write_text('{"derived": []}', encoding="utf-8")
+        (out / "search" / step / "runs.parquet").write_bytes(b"runs")
+    (out / "search" / "step-05" / "notes.txt").write_text("mine\n", encoding="utf-8")
+    _remove_steps_after(out, 2)
+    assert tree(out / "search") == {"step-05/notes.txt": b"mine\n", "step-06/_manifest.json": b'{"derived": []}',
+                                    "step-06/runs.parquet": b"runs"}
