@@ -61,16 +61,17 @@ def _check_buildable(path: str | Path, scenario: Scenario, steps: int) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from simulation.core.runner import run
-    from simulation.experiments.folder import named_folder
+    from simulation.experiments.folder import named_folder, owned
     from simulation.experiments.store import write_json, write_parquet
 
     scenario = _scenario(args.scenario, args.set)
     seed, steps = _seed_and_steps(args, scenario)
     _check_buildable(args.scenario, scenario, steps)
     out = Path(args.out) if args.out else named_folder(RESULTS, "runs", f"{scenario.name}-seed{seed}")
-    result = run(scenario, seed=seed, steps=steps)
-    write_parquet(out / "timeseries.parquet", result.timeseries)
-    write_json(out / "summary.json", result.summary)
+    with owned(out, "run"):  # refused before the run if the folder holds anything but an earlier run's files
+        result = run(scenario, seed=seed, steps=steps)
+        write_parquet(out / "timeseries.parquet", result.timeseries)
+        write_json(out / "summary.json", result.summary)
     print(format_summary(result.summary))
     print(f"wrote {out}/timeseries.parquet and {out}/summary.json")
     return 0

@@ -46,4 +46,6 @@ def test_a_scenario_name_never_becomes_a_path(tmp_path, write_scenario, capsys):
     written = [p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()]
     assert sorted(written) == sorted([scenario.relative_to(tmp_path).as_posix(),
                                       f"work/results/runs/{safe_name('../../escape-seed1')}/timeseries.parquet",
-                                      f"work/results/runs/{safe_name('../../escape-seed1')}/summary.json"])
+                                      f"work/results/runs/{safe_name('../../escape-seed1')}/summary.json",
+                                      *(f"work/results/runs/{safe_name('../../escape-seed1')}/{name}"
+                                        for name in ("_manifest.json", "_lock"))])  # what it wrote, its lock

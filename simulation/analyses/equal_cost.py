@@ -25,7 +25,6 @@ resumable), ``search.csv`` (every step), ``report/equal_cost.csv`` and ``report/
 
 from __future__ import annotations
 
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +41,8 @@ from simulation.config.schema import field_bounds
 from simulation.errors import ConfigError, UserError
 from simulation.experiments.costs import COMPARISON, equal_cost_table, equal_cost_table_markdown, mean_cost, write_equal_cost
 from simulation.experiments.plan import Plan, RunSpec, child_seeds
-from simulation.experiments.results import RUNS
+from simulation.experiments.folder import BATCH, MANIFEST, claim, record, recorded, remove_written
+from simulation.experiments.results import RUNS, read_manifest, written_files
 from simulation.experiments.store import GeneratedBlock, atomic_path
 
 SEARCH, SEARCH_TABLE = "search", "search.csv"
@@ -228,8 +228,12 @@ def _plan(name: str, spec: EqualCostSpec, given: dict, cells: list[tuple[Scenari
     return Plan(name, given, {**spec.model_dump(mode="json"), "steps": steps, **resolved}, runs)
 
 
-def _execute(plan: Plan, out: Path, options: dict[str, Any]) -> pd.DataFrame:
-    """The plan's runs (a folder of another plan or code is replaced: the spec determines it)."""
+def _execute(plan: Plan, study_folder: Path, batch_folder: str, options: dict[str, Any]) -> pd.DataFrame:
+    """The plan's runs (a folder of another plan or code is replaced: the spec determines it).  The
+    study's manifest lists the batch folder before its first run, so that only folders of the study
+    are ever removed (:func:`_remove_steps_after`)."""
+    record(study_folder, [batch_folder], STUDY.name)
+    out = study_folder / batch_folder
     execute_all(plan, out, replace_stale=True, **options)
     return pd.read_parquet(out / RUNS)
 
@@ -240,7 +244,7 @@ def search(spec: EqualCostSpec, given: dict, candidates: list[Candidate], steps:
     def evaluate(step: int, cells: list[tuple[Candidate, float]]) -> list[float]:
         plan = _plan(f"{spec.name}-search-{step:02d}", spec, given, [(scaled(c, s), s) for c, s in cells],
                      spec.search_replications, steps, {"search_step": step})
-        return mean_cost(_execute(plan, out / SEARCH / f"step-{step:02d}", options), "point").tolist()
+        return mean_cost(_execute(plan, out, f"{SEARCH}/step-{step:02d}", options), "point").tolist()
 
     at_one = evaluate(0, [(c, 1.0) for c in candidates])
     target = budget_target(spec.budget, at_one)
@@ -255,15 +259,25 @@ def search(spec: EqualCostSpec, given: dict, candidates: list[Candidate], steps:
         cells = [(c, c.next_scale()) for c in pending]
         for (candidate, scale), cost in zip(cells, evaluate(step, cells)):
             candidate.update(scale, cost, target, spec.tolerance)
-    _remove_steps_after(out / SEARCH, step)
+    _remove_steps_after(out, step)
     return target
 
 
-def _remove_steps_after(folder: Path, last: int) -> None:
-    """Step folders of an earlier, longer search of this study (they are not part of this one)."""
-    for stale in folder.glob("step-*"):
-        if stale.is_dir() and stale.name[5:].isdigit() and int(stale.name[5:]) > last:
-            shutil.rmtree(stale)
+def _remove_steps_after(out: Path, last: int) -> None:
+    """The files of step folders of an earlier, longer search of this study (they are not part of
+    this one): only folders the study's manifest lists, only files their batch wrote."""
+    for name in sorted(recorded(out, STUDY.name)):
+        step = out / name
+        if name.startswith(f"{SEARCH}/step-") and name[len(SEARCH) + 6:].isdigit() and int(name[len(SEARCH) + 6:]) > last:
+            manifest = read_manifest(step) if (step / MANIFEST).is_file() else None
+            if manifest is not None:
+                remove_written(step, written_files(step, manifest))
+
+
+def claim_batch_folders(out: Path) -> None:
+    """Refuse, before the first run, a search step or comparison folder the study could not write."""
+    for folder in [*sorted((out / SEARCH).glob("step-*")), out / COMPARISON]:
+        claim(folder, BATCH)
 
 
 @dataclass(frozen=True)
@@ -297,6 +311,7 @@ class EqualCost:
         spec, given, baseline = loaded.spec, loaded.given, loaded.baseline
         candidates = [Candidate(c.file, c.scenario) for c in loaded.countermeasures]
         steps = spec.steps or baseline.steps
+        claim_batch_folders(out)
         started = time.perf_counter()
         target = search(spec, given, candidates, steps, out, options)
         searched = time.perf_counter()
@@ -304,7 +319,7 @@ class EqualCost:
                 "scales": {c.name: c.scale for c in candidates}, "search_costs": {c.name: c.cost for c in candidates}}
         cells = [(baseline, None), *((scaled(c, c.scale), c.scale) for c in candidates)]
         plan = _plan(f"{spec.name}-comparison", spec, given, cells, spec.replications, steps, info)
-        runs = _execute(plan, out / COMPARISON, options)
+        runs = _execute(plan, out, COMPARISON, options)
         table = equal_cost_table(runs, baseline.name)
         written = [write_search_table(candidates, target, out / SEARCH_TABLE)]
         written += write_equal_cost(table, {**spec.model_dump(mode="json"), **info}, out / "report")

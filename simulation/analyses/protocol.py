@@ -30,6 +30,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from simulation.errors import UserError
 from simulation.experiments.execute import BatchOutcome, execute
+from simulation.experiments.folder import BATCH, owned
 from simulation.experiments.plan import Plan
 from simulation.experiments.results import RUNS
 from simulation.experiments.store import GeneratedBlock
@@ -116,20 +117,24 @@ def perform(study: Study, spec: Any, folder: str | Path | None = None, **options
     """Run ``study`` on its loaded ``spec`` into ``folder`` (default: the study's own) with the batch
     runner's ``options`` (workers, scheduler, restart, progress)."""
     folder = Path(folder) if folder else study.folder(spec)
+    if folder is None:
+        with tempfile.TemporaryDirectory(prefix=f"{study.name}-") as temporary:
+            return perform(study, spec, Path(temporary) / "runs", **options)
     if isinstance(study, IterativeStudy):
-        return study.run(spec, folder, **options)
-    if folder is not None:
-        return _planned(study, spec, folder, options)
-    with tempfile.TemporaryDirectory(prefix=f"{study.name}-") as temporary:
-        return _planned(study, spec, Path(temporary) / "runs", options)
+        with owned(folder, study.name):  # see _planned
+            return study.run(spec, folder, **options)
+    return _planned(study, spec, folder, options)
 
 
 def _planned(study: PlannedStudy, spec: Any, folder: Path, options: dict[str, Any]) -> Result:
-    plan = study.plan(spec)
-    started, before = time.perf_counter(), load_average()
-    outcome = execute_all(plan, folder, **options)
-    seconds = time.perf_counter() - started
-    return study.analyse(folder, spec, Execution(plan, outcome, seconds, before, load_average(), options))
+    plan = study.plan(spec)  # every run's scenario validated before the folder is touched
+    # Held from the first run to the last table: a second study into the folder is refused, and
+    # nothing of the user's in it is overwritten (simulation/experiments/folder.py).
+    with owned(folder, BATCH):
+        started, before = time.perf_counter(), load_average()
+        outcome = execute_all(plan, folder, **options)
+        seconds = time.perf_counter() - started
+        return study.analyse(folder, spec, Execution(plan, outcome, seconds, before, load_average(), options))
 
 
 def load_average() -> list[float]:

@@ -41,7 +41,7 @@ import pandas as pd
 from simulation.errors import ConfigError
 from simulation.experiments.costs import equal_cost_report
 from simulation.experiments.figures import group_style, paper_style, save
-from simulation.experiments.folder import writing
+from simulation.experiments.folder import BATCH, owned
 from simulation.experiments.numbers import interval, number
 from simulation.experiments.outcomes import (CENSORED, FINAL_YEAR_OUTCOMES, INTEGRATION_TIME, final_year,
                                              horizon_filled, integrated)
@@ -90,7 +90,7 @@ def write_report(out: str | Path, relative_target: float = RELATIVE_TARGET,
     runs = runs.join(final_year(timeseries, by="run_id"), on="run_id")
     summary = summary_table(runs, keys, baseline, paired)
     folder = out / "report"
-    with writing(out):
+    with owned(out, BATCH):  # no link followed, no file of the user's overwritten; one command at a time
         written = write_tables(summary, folder, baseline, paired)
         written += write_replications(replications_table(summary, relative_target, targets or {}), folder,
                                       relative_target)

@@ -28,16 +28,13 @@ import pandas as pd
 
 from simulation.core.metrics import COUNTS, METRICS, SUMMARY_EXTRAS
 from simulation.core.provenance import code_version, git_version, package_versions
-from simulation.errors import ResultsMissing, ResultsUnreadable, StaleResults
-from simulation.experiments.folder import LOCK, MANIFEST, locked, remove_written
+from simulation.errors import ResultsMissing, ResultsUnreadable, StaleResults, UserError
+from simulation.experiments.folder import BATCH, CHUNKS, LOCK, MANIFEST, RUNS, TIMESERIES, locked, owned, record, remove_written
 from simulation.experiments.plan import Plan
 from simulation.experiments.store import atomic_path, write_json, write_parquet
 
-__all__ = ["LOCK", "MANIFEST", "locked"]  # the folder's lock and manifest, re-exported for readers
+__all__ = ["CHUNKS", "LOCK", "MANIFEST", "RUNS", "TIMESERIES", "locked"]  # the folder's layout, re-exported for readers
 
-CHUNKS = "chunks"
-RUNS = "runs.parquet"
-TIMESERIES = "timeseries.parquet"
 CHUNK_FILE = re.compile(r"(runs|timeseries)-\d{5,}\.parquet")
 
 CONSOLIDATION_BLOCK = 5000  # runs sorted in memory at a time when writing timeseries.parquet
@@ -170,10 +167,7 @@ def record_derived(out: str | Path, paths: list[Path]) -> None:
     """Note files made from the results (CSV, report), so that a restart removes them with the
     results they were made from."""
     out = Path(out)
-    manifest = read_manifest(out) or {}
-    relative = [str(Path(p).relative_to(out)) for p in paths]
-    manifest["derived"] = sorted({*manifest.get("derived", []), *relative})
-    write_json(out / MANIFEST, manifest)
+    record(out, [Path(p).relative_to(out).as_posix() for p in paths])
 
 
 def read_manifest(out: str | Path) -> dict[str, Any] | None:
@@ -276,18 +270,21 @@ def export_csv(out: str | Path) -> list[Path]:
     written = []
     finished(out, MANIFEST)
     read_manifest(out)  # a damaged manifest is reported before anything is written
-    for source in (finished(out, RUNS), finished(out, TIMESERIES)):
-        target = source.with_suffix(".csv")
-        try:
-            parquet = pq.ParquetFile(source)
-            with atomic_path(target) as tmp, pacsv.CSVWriter(tmp, parquet.schema_arrow) as writer:
-                for batch in parquet.iter_batches():
-                    writer.write_batch(batch)
-        except Exception as exc:  # noqa: BLE001 - Arrow reports damage as several exception types
-            if isinstance(exc, OSError) and exc.errno is not None:  # the disk, not the file
+    with owned(out, BATCH):  # runs.csv is written only where no file of the user's stands
+        for source in (finished(out, RUNS), finished(out, TIMESERIES)):
+            target = source.with_suffix(".csv")
+            try:
+                parquet = pq.ParquetFile(source)
+                with atomic_path(target) as tmp, pacsv.CSVWriter(tmp, parquet.schema_arrow) as writer:
+                    for batch in parquet.iter_batches():
+                        writer.write_batch(batch)
+            except UserError:
                 raise
-            raise ResultsUnreadable(f"{source}: unreadable ({_reason(exc)});"
-                                    " re-running the batch rebuilds it") from None
-        written.append(target)
-    record_derived(out, written)
+            except Exception as exc:  # noqa: BLE001 - Arrow reports damage as several exception types
+                if isinstance(exc, OSError) and exc.errno is not None:  # the disk, not the file
+                    raise
+                raise ResultsUnreadable(f"{source}: unreadable ({_reason(exc)});"
+                                        " re-running the batch rebuilds it") from None
+            written.append(target)
+        record_derived(out, written)
     return written
