@@ -154,3 +154,47 @@ def test_a_model_that_cannot_be_built_is_one_line_on_the_page_and_in_the_log(sce
     assert model.config.name == "baseline" and model.layout.government == 20
     assert len(model.problems) == 1 and "case.graphml" in model.problems[0] and "\n" not in model.problems[0]
     assert [r.exc_info for r in caplog.records] == [None] and "case.graphml" in caplog.records[0].getMessage()
+
+
+# ------------------------------------------------------------------ the same through the real server (slow)
+
+from test_app_browser import (CHROMIUM, CHROMIUM_ARGS, RENDER_LIMIT, SHOWS_STEP_AND_FIGURES,  # noqa: E402
+                              drop_file, server)  # noqa: F401 - server is the fixture that starts make viz
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_the_page_refuses_hostile_uploads_with_one_line_and_the_server_logs_no_traceback(server):
+    url, log = server
+    errors = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(url)
+            page.wait_for_function(SHOWS_STEP_AND_FIGURES, arg="Step: 0", polling="raf", timeout=RENDER_LIMIT)
+
+            drop_file(page, "extends: baseline.yaml\nnetwork: {kind: file, path: /etc/passwd}\n", "passwd.yaml")
+            expect(page.get_by_text("passwd.yaml: network.path: '/etc/passwd' is not allowed", exact=False)
+                   ).to_be_visible(timeout=RENDER_LIMIT)
+
+            dropped = time.monotonic()
+            drop_file(page, "# " + "x" * 2_200_000 + "\n", "big.yaml")
+            expect(page.get_by_text("big.yaml: 2,200,003 bytes is too large", exact=False)).to_be_visible(timeout=30_000)
+            big_s = time.monotonic() - dropped
+
+            drop_file(page, "extends: baseline.yaml\npopulation: {government: 200000}\n", "huge.yaml")
+            expect(page.get_by_text("huge.yaml: a run of 200,400 agents", exact=False)).to_be_visible(timeout=RENDER_LIMIT)
+
+            drop_file(page, "extends: baseline.yaml\npopulation: {public: 310}\n", "fine.yaml")  # and a good one loads
+            expect(page.get_by_text("Loaded fine.yaml: 1 changes to baseline", exact=False)).to_be_visible(
+                timeout=RENDER_LIMIT)
+            page.get_by_role("button", name="Reset").click()
+            expect(page.get_by_text("310 members of the public", exact=False)).to_be_visible(timeout=RENDER_LIMIT)
+        finally:
+            browser.close()
+    assert errors == []
+    assert "Traceback" not in log.read_text(), log.read_text()[-3000:]
+    print(f"\n2.2 MB upload refused {big_s:.1f} s after the drop")
