@@ -10,7 +10,8 @@ grid company's among them.
 The levers sit in the sidebar, one card per countermeasure; each shows its value, unit and meaning
 as declared in ``simulation/config/schema.py``.  "Save package" downloads the levers as the
 smallest scenario file that ``extends`` the chosen scenario (``simulation/config/package.py``);
-dropping such a file on the page sets the levers, after the same validation as the CLI's.
+dropping such a file on the page sets the levers, after the same validation as the CLI's (and more:
+at most 64 KiB, no file of the server outside ``scenarios/``, a size this machine can run).
 "Compare with baseline" runs the levers as set and the baseline over N shared seeds in background
 processes through the batch's own runner (``simulation/experiments/compare.py``), shows the bands
 and the final-year effects, and offers a one-page PDF brief (``simulation/experiments/brief.py``).
@@ -18,12 +19,16 @@ and the final-year effects, and offers a one-page PDF brief (``simulation/experi
 This file holds the page's Solara components; what they show is computed without Solara in the
 package ``browser/``: the levers and the scenario they describe (``browser/controls.py``; nothing the
 page sends can crash it), the session's model (``browser/live.py``), the figures and texts
-(``browser/views.py``) and the comparison (``browser/compare.py``).  The comparison's runs go to the
-server's shared pool of processes (``simulation/experiments/execute.py``, ``shared_processes``).
+(``browser/views.py``), the comparison (``browser/compare.py``) and a dropped package
+(``browser/uploads.py``).  The comparison's runs go to the server's shared pool of processes
+(``simulation/experiments/execute.py``, ``shared_processes``), a fair share per session; a session
+whose tab closes stops its comparison.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 from typing import Any
 
 import solara
@@ -31,17 +36,19 @@ from mesa.visualization import SolaraViz
 from mesa.visualization.utils import update_counter
 from pydantic.fields import FieldInfo
 
-from browser.compare import CompareFigure, CompareRequest, compare_request, effects_html
-from browser.controls import CONTROLS, DEFAULT_PRESET, HORIZON, PRESETS, SCENARIO_DIR, Settings, lever_groups
+from browser.compare import CompareOutcome, CompareRequest, compare, compare_request, effects_html
+from browser.controls import CONTROLS, DEFAULT_PRESET, HORIZON, PRESETS, Settings, lever_groups, problem_line
 from browser.live import BrowserModel
+from browser.uploads import read_upload
 from browser.views import (LEGEND_HTML, ChartFigure, NetworkFigure, countermeasure_status, indicator_texts,
                            lever_caption, lever_guide, network_caption, session_line)
 from simulation.config import ConfigError
-from simulation.config.package import read_package
 from simulation.experiments.brief import brief_pdf
-from simulation.experiments.compare import DEFAULT_RUNS, Comparison, effects, run_comparison
+from simulation.experiments.compare import DEFAULT_RUNS
 from simulation.experiments.execute import shared_processes
 from simulation.experiments.outcomes import FINAL_YEAR
+
+log = logging.getLogger("app")
 
 # ---------------------------------------------------------------------------------------------
 # The single run: indicators, the levers in effect, the network and the charts
@@ -152,24 +159,20 @@ def PackagePanel(settings: solara.Reactive[Settings]):
             set_message(f"Not saved: {str(exc).splitlines()[0]}")
             return f"# not saved: {exc}\n"
 
-    def upload(file: dict) -> None:
-        name = file["name"]
+    def upload(file: dict) -> None:  # called in FileDrop's own thread, off the event loop
         try:
-            text = file["data"].decode("utf-8")
-            package = read_package(text, name, SCENARIO_DIR)
-        except UnicodeDecodeError:
-            set_message(f"{name}: not a UTF-8 text file")
-            return
+            package = read_upload(file["name"], file["size"], file["file_obj"])
         except ConfigError as exc:
             set_message(str(exc).splitlines()[0])
             return
         settings.value = Settings.of_package(package)
-        set_message(f"Loaded {name}: {len(package.changes)} changes to {package.preset}. Press Reset to run it.")
+        set_message(f"Loaded {file['name']}: {len(package.changes)} changes to {package.preset}. Press Reset to run it.")
 
     with solara.Card("Package", margin=0):
         solara.FileDownload(download, filename=f"{settings.value.controls['preset']}_package.yaml",
                             label="Save package (YAML)", mime_type="application/x-yaml")
-        solara.FileDrop(label="Drop a saved package (YAML) here to load it", on_file=upload, lazy=False)
+        # lazy: nothing is sent before read_upload has checked the size the browser announces
+        solara.FileDrop(label="Drop a saved package (YAML) here to load it", on_file=upload, lazy=True)
         if message:
             (solara.Success if message.startswith("Loaded") else solara.Error)(message, dense=True)
 
@@ -180,16 +183,14 @@ def PackagePanel(settings: solara.Reactive[Settings]):
 
 
 @solara.component
-def CompareResults(outcome: tuple[CompareRequest, Comparison]):
-    request, comparison = outcome
-    table = solara.use_memo(lambda: effects(comparison), [comparison])
-    figure = solara.use_memo(lambda: CompareFigure(comparison).figure, [comparison])
+def CompareResults(outcome: CompareOutcome):
+    request, comparison = outcome.request, outcome.comparison
     runs = len(comparison.seeds)
     solara.Text(f"{request.title}: {runs} runs of each arm, {comparison.steps} months, seeds shared by both arms."
                 f" Lines: mean; bands: 95% interval of the mean.", style={"font-weight": "bold"})
-    solara.FigureMatplotlib(figure, format="png", dpi=80)
+    solara.FigureMatplotlib(outcome.figure, format="png", dpi=80)
     solara.Text("Final-year effects of the package (package minus baseline, paired by seed; 95% interval)")
-    solara.HTML(tag="div", unsafe_innerHTML=effects_html(table))
+    solara.HTML(tag="div", unsafe_innerHTML=effects_html(outcome.table))
     solara.FileDownload(lambda: brief_pdf(comparison, request.title, request.changes), filename="brief.pdf",
                         label="Download the one-page brief (PDF)", mime_type="application/pdf")
 
@@ -200,20 +201,24 @@ def ComparePanel(settings: solara.Reactive[Settings]):
     months = solara.use_reactive(HORIZON)
     problem, set_problem = solara.use_state(None)
 
-    def job(request: CompareRequest) -> tuple[CompareRequest, Comparison] | None:
+    session_closed = solara.use_memo(threading.Event, [])
+    solara.use_effect(lambda: session_closed.set, [])  # on unmount (the tab closed): stop the comparison's runs
+
+    def job(request: CompareRequest) -> CompareOutcome | None:
         def progress(done: int, total: int) -> None:
             task.progress = 100.0 * done / total
 
-        comparison = run_comparison(request.specs, shared_processes(), progress, cancelled=lambda: not task.is_current())
-        return None if comparison is None else (request, comparison)
+        return compare(request, progress, cancelled=lambda: session_closed.is_set() or not task.is_current())
 
     task = solara.lab.use_task(job, dependencies=None)
 
     def start() -> None:
         try:
             request = compare_request(settings.value, runs.value, months.value)
-        except ConfigError as exc:
-            set_problem(str(exc).splitlines()[0])
+        except Exception as exc:  # noqa: BLE001 - a ConfigError, or one not foreseen: one line, never a traceback
+            set_problem(problem_line(exc))
+            if not isinstance(exc, ConfigError):
+                log.error("Compare could not start: %s", problem_line(exc))
             return
         set_problem(None)
         task(request)
@@ -238,9 +243,9 @@ def ComparePanel(settings: solara.Reactive[Settings]):
             solara.Text(f"Running: {task.progress or 0:.0f}% of the runs done")
         elif task.cancelled:
             solara.Warning("Comparison cancelled.", dense=True)
-        elif task.error:
-            solara.Error(f"The comparison failed: {task.exception}", dense=True)
-        if task.latest is not None and not task.pending:
+        elif task.finished and task.value is not None and task.value.problem:
+            solara.Error(task.value.problem, dense=True)
+        if task.latest is not None and task.latest.comparison is not None and not task.pending:
             CompareResults(task.latest)
 
 

@@ -3,8 +3,9 @@ config's fields, and the scenario and seed they describe.
 
 Every lever is a dotted scenario key (``countermeasures.ecosystem.link_rate``): the model is the
 chosen scenario file, then a loaded package's changes, then every lever moved from where it
-started.  Nothing the page sends can crash it: a bad seed or an impossible combination comes back
-as a one-line problem for the page, and the scenario's own values are used instead.
+started.  Nothing the page sends can crash it: a bad seed, an impossible combination or a model too
+large for this machine's memory (estimated before it is built) comes back as a one-line problem for
+the page, and the scenario's own values are used instead.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from simulation.config import ConfigError, Countermeasures, Population, Scenario
 from simulation.config.keys import value_at
 from simulation.config.package import LeverFile, package_yaml
 from simulation.config.schema import field_unit
+from simulation.core.capacity import check_run_fits
+from simulation.core.network import layout_of
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 PRESETS = tuple(sorted(path.stem for path in SCENARIO_DIR.glob("*.yaml")))
@@ -148,6 +151,14 @@ def parse_seed(text: Any) -> tuple[int | None, str | None]:
     return None, f"Seed {shown!r} is not a whole number from {SEED_LOW} to {SEED_MAX}"
 
 
+def problem_line(exc: BaseException) -> str:
+    """An error as one line for the page and the log: a ConfigError's first line (it names the file
+    and field), otherwise the error's type and first line."""
+    lines = str(exc).splitlines()
+    first = lines[0] if lines else ""
+    return first if isinstance(exc, ConfigError) else f"{type(exc).__name__}: {first}".rstrip(": ")
+
+
 def control_value(key: str, value: Any) -> Any:
     """A scenario value as its control holds it (a switch reads on or off)."""
     return ("on" if value else "off") if key.endswith(".enabled") else value
@@ -188,12 +199,21 @@ def scenario_from_controls(controls: dict[str, Any], start: dict[str, Any] | Non
     path = SCENARIO_DIR / f"{preset}.yaml"
     try:
         config = load_scenario(path, overrides={**(changes or {}), **overrides_from(values, start)})
+        check_fits(config, f"{path} (levers)")
     except ConfigError as exc:
         problems.append(f"{exc}. The scenario's own values are used.")
         config = load_scenario(path)
     if seed_problem:
         problems.append(f"{seed_problem}; the scenario's seed {config.seed} is used.")
     return config, config.seed if seed is None else seed, problems
+
+
+def check_fits(config: Scenario, source: str) -> None:
+    """A ConfigError when one run of ``config`` would not fit in this machine's memory.  A network
+    file's size is known only once it is read: an uploaded package's was checked when it was read
+    (:mod:`browser.uploads`), so it is not read again at every redraw of the page."""
+    if config.network.kind != "file":
+        check_run_fits(layout_of(config.population), config.network, config.steps, source)
 
 
 @dataclass(frozen=True)

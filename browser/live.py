@@ -2,11 +2,14 @@
 
 A module of its own because it sits between the two others: it builds the model from the controls
 (:mod:`browser.controls`), and the network figure (:mod:`browser.views`) draws it at the positions
-it computes once per Reset.
+it computes once per Reset.  A Reset never shows a traceback: a model that cannot be built (a
+network file gone since its package was loaded, or any error not foreseen) is one line on the page
+and in the server's log, and the default scenario is shown instead.
 """
 
 from __future__ import annotations
 
+import logging
 from functools import cached_property
 from typing import Any, Protocol
 
@@ -14,8 +17,11 @@ import networkx as nx
 import numpy as np
 
 from agents import Role
-from browser.controls import CONTROLS, Settings, scenario_from_controls
+from browser.controls import CONTROLS, DEFAULT_PRESET, SCENARIO_DIR, Settings, problem_line, scenario_from_controls
+from simulation.config import load_scenario
 from simulation.core.model import DataSharingModel
+
+log = logging.getLogger(__name__)
 
 GOV, ENT, PUB = Role
 RING_RADIUS = {GOV: 0.35, ENT: 0.7, PUB: 1.0}
@@ -47,7 +53,15 @@ class BrowserModel(DataSharingModel):
             config, seed, problems = settings.value.scenario()
         else:
             config, seed, problems = scenario_from_controls(controls)
-        super().__init__(config, seed=seed)
+        try:
+            super().__init__(config, seed=seed)
+        except Exception as exc:  # noqa: BLE001 - the page and the log get one line, never a traceback
+            problem = problem_line(exc)
+            log.error("Reset could not build the model: %s", problem)
+            config = load_scenario(SCENARIO_DIR / f"{DEFAULT_PRESET}.yaml")
+            seed, problems = config.seed, [*problems, f"The model could not be built ({problem});"
+                                                      f" the {DEFAULT_PRESET} scenario is shown instead."]
+            super().__init__(config, seed=seed)
         self.seed = seed
         self.problems = problems
 

@@ -4,7 +4,9 @@ loads packages this way; ``python -m simulation validate`` accepts what it write
 
 The file holds ``extends``, a ``name`` and only the fields whose value differs from the preset's;
 reading it resolves ``extends`` in the scenarios folder and validates it as the CLI does
-(:func:`simulation.config.loader.load_scenario_text`).
+(:func:`simulation.config.loader.load_scenario_text`).  A package comes from a page, so it names no
+file of the server outside that folder: its ``network.path`` must resolve (links followed) to a file
+inside it.
 """
 
 from __future__ import annotations
@@ -62,7 +64,8 @@ class LeverFile:
 
 def read_package(text: str, source: str, scenario_dir: str | Path) -> LeverFile:
     """A package file's text, validated as the CLI validates a scenario file in ``scenario_dir``.
-    Its ``extends`` must name a preset of that folder, since the package is read as changes to it.
+    Its ``extends`` must name a preset of that folder, since the package is read as changes to it,
+    and its ``network.path`` a file inside that folder (checked before anything is opened).
     Raises ConfigError (one line per problem, naming ``source``)."""
     scenario_dir = Path(scenario_dir).resolve()
     data = parse_yaml(text, source)
@@ -71,6 +74,21 @@ def read_package(text: str, source: str, scenario_dir: str | Path) -> LeverFile:
     if not isinstance(parent, str) or parent not in presets:
         raise ConfigError(f"{source}: extends: {parent!r} is not allowed:"
                           f" a package extends one of {', '.join(presets)}")
+    _check_network_path(data, source, scenario_dir)
     scenario = load_scenario_text(text, source, scenario_dir)
     preset = parent.removesuffix(".yaml")
     return LeverFile(preset, changed_values(scenario, load_scenario(scenario_dir / parent)), scenario)
+
+
+def _check_network_path(data: dict, source: str, scenario_dir: Path) -> None:
+    """Refuse a ``network.path`` that resolves outside ``scenario_dir`` (an absolute path, ``..``
+    or a link leading out), so that a package can make the server read none of its other files."""
+    network = data.get("network")
+    named = network.get("path") if isinstance(network, dict) else None
+    if named is None:
+        return
+    if not isinstance(named, str) or "\0" in named:
+        raise ConfigError(f"{source}: network.path: {named!r} is not allowed: a file name in the scenarios folder")
+    if not (scenario_dir / named).resolve().is_relative_to(scenario_dir):
+        raise ConfigError(f"{source}: network.path: {named!r} is not allowed: a package names a network file"
+                          " inside the project's scenarios folder")

@@ -10,7 +10,7 @@ outcomes come from :func:`simulation.experiments.outcomes.final_year`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Executor, wait
+from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, CancelledError, Executor, Future, wait
 from dataclasses import dataclass
 
 import numpy as np
@@ -81,30 +81,62 @@ class Comparison:
         return self.specs[0].scenario
 
 
-def run_comparison(specs: list[RunSpec], executor: Executor,
+RETRIES_AFTER_DEATH = 1  # a run whose process died is sent once more, to the replaced pool
+
+
+def run_comparison(specs: list[RunSpec], executor: Executor | Callable[[], Executor],
                    on_progress: Callable[[int, int], None] = lambda d, t: None,
-                   cancelled: Callable[[], bool] = lambda: False) -> Comparison | None:
-    """Every run of ``specs`` on ``executor``, one per task; None when ``cancelled()`` turns true
-    (tasks not started are cancelled).  ``on_progress(done, total)`` follows each finished run."""
-    futures = {executor.submit(run_chunk, [spec]) for spec in specs}
+                   cancelled: Callable[[], bool] = lambda: False, in_flight: int | None = None) -> Comparison | None:
+    """Every run of ``specs``, one per task; None when ``cancelled()`` turns true (tasks not started
+    are cancelled).  ``on_progress(done, total)`` follows each finished run.
+
+    ``executor`` is an executor, or a function returning the current one (the server's
+    :func:`~simulation.experiments.execute.shared_processes`, which replaces a pool broken by a dead
+    process): with a function, a run whose process died is sent once more to the pool it returns
+    then.  ``in_flight`` caps the tasks submitted and not finished, so that a large comparison
+    queues no further ahead on a shared pool than that (None: every run at once)."""
+    current = executor if callable(executor) else lambda: executor
+    cap = len(specs) if in_flight is None else max(1, in_flight)
+    waiting = list(reversed(specs))  # popped from the end: run order
+    deaths: dict[int, int] = {}
+    running: dict[Future, RunSpec] = {}
     rows, series = [], []
     try:
-        pending = futures
-        while pending:
-            finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+        while waiting or running:
+            while waiting and len(running) < cap:
+                spec = waiting.pop()
+                running[_submit(current, spec, callable(executor))] = spec
+            finished, _ = wait(running, timeout=0.2, return_when=FIRST_COMPLETED)
             if cancelled():
                 return None
             for future in finished:
-                runs, timeseries, _ = future.result()
+                spec = running.pop(future)
+                try:
+                    runs, timeseries, _ = future.result()
+                except (BrokenExecutor, CancelledError):  # cancelled: by the pool's replacement, not by us
+                    deaths[spec.run_id] = deaths.get(spec.run_id, 0) + 1
+                    if not callable(executor) or deaths[spec.run_id] > RETRIES_AFTER_DEATH:
+                        raise
+                    waiting.append(spec)
+                    continue
                 rows.append(runs)
                 if timeseries is not None:
                     series.append(timeseries)
             if finished:
                 on_progress(sum(len(r) for r in rows), len(specs))
     finally:
-        for future in futures:
+        for future in running:
             future.cancel()
     return collect(specs, pd.concat(rows, ignore_index=True), pd.concat(series, ignore_index=True) if series else None)
+
+
+def _submit(current: Callable[[], Executor], spec: RunSpec, replaceable: bool) -> Future:
+    try:
+        return current().submit(run_chunk, [spec])
+    except BrokenExecutor:  # a process died since the last result came in: the pool refuses work
+        if not replaceable:
+            raise
+        return current().submit(run_chunk, [spec])
 
 
 def collect(specs: list[RunSpec], runs: pd.DataFrame, timeseries: pd.DataFrame | None) -> Comparison:
