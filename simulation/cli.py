@@ -12,6 +12,7 @@ from functools import partial
 from pathlib import Path
 
 from simulation.config import Scenario, load_scenario, parameter_markdown, parse_override
+from simulation.experiments.numbers import number
 from simulation.errors import (ArgumentError, ConfigError, OutputLocked, OutputRefused, ResultsMissing, SchedulerUnreachable,
                                StaleResults, UserError)
 
@@ -85,8 +86,8 @@ SHOWN = ("cumulative_volume", "sharing_volume", "requests_filed", "requests_gran
 
 
 def _text(value) -> str:
-    """A summary value as printed: never for a time not reached, whole numbers as they are."""
-    return "never" if value is None else (f"{value:.3f}" if isinstance(value, float) else str(value))
+    """A summary value as printed: never for a time not reached, any other by the one number rule."""
+    return "never" if value is None else number(value)
 
 
 def format_summary(summary: dict) -> str:

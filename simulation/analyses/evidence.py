@@ -15,6 +15,7 @@ from simulation.analyses.protocol import Execution, Input, execute_all
 from simulation.config import load_scenario
 from simulation.core.runner import checked
 from simulation.errors import ArgumentError
+from simulation.experiments.numbers import number
 from simulation.experiments.outcomes import FINAL_YEAR, INTEGRATION_TIME, final_year
 from simulation.experiments.plan import Plan, RunSpec
 from simulation.experiments.results import read_results
@@ -163,10 +164,6 @@ def effect_interval(frame: pd.DataFrame, treated: str, indicator: str) -> tuple[
     return d["effect"], d["effect_low"], d["effect_high"]
 
 
-def _fmt(value: float) -> str:
-    return f"{value:,.3g}" if abs(value) < 1000 else f"{value:,.0f}"
-
-
 def effect_table(frame: pd.DataFrame) -> str:
     """Markdown: per countermeasure, its own indicators (in bold), then sharing, requests and islands,
     as mean [95% CI], the effect over the baseline [95% CI] and the one-sided Mann-Whitney p-value
@@ -182,9 +179,9 @@ def effect_table(frame: pd.DataFrame) -> str:
             effect = effect_interval(frame, name, indicator)
             label = f"**{indicator}**" if indicator in own else indicator
             lines.append(
-                f"| {name} | {label} | {_fmt(base[0])} [{_fmt(base[1])}, {_fmt(base[2])}] "
-                f"| {_fmt(treated[0])} [{_fmt(treated[1])}, {_fmt(treated[2])}] "
-                f"| {_fmt(effect[0])} [{_fmt(effect[1])}, {_fmt(effect[2])}] | {better(frame, name, 'baseline', indicator):.2g} |"
+                f"| {name} | {label} | {number(base[0])} [{number(base[1])}, {number(base[2])}] "
+                f"| {number(treated[0])} [{number(treated[1])}, {number(treated[2])}] "
+                f"| {number(effect[0])} [{number(effect[1])}, {number(effect[2])}] | {better(frame, name, 'baseline', indicator):.2g} |"
             )
     return "\n".join(lines) + "\n"
 

@@ -21,6 +21,7 @@ from scipy import stats
 from simulation.analyses.protocol import Execution, Input, execute_all
 from simulation.config import load_scenario
 from simulation.errors import ArgumentError
+from simulation.experiments.numbers import number
 from simulation.experiments.outcomes import INTEGRATION_TIME, final_year
 from simulation.experiments.plan import Plan, RunSpec
 from simulation.experiments.results import read_results
@@ -114,15 +115,9 @@ class Verdict:
     holds: bool
 
 
-def _fmt(x: float) -> str:
-    if pd.isna(x):
-        return "n/a"
-    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.3g}"
-
-
 def _mean_text(values: pd.Series) -> str:
     d = describe(values.dropna().to_numpy(dtype=float))
-    return f"{_fmt(d['mean'])} [{_fmt(d['ci_low'])}, {_fmt(d['ci_high'])}]"
+    return f"{number(d['mean'])} [{number(d['ci_low'])}, {number(d['ci_high'])}]"
 
 
 @dataclass(frozen=True)
@@ -155,7 +150,7 @@ class RunShare(Check):
 
     def criterion(self) -> str:
         share = "every run" if self.at_least >= 1 else f"≥ {self.at_least:.0%} of runs"
-        return f"`{self.indicator}` {self.op} {_fmt(self.threshold)} in {share}"
+        return f"`{self.indicator}` {self.op} {number(self.threshold)} in {share}"
 
     def evaluate(self, frame: pd.DataFrame) -> Verdict:
         texts, holds = [], True
@@ -184,7 +179,7 @@ class MeanRatio(Check):
         low, high = (frame.loc[frame["scenario"] == s, self.indicator].astype(float) for s in self.scenarios)
         ratio = low.mean() / high.mean() if high.mean() > 0 else np.nan
         holds = bool(high.mean() > 0 and low.mean() <= self.at_most * high.mean())
-        return Verdict(f"{self.scenarios[0]} {_mean_text(low)} / {self.scenarios[1]} {_mean_text(high)} = {_fmt(ratio)}",
+        return Verdict(f"{self.scenarios[0]} {_mean_text(low)} / {self.scenarios[1]} {_mean_text(high)} = {number(ratio)}",
                        holds)
 
 
