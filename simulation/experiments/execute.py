@@ -6,10 +6,14 @@ changes a result, since each run carries its own seed.
 What goes wrong is handled here: Ctrl-C or SIGTERM stops the workers and keeps what finished;
 workers exit by themselves when the main process dies (even by kill -9); a worker that dies takes
 only its runs with it, which are tried again one at a time and recorded as failed after
-``MAX_ATTEMPTS`` deaths; a full disk ends the batch with one line and a folder that resumes."""
+``MAX_ATTEMPTS`` deaths; a full disk ends the batch with one line and a folder that resumes.  On Dask,
+a scheduler without workers, a scheduler lost mid-batch and a worker running other model code each
+end the batch with one line, the last before any run is sent."""
 
 from __future__ import annotations
 
+import functools
+import logging
 import math
 import multiprocessing
 import os
@@ -28,9 +32,10 @@ from typing import Any
 import pandas as pd
 
 from simulation.core.metrics import METRICS
-from simulation.core.provenance import SOURCE_PACKAGES
+from simulation.core.provenance import SOURCE_PACKAGES, code_version
 from simulation.core.runner import run
-from simulation.errors import ConfigError, Interrupted, ResultsUnreadable, SchedulerUnreachable, WorkersMissingProject
+from simulation.errors import (ConfigError, Interrupted, NoDaskWorkers, ResultsUnreadable, SchedulerLost,
+                               SchedulerUnreachable, WorkersMissingProject, WorkersRunOtherCode)
 from simulation.experiments.folder import claim, locked, writing
 from simulation.experiments.plan import Plan, RunSpec
 from simulation.experiments.results import (CHUNKS, MANIFEST, RUNS, SUMMARY_COLUMNS, ChunkStore, begin, consolidate,
@@ -46,6 +51,11 @@ IN_FLIGHT_PER_WORKER = 2
 MAX_ATTEMPTS = 3
 PARENT_CHECK_SECONDS = 1.0  # how often a local worker checks that the main process still lives
 CHECK_SECONDS = 0.5  # while runs are awaited: how long a Ctrl-C, or a worker dead unnoticed, can wait
+# Dask: how long a batch waits for a scheduler's first worker, and for a scheduler it lost to answer
+# again, before it stops with one line; and how long closing the connection may take then.
+WORKERS_WAIT_SECONDS = 20.0
+SCHEDULER_LOST_SECONDS = 10.0
+CLIENT_CLOSE_SECONDS = 5.0
 
 
 def run_chunk(chunk: Sequence[RunSpec]) -> tuple[pd.DataFrame, pd.DataFrame | None, float]:
@@ -125,6 +135,8 @@ def execute(plan: Plan, out: str | Path, *, workers: int | None = None, schedule
                 raise
     except _Stop as stop:
         raise Interrupted(f"{out}: interrupted; {saved()}", stop.signal_number) from None
+    except SchedulerLost as lost:
+        raise SchedulerLost(f"{out}: {lost}; {saved()} (or without a scheduler)") from None
     return BatchOutcome(out, len(plan.runs), failed, len(done))
 
 
@@ -244,6 +256,10 @@ class Workers:
             self.executor = self.make()
         self.generation += 1
 
+    def cancelled(self, exc: CancelledError) -> BaseException:
+        """What a run cancelled by no rebuild means: here, only the batch's own stop cancels runs."""
+        return exc
+
     def stop_now(self) -> None:
         """Stop the runs in flight and the worker processes, without waiting for them."""
         killed = self._kill_workers()
@@ -278,23 +294,12 @@ class Workers:
 
 @contextmanager
 def open_executor(workers: int | None, scheduler: str | None) -> Iterator[Workers]:
-    """A ``concurrent.futures`` executor, its number of parallel slots and a description of it.
-    Connecting to a scheduler waits for Dask's ``distributed.comm.timeouts.connect``."""
+    """A ``concurrent.futures`` executor, its number of parallel slots and a description of it:
+    local processes, or with ``scheduler`` (or ``DASK_SCHEDULER_ADDRESS``) a Dask cluster's workers."""
     address = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
     if address:
-        from distributed import Client
-        from distributed.scheduler import KilledWorker
-
-        try:
-            client = Client(address)
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise SchedulerUnreachable(f"cannot reach the Dask scheduler at {address}: {exc}") from None
-        try:
-            _check_workers_import_the_project(client, address)
-            slots = max(1, sum(client.nthreads().values()))
-            yield Workers(client.get_executor(), slots, f"dask {address} ({slots} threads)", (KilledWorker,))
-        finally:
-            client.close()
+        with _dask_workers(address) as pool:
+            yield pool
         return
     slots = workers or os.cpu_count() or 1
     if slots < 1:
@@ -309,6 +314,111 @@ def open_executor(workers: int | None, scheduler: str | None) -> Iterator[Worker
     finally:
         with _STOP_REQUESTS.deferred():
             pool.executor.shutdown(wait=True, cancel_futures=True)
+
+
+@dataclass
+class DaskWorkers(Workers):
+    """A Dask cluster's workers: Dask replaces a dead worker itself; what ends a batch here is a
+    scheduler that stops answering, which cancels every run in flight."""
+
+    client: Any = None
+    address: str = ""
+    silent_since: float | None = None
+
+    def cancelled(self, exc: CancelledError) -> BaseException:
+        return self.lost()
+
+    def stop_now(self) -> None:
+        # Cancelling asks the scheduler: a lost one would be waited for, and has dropped the runs anyway.
+        if self.client.status == "running":
+            self.executor.shutdown(wait=False)
+
+    def notice_dead_workers(self) -> None:
+        if self.client.status == "running":
+            self.silent_since = None
+            return
+        self.silent_since = self.silent_since or time.monotonic()
+        if time.monotonic() - self.silent_since >= SCHEDULER_LOST_SECONDS:
+            raise self.lost()
+
+    def lost(self) -> SchedulerLost:
+        return SchedulerLost(f"lost the Dask scheduler at {self.address}, which stopped answering")
+
+
+@contextmanager
+def _dask_workers(address: str) -> Iterator[DaskWorkers]:
+    """The workers of the Dask scheduler at ``address``, once at least one has joined and every one
+    runs this checkout's model code.  Connecting waits for Dask's ``distributed.comm.timeouts.connect``."""
+    from distributed import Client
+
+    with _dask_logs_silenced():
+        try:
+            client = Client(address)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise SchedulerUnreachable(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+        with _closing(client):
+            yield _checked_workers(client, address)
+
+
+@contextmanager
+def _dask_logs_silenced() -> Iterator[None]:
+    """The client's own log of a lost scheduler (a traceback, then "Failed to reconnect") would
+    surround the batch's one line; every failure it logs reaches the user through that line."""
+    loggers = [logging.getLogger(name) for name in list(logging.root.manager.loggerDict)
+               if name.split(".")[0] == "distributed"]
+    handlers = {handler for logger in loggers for handler in logger.handlers}
+    for handler in handlers:
+        handler.addFilter(_drop)
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            handler.removeFilter(_drop)
+
+
+def _drop(_record: logging.LogRecord) -> bool:
+    return False
+
+
+@contextmanager
+def _closing(client: Any) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        try:
+            client.close(timeout=CLIENT_CLOSE_SECONDS)
+        except (OSError, TimeoutError):
+            pass  # a lost scheduler: nothing is left to close there
+
+
+def _checked_workers(client: Any, address: str) -> DaskWorkers:
+    """The scheduler's workers, once at least one has joined and every one runs this checkout's code."""
+    from distributed.scheduler import KilledWorker
+
+    try:
+        client.wait_for_workers(1, timeout=WORKERS_WAIT_SECONDS)
+    except TimeoutError:
+        raise NoDaskWorkers(f"the Dask scheduler at {address} has no worker (none joined within "
+                            f"{WORKERS_WAIT_SECONDS:.0f} s); start one with `dask worker {address}`") from None
+    _check_workers_run_this_code(client, address)
+    slots = max(1, sum(client.nthreads().values()))
+    return DaskWorkers(client.get_executor(), slots, f"dask {address} ({slots} threads)", (KilledWorker,),
+                       task=functools.partial(run_checked_chunk, code=code_version()), client=client, address=address)
+
+
+def run_checked_chunk(chunk: Sequence[RunSpec], code: str) -> tuple[pd.DataFrame, pd.DataFrame | None, float]:
+    """:func:`run_chunk` on a Dask worker, refused there if it runs other model code than ``code``
+    (the workers are checked before the batch; this catches one that joined later)."""
+    found = code_version()
+    if found != code:
+        from distributed import get_worker
+
+        try:
+            worker = get_worker().address
+        except ValueError:  # called outside a worker
+            worker = f"process {os.getpid()}"
+        raise WorkersRunOtherCode(_other_code(worker, found, code))
+    return run_chunk(chunk)
 
 
 _SHARED: ProcessPoolExecutor | None = None
@@ -395,7 +505,7 @@ class _Driver:
             runs, timeseries, took = future.result()
         except (*self.pool.deaths, CancelledError) as exc:
             if isinstance(exc, CancelledError) and sent.generation == self.pool.generation:
-                raise  # only a rebuild cancels runs in flight
+                raise self.pool.cancelled(exc) from None  # only a rebuild cancels runs in flight
             self._retry(sent, exc)
             return
         except ImportError as exc:
@@ -427,23 +537,38 @@ def _died(spec: RunSpec, attempts: int, exc: BaseException) -> pd.DataFrame:
     return runs_frame([{**spec.labels(), "status": "failed", "error": error}])
 
 
-def _check_workers_import_the_project(client: Any, address: str) -> None:
-    """Dask workers that cannot import the project would fail (or die) on the first task; ask each
-    one before any task is sent."""
-    def probe() -> str | None:  # nested, so that Dask sends it by value, not as a project import
+def _check_workers_run_this_code(client: Any, address: str) -> None:
+    """Dask workers that cannot import the project would fail (or die) on the first task, and workers
+    running other model code would return results recorded under this checkout's code version: ask
+    each one before any task is sent."""
+    def probe() -> tuple[str, str]:  # nested, so that Dask sends it by value, not as a project import
         import importlib
 
         try:
             importlib.import_module("simulation.experiments.execute")
+            provenance = importlib.import_module("simulation.core.provenance")
         except ImportError as exc:
-            return str(exc)
-        return None
+            return "missing", str(exc)
+        return "code", provenance.code_version()
 
-    missing = {worker: problem for worker, problem in client.run(probe).items() if problem}
+    answers = client.run(probe)
+    missing = {worker: problem for worker, (kind, problem) in answers.items() if kind == "missing"}
     if missing:
         worker, problem = next(iter(missing.items()))
         raise WorkersMissingProject(f"{len(missing)} Dask worker(s) of {address} (e.g. {worker}) cannot import the "
                                     f"project ({problem}); install it on every worker with pip (see the README, Batches)")
+    ours = code_version()
+    other = {worker: found for worker, (_, found) in answers.items() if found != ours}
+    if other:
+        worker, found = next(iter(other.items()))
+        more = f" (and {len(other) - 1} other worker(s))" if len(other) > 1 else ""
+        raise WorkersRunOtherCode(_other_code(f"{worker}{more} of {address}", found, ours))
+
+
+def _other_code(worker: str, found: str, ours: str) -> str:
+    return (f"Dask worker {worker} runs model code {found}, not this checkout's {ours}: its results would be "
+            "recorded under the wrong code version; install this checkout on every worker with pip (see the "
+            "README, Batches)")
 
 
 def _missing_project(exc: ImportError, pool: Workers) -> Exception:
