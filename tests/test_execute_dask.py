@@ -58,8 +58,8 @@ class Cluster:
         return process
 
     def scheduler(self) -> subprocess.Popen:
-        process = self._start("scheduler", ["scheduler", "--host", "127.0.0.1", "--port", self.address.rsplit(":", 1)[1],
-                                            "--no-dashboard"])
+        port = self.address.rsplit(":", 1)[1]
+        process = self._start("scheduler", ["scheduler", "--host", "127.0.0.1", "--port", port, "--no-dashboard"])
         deadline = time.monotonic() + STARTUP_SECONDS
         while "Scheduler at:" not in (self.folder / "scheduler.log").read_text(errors="replace"):
             assert process.poll() is None and time.monotonic() < deadline, (self.folder / "scheduler.log").read_text()
