@@ -65,3 +65,15 @@ class Interrupted(UserError):
         super().__init__(message)
         # The shell's convention: 128 + the signal's number (130 for Ctrl-C, 143 for SIGTERM).
         self.exit_status = 128 + signal_number
+
+
+class NoDaskWorkers(UserError):
+    """The Dask scheduler answers but has no worker to run anything."""
+
+
+class SchedulerLost(UserError):
+    """The Dask scheduler stopped answering during a batch; what finished is saved."""
+
+
+class WorkersRunOtherCode(UserError):
+    """A Dask worker runs another version of the model's code than this checkout."""

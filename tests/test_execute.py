@@ -5,12 +5,9 @@ leaves a folder that resumes, and workers without the project say so."""
 
 import errno
 import functools
-import gc
-import multiprocessing.queues
 import os
 import shutil
 import signal
-import struct
 import subprocess
 import sys
 import threading
@@ -249,14 +246,27 @@ def test_a_pool_that_broke_between_two_results_is_rebuilt(tmp_path, write_experi
     assert rebuilt == 1
 
 
+class HalfWritten:
+    """A result whose writing stops half-way: ``then`` runs once part of it is written."""
+
+    def __init__(self, then):
+        self.then = then
+
+    def __reduce__(self):
+        self.then()
+        return HalfWritten, (None,)
+
+
+def kill_this_process():
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
 def chunk_that_dies_while_sending_its_result(chunk, marker):
-    """What a worker OOM-killed while it writes its result does: half a message on the result pipe
-    (the first time run 1 is tried; ``marker`` remembers it across processes)."""
+    """What a worker OOM-killed while it writes its result does: half of it written (the first time
+    run 1 is tried; ``marker`` remembers it across processes)."""
     if any(spec.run_id == 1 for spec in chunk) and not os.path.exists(marker):
         Path(marker).touch()
-        results_pipe = next(o for o in gc.get_objects() if isinstance(o, multiprocessing.queues.SimpleQueue))
-        os.write(results_pipe._writer.fileno(), struct.pack("!i", 1_000_000) + b"x" * 100)
-        os.kill(os.getpid(), signal.SIGKILL)
+        return (b"x" * 1_000_000, HalfWritten(kill_this_process))
     return run_chunk(chunk)
 
 
@@ -282,9 +292,11 @@ def test_a_worker_killed_while_sending_a_result_is_noticed(tmp_path, write_exper
 
 
 def chunk_that_stalls_while_sending_its_result(chunk, marker):
-    """Half a result on the pipe, then nothing: where Ctrl-C's kill of the workers can find one."""
-    results_pipe = next(o for o in gc.get_objects() if isinstance(o, multiprocessing.queues.SimpleQueue))
-    os.write(results_pipe._writer.fileno(), struct.pack("!i", 1_000_000) + b"x" * 100)
+    """Half a result written, then nothing: where Ctrl-C's kill of the workers can find one."""
+    return (b"x" * 1_000_000, HalfWritten(functools.partial(stall, marker)))
+
+
+def stall(marker):
     Path(marker).touch()
     time.sleep(600)
 
