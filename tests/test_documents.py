@@ -14,7 +14,7 @@ import pytest
 
 from simulation.errors import ConfigError
 from simulation.experiments.store import GeneratedBlock
-from helpers import cli, one_line
+from helpers import command, one_line
 
 BLOCK = GeneratedBlock("demo-table")
 
@@ -36,7 +36,8 @@ def alarm():
 def test_crlf_line_endings_are_kept(tmp_path):
     doc = document(tmp_path / "doc.md", "\r\n")
     BLOCK.write(doc, "\nnew\nlines\n")
-    assert doc.read_bytes() == b"# Title\r\n" + BLOCK.begin.encode() + b"\r\nnew\r\nlines\r\n" + BLOCK.end.encode() + b"\r\nafter\r\n"
+    assert doc.read_bytes() == (b"# Title\r\n" + BLOCK.begin.encode() + b"\r\nnew\r\nlines\r\n" + BLOCK.end.encode()
+                                + b"\r\nafter\r\n")
 
 
 def test_the_mode_is_kept(tmp_path):
@@ -98,10 +99,10 @@ def test_a_read_only_folder_or_file_is_refused_before_writing(tmp_path):
         doc.parent.chmod(0o755)
 
 
-def test_the_command_refuses_a_fifo_document_before_any_run(root, tmp_path):
+def test_the_command_refuses_a_fifo_document_before_any_run(root, tmp_path, capsys, alarm):
     os.mkfifo(tmp_path / "doc.md")
     started = time.monotonic()
-    proc = cli(root, "effects", "--seeds", "1", "--doc", str(tmp_path / "doc.md"), timeout=60)
+    proc = command(capsys, "effects", "--seeds", "1", "--doc", str(tmp_path / "doc.md"), cwd=root)
     one_line(proc, 2, "doc.md", "not a regular file")
     assert time.monotonic() - started < 60
 
@@ -121,7 +122,8 @@ def test_markers_cannot_be_injected_through_content(tmp_path, injected):
 def test_a_table_of_only_missing_values_is_refused_and_the_document_kept(tmp_path, cell):
     doc = document(tmp_path / "doc.md")
     before = doc.read_bytes()
-    table = f"\n| scenario | indicator | effect |\n|---|---|---|\n| security | volume | {cell} |\n| cognition | trust | {cell} |\n"
+    table = (f"\n| scenario | indicator | effect |\n|---|---|---|\n| security | volume | {cell} |\n"
+             f"| cognition | trust | {cell} |\n")
     with pytest.raises(ConfigError, match="only missing values"):
         BLOCK.write(doc, table)
     assert doc.read_bytes() == before
@@ -145,6 +147,7 @@ def test_stale_temporary_copies_are_removed_by_the_next_write(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.e2e  # a writer killed by signal 9: another process
 def test_kill_9_during_writes_leaves_no_temporary_copy_after_the_next_write(tmp_path):
     doc = document(tmp_path / "doc.md")
     code = ("import sys; from pathlib import Path; from simulation.experiments.store import GeneratedBlock\n"
@@ -160,12 +163,14 @@ def test_kill_9_during_writes_leaves_no_temporary_copy_after_the_next_write(tmp_
     assert BLOCK.read(doc) == "\nlast\n"
 
 
-def test_effects_whose_table_is_all_missing_leaves_the_document_alone(root, tmp_path):
+@pytest.mark.filterwarnings("ignore:One or more sample arguments is too small")  # scipy: one name, nothing to compare
+def test_effects_whose_table_is_all_missing_leaves_the_document_alone(root, tmp_path, capsys):
     """``effects --set name=x`` gives every scenario one name: nothing to compare, so nothing written."""
     doc = tmp_path / "doc.md"
     doc.write_text("# d\n<!-- effect-table:begin -->\nold\n<!-- effect-table:end -->\n", encoding="utf-8")
-    proc = cli(root, "effects", "--seeds", "2", "--set", "name=x", "--set", "steps=3", "--set", "population.public=60",
-               "--doc", str(doc))
+    proc = command(capsys, "effects", "--seeds", "2", "--set", "name=x", "--set", "steps=3", "--set",
+                   "population.public=60", "--doc", str(doc), cwd=root)
     assert proc.returncode == 2, proc.stderr
-    assert proc.stderr.splitlines()[-1].startswith(f"error: {doc}: not updated: the effect-table holds only missing values")
+    assert proc.stderr.splitlines()[-1].startswith(
+        f"error: {doc}: not updated: the effect-table holds only missing values")
     assert GeneratedBlock("effect-table").read(doc) == "\nold\n"

@@ -16,25 +16,18 @@ from simulation.errors import OutputRefused
 from simulation.experiments import folder
 from simulation.experiments.execute import execute
 from simulation.experiments.plan import plan_experiment
-from helpers import cli, one_line
+from helpers import TINY_POPULATION, cli, command, one_line
 
 QUICK = 60  # seconds: a refusal comes at once; a command that ran instead of refusing takes longer
 
 
-def small_scenario(directory, root):
-    path = directory / "small.yaml"
-    path.write_text(yaml.safe_dump({"extends": str(root / "scenarios" / "baseline.yaml"), "name": "small", "steps": 2,
-                                    "population": {"government": 8, "enterprise": 20, "public": 40,
-                                                   "water_companies": 5, "telecom_operators": 1}}), encoding="utf-8")
-    return path
+@pytest.fixture
+def scenario(tmp_path, write_scenario):
+    """The tiny scenario, two months long, beside the test's files."""
+    return write_scenario(tmp_path, steps=2)
 
 
-def small_experiment(directory, root):
-    scenario = small_scenario(directory, root)
-    path = directory / "experiment.yaml"
-    path.write_text(yaml.safe_dump({"name": "tiny", "seed": 5, "replications": 2, "steps": 2,
-                                    "scenarios": [str(scenario)]}), encoding="utf-8")
-    return path
+TWO_RUNS = {"seed": 5, "replications": 2}  # of the tiny scenario, two months each: write_experiment(folder, **TWO_RUNS)
 
 
 def tree(directory):
@@ -44,9 +37,9 @@ def tree(directory):
 
 
 @pytest.fixture(scope="module")
-def batch_folder(tmp_path_factory, root):
+def batch_folder(tmp_path_factory, write_experiment):
     directory = tmp_path_factory.mktemp("ownership")
-    experiment = small_experiment(directory, root)
+    experiment = write_experiment(directory, **TWO_RUNS)
     execute(plan_experiment(experiment), directory / "batch", workers=1, progress=False)
     return directory, experiment, directory / "batch"
 
@@ -54,50 +47,50 @@ def batch_folder(tmp_path_factory, root):
 # --- run --out ------------------------------------------------------------------------------------
 
 
-def test_run_out_refuses_a_finished_batch_folder(batch_folder, root, tmp_path):
+def test_run_out_refuses_a_finished_batch_folder(batch_folder, scenario, capsys):
     directory, _, batch = batch_folder
     before = tree(batch)
-    proc = cli(root, "run", str(small_scenario(tmp_path, root)), "--out", str(batch), timeout=QUICK)
+    proc = command(capsys, "run", str(scenario), "--out", str(batch))
     one_line(proc, 2, str(batch), "`batch`", "nothing in it was touched")
     assert tree(batch) == before
 
 
-def test_run_out_refuses_a_users_folder_and_leaves_it_untouched(root, tmp_path):
+def test_run_out_refuses_a_users_folder_and_leaves_it_untouched(scenario, tmp_path, capsys):
     out = tmp_path / "mine"
     out.mkdir()
     (out / "summary.json").write_text('{"mine": 1}\n', encoding="utf-8")
     (out / "timeseries.parquet").write_bytes(b"my own parquet")
     before = tree(out)
-    proc = cli(root, "run", str(small_scenario(tmp_path, root)), "--out", str(out), timeout=QUICK)
+    proc = command(capsys, "run", str(scenario), "--out", str(out))
     one_line(proc, 2, str(out), "did not write")
     assert tree(out) == before
 
 
-def test_run_out_on_a_file_is_refused(root, tmp_path):
+def test_run_out_on_a_file_is_refused(scenario, tmp_path, capsys):
     out = tmp_path / "a_file"
     out.write_text("mine\n", encoding="utf-8")
-    proc = cli(root, "run", str(small_scenario(tmp_path, root)), "--out", str(out), timeout=QUICK)
+    proc = command(capsys, "run", str(scenario), "--out", str(out))
     one_line(proc, 2, str(out), "is a file")
     assert out.read_text(encoding="utf-8") == "mine\n"
 
 
-def test_run_out_writes_its_own_folder_again_and_records_what_it_wrote(root, tmp_path):
+def test_run_out_writes_its_own_folder_again_and_records_what_it_wrote(scenario, tmp_path, capsys):
     out = tmp_path / "run"
     for _ in range(2):
-        proc = cli(root, "run", str(small_scenario(tmp_path, root)), "--out", str(out), timeout=QUICK)
+        proc = command(capsys, "run", str(scenario), "--out", str(out))
         assert proc.returncode == 0, proc.stderr
     manifest = folder.read_ownership(out)
     assert manifest["command"] == "run"
     assert set(manifest["written"]) == {"summary.json", "timeseries.parquet"}
 
 
-def test_run_out_never_writes_through_a_link(root, tmp_path):
+def test_run_out_never_writes_through_a_link(scenario, tmp_path, capsys):
     out, outside = tmp_path / "run", tmp_path / "outside.parquet"
-    assert cli(root, "run", str(small_scenario(tmp_path, root)), "--out", str(out)).returncode == 0
+    assert command(capsys, "run", str(scenario), "--out", str(out)).returncode == 0
     outside.write_bytes(b"somebody else's")
     (out / "timeseries.parquet").unlink()
     (out / "timeseries.parquet").symlink_to(outside)
-    proc = cli(root, "run", str(small_scenario(tmp_path, root)), "--out", str(out), timeout=QUICK)
+    proc = command(capsys, "run", str(scenario), "--out", str(out))
     one_line(proc, 2, "timeseries.parquet", "symbolic link")
     assert outside.read_bytes() == b"somebody else's"
 
@@ -129,24 +122,25 @@ def test_a_chunks_link_is_refused_and_nothing_is_written_through_it(batch_folder
     assert list(outside.iterdir()) == []
 
 
-def test_a_lock_that_is_a_link_is_refused_and_its_target_untouched(root, tmp_path):
-    experiment = small_experiment(tmp_path, root)
+def test_a_lock_that_is_a_link_is_refused_and_its_target_untouched(tmp_path, write_experiment, capsys):
+    experiment = write_experiment(tmp_path, **TWO_RUNS)
     out, target = tmp_path / "out", tmp_path / "precious.txt"
     out.mkdir()
     target.write_text("precious\n", encoding="utf-8")
     (out / "_lock").symlink_to(target)
-    proc = cli(root, "batch", str(experiment), "--out", str(out), "--quiet", timeout=QUICK)
+    proc = command(capsys, "batch", str(experiment), "--out", str(out), "--quiet")
     one_line(proc, 2, "_lock", "symbolic link")
     assert target.read_text(encoding="utf-8") == "precious\n"
 
 
-def test_a_lock_that_is_a_fifo_is_refused_at_once(root, tmp_path):
-    experiment = small_experiment(tmp_path, root)
+@pytest.mark.timeout(QUICK)  # in this process: a lock opened blocking would hang the test
+def test_a_lock_that_is_a_fifo_is_refused_at_once(tmp_path, write_experiment, capsys):
+    experiment = write_experiment(tmp_path, **TWO_RUNS)
     out = tmp_path / "out"
     out.mkdir()
     os.mkfifo(out / "_lock")
     started = time.monotonic()
-    proc = cli(root, "batch", str(experiment), "--out", str(out), "--quiet", timeout=QUICK)
+    proc = command(capsys, "batch", str(experiment), "--out", str(out), "--quiet")
     one_line(proc, 2, "_lock", "not a regular file")
     assert time.monotonic() - started < QUICK
 
@@ -154,23 +148,20 @@ def test_a_lock_that_is_a_fifo_is_refused_at_once(root, tmp_path):
 # --- equal-cost -------------------------------------------------------------------------------------
 
 
-def equal_cost_spec(directory, root):
-    files = []
-    for name in ("baseline", "mechanism", "security"):
-        path = directory / f"small_{name}.yaml"
-        path.write_text(yaml.safe_dump({"extends": str(root / "scenarios" / f"{name}.yaml"),
-                                        "population": {"government": 8, "enterprise": 24, "public": 40,
-                                                       "water_companies": 6, "telecom_operators": 1},
-                                        "network": {"grid_departments": 4}}), encoding="utf-8")
-        files.append(path.name)
-    path = directory / "equal_cost.yaml"
+@pytest.fixture
+def equal_cost_spec(tmp_path, write_scenario):
+    """A small equal-cost study: the baseline against two countermeasures, each at its shipped name."""
+    sizes = {**TINY_POPULATION, "enterprise": 24, "water_companies": 6}
+    files = [write_scenario(tmp_path, name=name, extends=name, population=sizes, network={"grid_departments": 4}).name
+             for name in ("baseline", "mechanism", "security")]
+    path = tmp_path / "equal_cost.yaml"
     path.write_text(yaml.safe_dump({"name": "small_equal_cost", "baseline": files[0], "countermeasures": files[1:],
                                     "replications": 2, "search_replications": 1, "tolerance": 0.5, "steps": 4,
                                     "seed": 11}), encoding="utf-8")
     return path
 
 
-def test_equal_cost_refuses_a_folder_of_the_users_files(root, tmp_path):
+def test_equal_cost_refuses_a_folder_of_the_users_files(equal_cost_spec, tmp_path, capsys):
     out = tmp_path / "out"
     (out / "report").mkdir(parents=True)
     (out / "search" / "step-01").mkdir(parents=True)
@@ -178,31 +169,30 @@ def test_equal_cost_refuses_a_folder_of_the_users_files(root, tmp_path):
     (out / "report" / "equal_cost.md").write_text("my notes\n", encoding="utf-8")
     (out / "search" / "step-01" / "runs.parquet").write_bytes(b"mine")
     before = tree(out)
-    proc = cli(root, "equal-cost", str(equal_cost_spec(tmp_path, root)), "--out", str(out), "--workers", "1",
-               "--quiet", timeout=QUICK)
+    proc = command(capsys, "equal-cost", str(equal_cost_spec), "--out", str(out), "--workers", "1", "--quiet")
     one_line(proc, 2, str(out), "did not write")
     assert tree(out) == before
 
 
-def test_equal_cost_never_follows_a_search_link_out_of_its_folder(root, tmp_path):
+def test_equal_cost_never_follows_a_search_link_out_of_its_folder(equal_cost_spec, tmp_path, capsys):
     out, outside = tmp_path / "out", tmp_path / "outside"
     (outside / "step-07").mkdir(parents=True)
     (outside / "step-07" / "data.csv").write_text("somebody else's\n", encoding="utf-8")
     with folder.owned(out, "equal-cost"):
         pass
     (out / "search").symlink_to(outside)
-    proc = cli(root, "equal-cost", str(equal_cost_spec(tmp_path, root)), "--out", str(out), "--workers", "1",
-               "--quiet", timeout=QUICK)
+    proc = command(capsys, "equal-cost", str(equal_cost_spec), "--out", str(out), "--workers", "1", "--quiet")
     one_line(proc, 2, "search", "symbolic link")
     assert tree(outside) == {"step-07/data.csv": b"somebody else's\n"}
 
 
 @pytest.mark.slow
-def test_equal_cost_keeps_a_users_files_in_its_own_folder(root, tmp_path):
+def test_equal_cost_keeps_a_users_files_in_its_own_folder(equal_cost_spec, tmp_path, capsys):
     """A finished study's folder lists its search steps and tables; a user's step folder in it is
     refused before any run, a user's file beside the study's files survives a rerun."""
-    spec, out = equal_cost_spec(tmp_path, root), tmp_path / "out"
-    assert cli(root, "equal-cost", str(spec), "--out", str(out), "--workers", "1", "--quiet").returncode == 0
+    out = tmp_path / "out"
+    study = ("equal-cost", str(equal_cost_spec), "--out", str(out), "--workers", "1", "--quiet")
+    assert command(capsys, *study).returncode == 0
     manifest = folder.read_ownership(out)
     assert manifest["command"] == "equal-cost"
     assert {"search.csv", "report/equal_cost.csv", "report/equal_cost.md", "search/step-00"} <= set(manifest["written"])
@@ -210,12 +200,12 @@ def test_equal_cost_keeps_a_users_files_in_its_own_folder(root, tmp_path):
     (out / "search" / "step-39" / "notes.txt").write_text("mine\n", encoding="utf-8")
     (out / "notes.md").write_text("mine\n", encoding="utf-8")
     # A step folder the study did not write: refused before the first run (the search might reach it).
-    proc = cli(root, "equal-cost", str(spec), "--out", str(out), "--workers", "1", "--quiet", timeout=QUICK)
+    proc = command(capsys, *study)
     one_line(proc, 2, "step-39", "did not write")
     assert (out / "search" / "step-39" / "notes.txt").read_text(encoding="utf-8") == "mine\n"
     (out / "search" / "step-39" / "notes.txt").rename(out / "step-39-notes.txt")
     (out / "search" / "step-39").rmdir()
-    assert cli(root, "equal-cost", str(spec), "--out", str(out), "--workers", "1", "--quiet").returncode == 0
+    assert command(capsys, *study).returncode == 0
     assert (out / "notes.md").read_text(encoding="utf-8") == "mine\n"
     assert (out / "step-39-notes.txt").read_text(encoding="utf-8") == "mine\n"
 
@@ -232,12 +222,13 @@ def hold_lock(out):
     return holder
 
 
-def test_a_second_equal_cost_study_into_one_folder_is_refused(root, tmp_path):
+@pytest.mark.e2e  # the study's lock held by another process
+def test_a_second_equal_cost_study_into_one_folder_is_refused(equal_cost_spec, root, tmp_path):
     out = tmp_path / "out"
     holder = hold_lock(out)
     try:
-        proc = cli(root, "equal-cost", str(equal_cost_spec(tmp_path, root)), "--out", str(out), "--workers", "1",
-                   "--quiet", timeout=QUICK)
+        proc = cli(root, "equal-cost", str(equal_cost_spec), "--out", str(out), "--workers", "1", "--quiet",
+                   timeout=QUICK)
     finally:
         holder.kill()
         holder.wait()
@@ -272,18 +263,21 @@ LOCK_PROBE = ("import sys; from pathlib import Path; from simulation.experiments
               "with locked(Path(sys.argv[1])): pass\n")
 
 
-def test_a_study_holds_its_folder_until_its_tables_are_written(root, tmp_path):
+@pytest.mark.e2e  # another process probes the lock
+def test_a_study_holds_its_folder_until_its_tables_are_written(tmp_path, write_experiment):
     """The lock spans the runs and the analysis, so a second study cannot mix its tables in."""
     from simulation.analyses.protocol import perform
 
-    study = ProbingStudy(small_experiment(tmp_path, root))
+    study = ProbingStudy(write_experiment(tmp_path, **TWO_RUNS))
     perform(study, None, tmp_path / "out", workers=1, progress=False)
     assert "OutputLocked" in study.probes[0].stderr
 
 
+@pytest.mark.e2e  # another process probes the lock
 def test_the_lock_is_reentrant_in_one_thread_and_exclusive_across_processes(tmp_path):
     with folder.locked(tmp_path / "out"), folder.locked(tmp_path / "out"):
-        probe = subprocess.run([sys.executable, "-c", LOCK_PROBE, str(tmp_path / "out")], capture_output=True, text=True)
+        probe = subprocess.run([sys.executable, "-c", LOCK_PROBE, str(tmp_path / "out")], capture_output=True,
+                               text=True)
     assert "OutputLocked" in probe.stderr
     with folder.locked(tmp_path / "out"):  # released: free again
         pass
@@ -292,19 +286,19 @@ def test_the_lock_is_reentrant_in_one_thread_and_exclusive_across_processes(tmp_
 # --- report and export --------------------------------------------------------------------------------
 
 
-def test_export_never_overwrites_a_users_csv(batch_folder, root, tmp_path):
+def test_export_never_overwrites_a_users_csv(batch_folder, tmp_path, capsys):
     directory, experiment, batch = batch_folder
     work = tmp_path / "batch"
     work.mkdir()
     for name in ("_manifest.json", "runs.parquet", "timeseries.parquet"):
         (work / name).write_bytes((batch / name).read_bytes())
     (work / "runs.csv").write_text("the user's\n", encoding="utf-8")
-    proc = cli(root, "export", str(work), timeout=QUICK)
+    proc = command(capsys, "export", str(work))
     one_line(proc, 2, "runs.csv", "not written by this simulator")
     assert (work / "runs.csv").read_text(encoding="utf-8") == "the user's\n"
 
 
-def test_report_never_writes_through_a_report_link(batch_folder, root, tmp_path):
+def test_report_never_writes_through_a_report_link(batch_folder, tmp_path, capsys):
     directory, experiment, batch = batch_folder
     work, outside = tmp_path / "batch", tmp_path / "outside"
     work.mkdir()
@@ -312,7 +306,7 @@ def test_report_never_writes_through_a_report_link(batch_folder, root, tmp_path)
     for name in ("_manifest.json", "runs.parquet", "timeseries.parquet"):
         (work / name).write_bytes((batch / name).read_bytes())
     (work / "report").symlink_to(outside)
-    proc = cli(root, "report", str(work), timeout=QUICK)
+    proc = command(capsys, "report", str(work))
     one_line(proc, 2, "report", "symbolic link")
     assert list(outside.iterdir()) == []
     assert pd.read_parquet(work / "runs.parquet").shape[0] == 2
