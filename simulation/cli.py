@@ -130,7 +130,9 @@ def validate_file(path: Path, overrides: dict) -> str:
     # A study's spec before an experiment's: a robustness spec lists scenarios and replications too.
     for key, study in studies.items():
         if key in keys:
-            study.load(spec=path)
+            from simulation.analyses.protocol import check_size
+
+            check_size(study, study.load(spec=path))
             return f"{study.name} spec"
     if {"scenarios", "replications"} <= keys:
         from simulation.experiments.plan import plan_experiment
@@ -165,7 +167,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     from simulation.experiments.folder import named_folder
     from simulation.experiments.plan import plan_experiment
 
-    plan = plan_experiment(args.experiment)
+    plan = plan_experiment(args.experiment, args.workers, args.scheduler)
     out = Path(args.out) if args.out else named_folder(RESULTS, plan.name)
     outcome = execute(plan, out, workers=args.workers, scheduler=args.scheduler, chunk_size=args.chunk_size,
                       restart=args.restart, replace_stale=args.replace_stale, progress=not args.quiet)

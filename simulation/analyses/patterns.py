@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from simulation.analyses.protocol import Execution, Input, execute_all
+from simulation.analyses.protocol import Execution, Input, PlanSize, execute_all
 from simulation.config import load_scenario
 from simulation.errors import ArgumentError
 from simulation.experiments.outcomes import INTEGRATION_TIME, final_year
@@ -342,6 +342,11 @@ class Patterns:
 
     def folder(self, spec: PatternsInput) -> Path:
         return Path("results") / "patterns"
+
+    def size(self, spec: PatternsInput) -> PlanSize:
+        cells = len(FAMILIES) * len(SCENARIOS)
+        return PlanSize(cells, cells * len(spec.seeds),
+                        f"{self.name}: {len(FAMILIES)} network families x {len(SCENARIOS)} scenarios x {len(spec.seeds):,} seeds")
 
     def plan(self, spec: PatternsInput) -> Plan:
         return plan_patterns(spec.scenarios, spec.seeds)
