@@ -121,3 +121,42 @@ def test_a_long_list_under_the_byte_limit_is_refused_by_its_count(tmp_path):
         read_yaml(path)
     assert "alias" not in str(caught.value)
     assert time.perf_counter() - started < 10
+
+
+# --- manifests read through a schema ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def finished_batch(tmp_path_factory, root):
+    folder = tmp_path_factory.mktemp("batch")
+    experiment = write(folder / "experiment.yaml", yaml.safe_dump({
+        "name": "tiny", "seed": 1, "replications": 2, "steps": 2,
+        "scenarios": [str(root / "scenarios" / "baseline.yaml")]}))
+    assert cli.main(["batch", str(experiment), "--out", str(folder / "done"), "--quiet", "--workers", "1"]) == 0
+    return experiment, folder / "done"
+
+
+CRAFTED = {"nul": {"derived": ["report/a\u0000b.csv"]}, "derived a number": {"derived": 5},
+           "derived null": {"derived": None}, "resumed null": {"resumed": None, "finished": None},
+           "name with a nul": {"name": "tiny\u0000"}, "runs text": {"runs": "2"}}
+
+
+@pytest.mark.parametrize("crafted", CRAFTED)
+@pytest.mark.parametrize("command", ["resume", "restart", "export", "report"])
+def test_a_crafted_manifest_is_one_line(finished_batch, tmp_path, capsys, crafted, command):
+    import json
+    import shutil
+
+    experiment, done = finished_batch
+    folder = tmp_path / "crafted"
+    shutil.copytree(done, folder)
+    manifest = json.loads((folder / "_manifest.json").read_text())
+    (folder / "_manifest.json").write_text(json.dumps({**manifest, **CRAFTED[crafted]}))
+    before = sorted(p.name for p in folder.rglob("*"))
+    argv = {"resume": ["batch", experiment, "--out", folder, "--quiet", "--workers", "1"],
+            "restart": ["batch", experiment, "--out", folder, "--quiet", "--workers", "1", "--restart"],
+            "export": ["export", folder], "report": ["report", folder]}[command]
+    line = refusal(capsys, *argv)
+    assert f"{folder / '_manifest.json'}: damaged: {next(iter(CRAFTED[crafted]))}" in line
+    assert "not a manifest written by this simulator" in line
+    assert sorted(p.name for p in folder.rglob("*")) == before  # nothing deleted or written
