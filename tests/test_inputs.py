@@ -2,6 +2,7 @@
 not project folders, outputs that cannot be written and games whose payoffs overflow.  Each answer
 is one line ``error: …`` naming the file and the key, never a traceback."""
 
+import io
 import time
 
 import pytest
@@ -160,3 +161,170 @@ def test_a_crafted_manifest_is_one_line(finished_batch, tmp_path, capsys, crafte
     assert f"{folder / '_manifest.json'}: damaged: {next(iter(CRAFTED[crafted]))}" in line
     assert "not a manifest written by this simulator" in line
     assert sorted(p.name for p in folder.rglob("*")) == before  # nothing deleted or written
+
+
+# --- names drawn as text; names that are not UTF-8 ---------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_scenario_named_in_mathtext_does_not_break_the_report(root, tmp_path, capsys):
+    named = scenario(root, tmp_path, "", name="math")
+    named.write_text(named.read_text().replace("name: math", "name: 'cost$\\frac$'"))
+    experiment = write(tmp_path / "experiment.yaml", yaml.safe_dump({
+        "name": "mathy", "seed": 1, "replications": 2, "steps": 2,
+        "scenarios": [str(root / "scenarios" / "baseline.yaml"), str(named)]}))
+    out = tmp_path / "out"
+    assert cli.main(["batch", str(experiment), "--out", str(out), "--quiet", "--workers", "1"]) == 0
+    assert cli.main(["report", str(out)]) == 0, capsys.readouterr().err
+    assert (out / "report" / "timeseries.pdf").exists() or list((out / "report").glob("*.pdf"))
+
+
+def test_figures_draw_names_as_plain_text():
+    from matplotlib.figure import Figure
+
+    from simulation.experiments.figures import paper_style
+
+    with paper_style():
+        figure = Figure()
+        figure.add_subplot().set_title("cost$\\frac$")
+        figure.savefig(io.BytesIO(), format="png")  # mathtext would raise a ValueError here
+
+
+def test_a_game_with_mathtext_roles_plots(root, tmp_path):
+    from simulation.analyses.game import load_game, plot_phase_portrait
+
+    game = yaml.safe_load((root / "scenarios" / "games" / "coordination.yaml").read_text())
+    game["roles"] = ["gov$\\frac$", "ent", "pub"]
+    game["strategies"] = dict(zip(game["roles"], game["strategies"].values()))
+    path = write(tmp_path / "g.yaml", yaml.safe_dump(game))
+    plot_phase_portrait(load_game(path), tmp_path / "portrait.png", t_end=5, grid=2)
+    assert (tmp_path / "portrait.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize("argv", [["run", "SCENARIO", "--steps", "1", "--out", "BAD/run"], ["report", "BAD"],
+                                  ["export", "BAD"], ["batch", "EXPERIMENT", "--out", "BAD/batch", "--quiet"]])
+def test_a_folder_name_that_is_not_utf8_is_one_line(root, tmp_path, capsys, argv):
+    import os
+
+    bad = os.fsdecode(os.fsencode(str(tmp_path)) + b"/bad\xff")
+    os.mkdir(bad)
+    experiment = write(tmp_path / "e.yaml", yaml.safe_dump({"name": "e", "seed": 1, "replications": 1, "steps": 1,
+                                                              "scenarios": [str(root / "scenarios" / "baseline.yaml")]}))
+    names = {"SCENARIO": str(root / "scenarios" / "baseline.yaml"), "EXPERIMENT": str(experiment)}
+    argv = [names.get(a, a.replace("BAD", bad)) for a in argv]
+    line = refusal(capsys, *argv)
+    assert "bad\\xff" in line and "is not valid UTF-8" in line
+    assert os.listdir(bad) == []
+
+
+# --- compare outside a project folder ----------------------------------------------------------------
+
+
+def test_compare_outside_a_project_folder_is_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    line = refusal(capsys, "compare")
+    assert "no scenario files given" in line and str(tmp_path / "scenarios") in line
+
+
+# --- run --out: a file, a folder it may not write, a full disk ---------------------------------------
+
+
+def test_run_out_on_an_existing_file_is_one_line(root, tmp_path, capsys):
+    target = write(tmp_path / "notes.txt", "mine\n")
+    line = refusal(capsys, "run", root / "scenarios" / "baseline.yaml", "--steps", 1, "--out", target)
+    assert f"{target}: is a file, not a folder" in line
+    assert target.read_text() == "mine\n"
+
+
+def test_run_out_in_a_folder_it_may_not_write_is_one_line_before_the_run(root, tmp_path, capsys, monkeypatch):
+    import os
+
+    from simulation.core import runner
+
+    monkeypatch.setattr(os, "access", lambda path, mode: False)  # as for a read-only folder (tests may run as root)
+    monkeypatch.setattr(runner, "run", lambda *a, **k: pytest.fail("ran before checking the folder"))
+    line = refusal(capsys, "run", root / "scenarios" / "baseline.yaml", "--steps", 1, "--out", tmp_path / "ro" / "x")
+    assert f"{tmp_path}: no permission to write" in line
+
+
+@pytest.mark.parametrize("errno_name", ["ENOSPC", "EACCES"])
+def test_a_full_disk_or_a_refused_write_during_run_is_one_line(root, tmp_path, capsys, monkeypatch, errno_name):
+    import errno
+
+    from simulation.experiments import store
+
+    def full(*args, **kwargs):
+        raise OSError(getattr(errno, errno_name), os_strerror(getattr(errno, errno_name)))
+
+    monkeypatch.setattr(store, "write_parquet", full)
+    line = refusal(capsys, "run", root / "scenarios" / "baseline.yaml", "--steps", 1, "--out", tmp_path / "out")
+    assert str(tmp_path / "out") in line and ("disk is full" in line or "no permission" in line)
+
+
+def os_strerror(code):
+    import os
+
+    return os.strerror(code)
+
+
+# --- games whose payoffs overflow -----------------------------------------------------------------------
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("payoff", [1.7e308, 1e300, 1e13])
+def test_a_game_with_payoffs_near_the_float_limit_is_refused(root, tmp_path, capsys, payoff):
+    from simulation.analyses.game import MAX_PAYOFF
+
+    game = yaml.safe_load((root / "scenarios" / "games" / "coordination.yaml").read_text())
+    game["payoffs"]["111"] = [payoff, 1.0, 1.0]
+    path = write(tmp_path / "g.yaml", yaml.safe_dump(game))
+    line = refusal(capsys, "game", path, "--abm-agents", 0)
+    assert f"{path}: payoffs.111.0" in line and f"{MAX_PAYOFF:.0f}" in line
+
+
+def test_a_game_at_the_payoff_bound_is_analysed(root, tmp_path, capsys):
+    from simulation.analyses.game import MAX_PAYOFF
+
+    game = yaml.safe_load((root / "scenarios" / "games" / "coordination.yaml").read_text())
+    game["payoffs"]["111"] = [MAX_PAYOFF, MAX_PAYOFF, MAX_PAYOFF]
+    game["payoffs"]["000"] = [-MAX_PAYOFF, 0.5, 0.5]
+    path = write(tmp_path / "g.yaml", yaml.safe_dump(game))
+    assert cli.main(["game", str(path), "--abm-agents", "0"]) == 0, capsys.readouterr().err
+
+
+# --- a network file that is not the case ----------------------------------------------------------------
+
+
+def network(tmp_path, enterprise_kinds, government_kinds=("coordinator", None)):
+    import networkx as nx
+
+    graph = nx.Graph()
+    nodes = [(f"g{i}", "government", k) for i, k in enumerate(government_kinds)]
+    nodes += [(f"e{i}", "enterprise", k) for i, k in enumerate(enterprise_kinds)]
+    nodes += [("p0", "public", None)]
+    for node, role, kind in nodes:
+        graph.add_node(node, role=role, **({"kind": kind} if kind else {}))
+    graph.add_edges_from(zip([n for n, _, _ in nodes], [n for n, _, _ in nodes[1:]]))
+    path = tmp_path / "net.graphml"
+    nx.write_graphml(graph, path)
+    return path
+
+
+@pytest.mark.parametrize(("enterprises", "governments", "needle"), [
+    (("water", "water", "water"), ("coordinator", None), "no enterprise node is the grid (kinds found: water)"),
+    (("telecom", "telecom"), ("coordinator", None), "no enterprise node is the grid (kinds found: telecom)"),
+    (("grid", "water"), ("department", "department"), "no government node is the coordinator"),
+])
+def test_a_network_file_without_the_case_roles_is_refused(root, tmp_path, capsys, enterprises, governments, needle):
+    path = network(tmp_path, enterprises, governments)
+    named = scenario(root, tmp_path, "network: {kind: file, path: net.graphml}\n")
+    line = refusal(capsys, "validate", named)
+    assert str(path) in line and needle in line
+
+
+@pytest.mark.parametrize("enterprises", [("grid", "water", "telecom"), (None, None), ("grid", None)])
+def test_a_network_file_with_the_case_roles_reads(tmp_path, enterprises):
+    from simulation.core.network import read_graph_file
+
+    _, layout = read_graph_file(network(tmp_path, enterprises))
+    assert layout.enterprise == len(enterprises)
