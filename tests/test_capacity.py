@@ -153,3 +153,20 @@ def test_two_runs_that_fit_one_at_a_time_are_refused_on_two_workers(root, tmp_pa
     assert "2 runs at once" in refusal(capsys, "validate", experiment)
     assert "2 runs at once" in refusal(capsys, "batch", experiment, "--workers", 2, "--out", tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_study_whose_runs_fit_one_at_a_time_is_refused_on_two_workers(root, tmp_path, monkeypatch, capsys):
+    """The same estimate before a study's runs: its largest run, once per worker that runs at once."""
+    from simulation.analyses import protocol
+    from simulation.analyses.registry import STUDIES
+
+    monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
+    spec = spec_file(root, tmp_path, "scenarios/sensitivity/frontier.yaml", packages=2, replications=1, steps=2)
+    study = STUDIES["frontier"]
+    loaded = study.load(spec=spec)
+    plan = study.plan(loaded)
+    largest = max(capacity.run_bytes(layout_of(r.scenario.population), r.scenario.network, r.steps) for r in plan.runs)
+    monkeypatch.setattr(capacity, "machine_memory", lambda: int(1.5 * largest))
+    monkeypatch.setattr(protocol, "execute_all", lambda *a, **k: pytest.fail("ran runs that do not fit"))
+    with pytest.raises(ConfigError, match=rf"{spec}: 2 runs at once"):
+        protocol.perform(study, loaded, tmp_path / "out", workers=2, progress=False)

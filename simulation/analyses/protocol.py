@@ -149,6 +149,8 @@ def check_size(study: Study, spec: Any) -> None:
 
 def _planned(study: PlannedStudy, spec: Any, folder: Path, options: dict[str, Any]) -> Result:
     plan = study.plan(spec)
+    at_once = capacity.runs_at_once(len(plan.runs), options.get("workers"), options.get("scheduler"))
+    capacity.check_largest_run(plan.runs, at_once, study.size(spec).source)
     started, before = time.perf_counter(), load_average()
     outcome = execute_all(plan, folder, **options)
     seconds = time.perf_counter() - started

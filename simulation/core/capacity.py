@@ -39,7 +39,9 @@ per run, and hashes every run's full configuration once (``Plan.digest``): 20,00
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from simulation.config import Network, Scenario
 from simulation.core.metrics import METRICS
@@ -201,6 +203,17 @@ def check_scenario(scenario: Scenario, source: str, months: int | None = None, a
     edges = edge_array(graph)
     holder_links = int((edges.max(axis=1) < layout.holders).sum()) if len(edges) else 0
     check_run_fits(layout, scenario.network, months, source, (holder_links, len(edges) - holder_links), at_once)
+
+
+def check_largest_run(runs: Iterable[Any], at_once: int, source: str) -> None:
+    """The largest of ``runs`` (each with a ``scenario`` and its ``steps``) fits ``at_once`` times
+    in memory together.  Runs on a network file are sized when their file is read (each run's model
+    checks its own)."""
+    sized = [(run_bytes(layout_of(run.scenario.population), run.scenario.network, run.steps), run)
+             for run in runs if run.scenario.network.kind != "file"]
+    if sized:
+        _, largest = max(sized, key=lambda pair: pair[0])
+        check_scenario(largest.scenario, source, largest.steps, at_once)
 
 
 def check_plan_fits(cells: int, runs: int, source: str) -> None:
