@@ -13,8 +13,8 @@ from functools import partial
 from pathlib import Path
 
 from simulation.config import Scenario, load_scenario, parameter_markdown, parse_override
-from simulation.errors import (ArgumentError, ConfigError, OutputLocked, OutputRefused, OutputUnwritable, ResultsMissing,
-                               SchedulerUnreachable, StaleResults, UserError)
+from simulation.errors import (ArgumentError, ConfigError, OutputLocked, OutputRefused, OutputUnwritable,
+                               ResultsMissing, SchedulerUnreachable, StaleResults, UserError)
 
 RESULTS = Path("results")
 SET = "--set"

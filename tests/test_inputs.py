@@ -208,8 +208,9 @@ def test_a_folder_name_that_is_not_utf8_is_one_line(root, tmp_path, capsys, argv
 
     bad = os.fsdecode(os.fsencode(str(tmp_path)) + b"/bad\xff")
     os.mkdir(bad)
+    baseline = str(root / "scenarios" / "baseline.yaml")
     experiment = write(tmp_path / "e.yaml", yaml.safe_dump({"name": "e", "seed": 1, "replications": 1, "steps": 1,
-                                                              "scenarios": [str(root / "scenarios" / "baseline.yaml")]}))
+                                                              "scenarios": [baseline]}))
     names = {"SCENARIO": str(root / "scenarios" / "baseline.yaml"), "EXPERIMENT": str(experiment)}
     argv = [names.get(a, a.replace("BAD", bad)) for a in argv]
     line = refusal(capsys, *argv)

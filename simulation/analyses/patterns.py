@@ -345,8 +345,8 @@ class Patterns:
 
     def size(self, spec: PatternsInput) -> PlanSize:
         cells = len(FAMILIES) * len(SCENARIOS)
-        return PlanSize(cells, cells * len(spec.seeds),
-                        f"{self.name}: {len(FAMILIES)} network families x {len(SCENARIOS)} scenarios x {len(spec.seeds):,} seeds")
+        counts = f"{len(FAMILIES)} network families x {len(SCENARIOS)} scenarios x {len(spec.seeds):,} seeds"
+        return PlanSize(cells, cells * len(spec.seeds), f"{self.name}: {counts}")
 
     def plan(self, spec: PatternsInput) -> Plan:
         return plan_patterns(spec.scenarios, spec.seeds)
