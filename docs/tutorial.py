@@ -42,9 +42,16 @@
 import os
 from pathlib import Path
 
+import simulation
+
 SMALL = os.environ.get("TUTORIAL_SMALL", "0") not in ("", "0")
-# The checkout's root: the folder holding scenarios/ (Jupyter starts in docs/, a script anywhere below).
-ROOT = next(p for p in [Path.cwd(), *Path.cwd().parents] if (p / "scenarios" / "baseline.yaml").is_file())
+# The checkout's root, the folder holding scenarios/: the one this notebook is in (Jupyter starts in
+# docs/), or else the one the simulation package was installed from (a copy of the notebook elsewhere).
+ROOT = next((p for p in [Path.cwd(), *Path.cwd().parents, Path(simulation.__file__).resolve().parents[1]]
+             if (p / "scenarios" / "baseline.yaml").is_file()), None)
+if ROOT is None:
+    raise FileNotFoundError("no scenarios/baseline.yaml here or where the simulation package is installed from:"
+                            " open the notebook in the project's checkout")
 OUT = Path(os.environ.get("TUTORIAL_OUT", ROOT / "results" / "tutorial"))
 WORKERS = 1 if SMALL else None
 
@@ -74,7 +81,8 @@ pd.set_option("display.width", 120)
 # of the four countermeasures alone and all four together, 30 replications of 60 months) into
 # `results/countermeasures/`. If that folder holds a finished batch, we read it; otherwise we run
 # the experiment now. With `SMALL` we run the same experiment shrunk to 3 replications of 24
-# months, into `OUT`, and leave `results/countermeasures/` alone.
+# months, into `OUT`, and leave `results/countermeasures/` alone: whatever `OUT` held before, of
+# another plan or code, is replaced (`replace_stale`), and a finished batch of this one is reused.
 #
 # An experiment is a small YAML file; shrinking it is editing a copy (its scenario paths are
 # relative to the file, so the copy names them absolutely).
@@ -90,12 +98,16 @@ if SMALL:
     experiment_file.write_text(yaml.safe_dump(spec), encoding="utf-8")
     BATCH = OUT / "countermeasures-small"
 
+if SMALL:  # the tutorial's own batch: resumed, or started over if BATCH held another plan's or code's
+    execute(plan_experiment(experiment_file), BATCH, workers=WORKERS, progress=False, replace_stale=True)
 try:
     runs, timeseries, manifest = read_results(BATCH)
 except ResultsMissing:
     print(f"no finished batch in {BATCH}: running {experiment_file.name} now")
     execute(plan_experiment(experiment_file), BATCH, workers=WORKERS, progress=False)
     runs, timeseries, manifest = read_results(BATCH)
+if not (runs["status"] == "ok").any():
+    raise RuntimeError(f"{BATCH}: no run finished; see the error column of {BATCH / 'runs.parquet'}")
 print(f"{BATCH}: {len(runs)} runs, {len(timeseries)} monthly rows")
 
 # %% [markdown]
@@ -218,7 +230,7 @@ print(f"{outcome.total} runs, {outcome.failed} failed, {outcome.skipped} already
 # `final_year` on the timeseries.
 
 # %%
-sweep_runs, sweep_series, _ = read_results(SWEEP)
+sweep_runs, sweep_series, sweep_manifest = read_results(SWEEP)
 sweep_runs = sweep_runs[sweep_runs["status"] == "ok"].join(final_year(sweep_series, by="run_id"), on="run_id")
 OUTCOMES = {"final_year_volume": "volume, final year (units/month)",
             "fulfilment_overall": "requests fulfilled (share)",
@@ -250,7 +262,8 @@ effects.round(3)
 # ## 5. Export a LaTeX table
 #
 # `DataFrame.to_latex` (through Jinja2, pinned in `requirements.txt`) writes a `tabular` with a
-# caption and a label for `\ref`. One row per outcome, one column per penalty: mean and 95% CI.
+# caption and a label for `\ref`. One row per outcome, one column per penalty: mean and 95% CI. The
+# caption names the code version of the sweep's own runs (from its manifest).
 
 # %%
 def cell(row: pd.Series) -> str:
@@ -264,7 +277,7 @@ table.index.name = None
 latex = table.to_latex(
     column_format="l" + "r" * table.shape[1], escape=True, label="tab:penalty-sweep",
     caption=(f"Mechanism scenario, evaluation penalty swept: mean and 95\\% CI over {REPLICATIONS} runs of "
-             f"{STEPS} months per value (common random numbers; code {manifest['code_version']})."))
+             f"{STEPS} months per value (common random numbers; code {sweep_manifest['code_version']})."))
 (OUT / "penalty_sweep.tex").write_text(latex, encoding="utf-8")
 print(latex)
 

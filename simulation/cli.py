@@ -5,6 +5,7 @@ fields and folders; this module adds the flags that address them."""
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from contextlib import contextmanager
@@ -12,9 +13,9 @@ from functools import partial
 from pathlib import Path
 
 from simulation.config import Scenario, load_scenario, parameter_markdown, parse_override
+from simulation.errors import (ArgumentError, ConfigError, OutputLocked, OutputRefused, OutputUnwritable,
+                               ResultsMissing, SchedulerUnreachable, StaleResults, UserError)
 from simulation.experiments.numbers import number
-from simulation.errors import (ArgumentError, ConfigError, OutputLocked, OutputRefused, ResultsMissing, SchedulerUnreachable,
-                               StaleResults, UserError)
 
 RESULTS = Path("results")
 SET = "--set"
@@ -62,20 +63,30 @@ def _check_buildable(path: str | Path, scenario: Scenario, steps: int) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from simulation.core.runner import run
-    from simulation.experiments.folder import named_folder, owned
+    from simulation.experiments.folder import named_folder, owned, writing
     from simulation.experiments.store import write_json, write_parquet
 
     scenario = _scenario(args.scenario, args.set)
     seed, steps = _seed_and_steps(args, scenario)
     _check_buildable(args.scenario, scenario, steps)
     out = Path(args.out) if args.out else named_folder(RESULTS, "runs", f"{scenario.name}-seed{seed}")
-    with owned(out, "run"):  # refused before the run if the folder holds anything but an earlier run's files
+    _check_writable(out)
+    with owned(out, "run"), writing(out):  # refused before the run if the folder holds anything but a run's files
         result = run(scenario, seed=seed, steps=steps)
         write_parquet(out / "timeseries.parquet", result.timeseries)
         write_json(out / "summary.json", result.summary)
     print(format_summary(result.summary))
     print(f"wrote {out}/timeseries.parquet and {out}/summary.json")
     return 0
+
+
+def _check_writable(out: Path) -> None:
+    """Before the run: ``out`` is a folder, or can be made in one this user may write."""
+    if out.exists() and not out.is_dir():
+        raise OutputRefused(f"{out}: is a file, not a folder")
+    existing = next(folder for folder in (out, *out.parents) if folder.exists())
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputUnwritable(f"{existing}: no permission to write; nothing was run")
 
 
 SHOWN = ("cumulative_volume", "sharing_volume", "requests_filed", "requests_granted", "requests_refused",
@@ -103,6 +114,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from simulation.core.runner import run
 
     files = [Path(f) for f in args.scenarios] or sorted(Path("scenarios").glob("*.yaml"))
+    if not files:
+        raise ConfigError(f"compare: no scenario files given, and {Path.cwd() / 'scenarios'} holds none:"
+                          " name the files, or run it in the project folder")
     scenarios = [load_scenario(f) for f in files]
     seeds_and_steps = [_seed_and_steps(args, scenario) for scenario in scenarios]
     for file, scenario, (_, steps) in zip(files, scenarios, seeds_and_steps):
@@ -132,7 +146,9 @@ def validate_file(path: Path, overrides: dict) -> str:
     # A study's spec before an experiment's: a robustness spec lists scenarios and replications too.
     for key, study in studies.items():
         if key in keys:
-            study.load(spec=path)
+            from simulation.analyses.protocol import check_size
+
+            check_size(study, study.load(spec=path))
             return f"{study.name} spec"
     if {"scenarios", "replications"} <= keys:
         from simulation.experiments.plan import plan_experiment
@@ -167,7 +183,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     from simulation.experiments.folder import named_folder
     from simulation.experiments.plan import plan_experiment
 
-    plan = plan_experiment(args.experiment)
+    plan = plan_experiment(args.experiment, args.workers, args.scheduler)
     out = Path(args.out) if args.out else named_folder(RESULTS, plan.name)
     outcome = execute(plan, out, workers=args.workers, scheduler=args.scheduler, chunk_size=args.chunk_size,
                       restart=args.restart, replace_stale=args.replace_stale, progress=not args.quiet)
@@ -464,6 +480,7 @@ def main(argv: list[str] | None = None) -> int:
     bad input, 1 for runs that failed, 130 for an interrupt)."""
     args = build_parser().parse_args(argv)
     try:
+        _check_utf8(args)
         return args.func(args)
     except (UserError, RecursionError, MemoryError) as exc:
         print_error(exc)
@@ -473,6 +490,24 @@ def main(argv: list[str] | None = None) -> int:
         # nothing is half-written, so one line and the shell's status for SIGINT.
         print("error: interrupted", file=sys.stderr)
         return 130
+
+
+def _check_utf8(args: argparse.Namespace) -> None:
+    """A ConfigError for a file or folder name that is not UTF-8 (a byte the terminal could not
+    decode): Parquet, JSON and the manifest record names as UTF-8 text and would fail half-way."""
+    for name, value in vars(args).items():
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str) and not _is_utf8(text):
+                raise ConfigError(f"{name}: {os.fsencode(text)!r} is not valid UTF-8: results record names as"
+                                  " UTF-8 text; rename it")
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 # What to say about failures that are not UserErrors but still come from the input.

@@ -6,6 +6,7 @@ import sys
 
 import jupytext
 import nbformat
+import pandas as pd
 import pytest
 from nbclient import NotebookClient
 
@@ -61,3 +62,34 @@ def test_the_tutorial_runs_at_small_sizes(paths, venv_kernel, tmp_path, monkeypa
     for column in ("penalty 0", "penalty 0.5", "penalty 1"):
         assert column in latex
     assert (out / "countermeasures-small" / "runs.csv").is_file()
+
+
+@pytest.mark.slow
+def test_a_copy_runs_outside_the_checkout_beside_other_results(paths, venv_kernel, tmp_path, monkeypatch, root):
+    """Issue 23: a copy of the notebook in a folder outside the checkout, whose OUT already holds a
+    finished batch of another plan, runs through; the caption names the code that made the sweep."""
+    import yaml
+
+    from simulation.core.provenance import code_version
+    from simulation.experiments.execute import execute
+    from simulation.experiments.plan import plan_experiment
+
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    other = tmp_path / "other.yaml"
+    other.write_text(yaml.safe_dump({"name": "other", "seed": 1, "replications": 1, "steps": 1,
+                                     "scenarios": [str(root / "scenarios" / "baseline.yaml")]}))
+    execute(plan_experiment(other), out / "countermeasures-small", workers=1, progress=False)
+    copy = elsewhere / "my-analysis.ipynb"
+    copy.write_bytes(paths[1].read_bytes())
+    monkeypatch.setenv("TUTORIAL_SMALL", "1")
+    monkeypatch.setenv("TUTORIAL_OUT", str(out))
+    monkeypatch.chdir(elsewhere)
+    notebook = nbformat.read(copy, as_version=4)
+    NotebookClient(notebook, kernel_name=venv_kernel, timeout=300,
+                   resources={"metadata": {"path": str(elsewhere)}}).execute()
+
+    runs = pd.read_parquet(out / "countermeasures-small" / "runs.parquet")
+    assert len(runs) == 6 * 3 and set(runs["status"]) == {"ok"}  # the tutorial's batch, not the other one
+    latex = (out / "penalty_sweep.tex").read_text(encoding="utf-8")
+    assert f"code {code_version()}" in latex

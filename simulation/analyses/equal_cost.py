@@ -33,7 +33,7 @@ from typing import Annotated, Any, Literal
 import pandas as pd
 from pydantic import Field, model_validator
 
-from simulation.analyses.protocol import Input, execute_all
+from simulation.analyses.protocol import Input, PlanSize, execute_all
 from simulation.analyses.study import SpecFile
 from simulation.config import Block, Scenario, load_scenario, read_validated
 from simulation.config.keys import field_at
@@ -305,6 +305,11 @@ class EqualCost:
 
     def folder(self, loaded: EqualCostInput) -> Path:
         return Path("results") / loaded.spec.name
+
+    def size(self, loaded: EqualCostInput) -> PlanSize:
+        """Its largest plan, the comparison: the baseline and every countermeasure over ``replications`` seeds."""
+        cells = 1 + len(loaded.countermeasures)
+        return PlanSize(cells, cells * loaded.spec.replications, str(loaded.path))
 
     def run(self, loaded: EqualCostInput, out: Path, **options: Any) -> EqualCostResult:
         """Search each countermeasure's scale at the budget, run the comparison, write the tables."""

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 from scipy import stats
 
-from simulation.analyses.protocol import Execution, Input, execute_all
+from simulation.analyses.protocol import Execution, Input, PlanSize, execute_all
 from simulation.config import load_scenario
 from simulation.core.runner import checked
 from simulation.errors import ArgumentError
@@ -240,6 +240,10 @@ class Effects:
 
     def folder(self, spec: EffectsInput) -> None:
         return None
+
+    def size(self, spec: EffectsInput) -> PlanSize:
+        return PlanSize(len(SCENARIOS), len(SCENARIOS) * len(spec.seeds),
+                        f"{self.name}: {len(SCENARIOS)} scenarios x {len(spec.seeds):,} seeds")
 
     def plan(self, spec: EffectsInput) -> Plan:
         return plan_evidence(spec.scenarios, spec.seeds, overrides=spec.overrides, overrides_source=spec.overrides_source)

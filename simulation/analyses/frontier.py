@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from simulation.analyses.protocol import Execution, Input
+from simulation.analyses.protocol import Execution, Input, PlanSize
 from simulation.analyses.study import RangesSpec, SpecFile, plan_points, point_means, short, typed, validate_spec
 from simulation.config import Scenario
 from simulation.config.schema import field_bounds, range_text
@@ -171,6 +171,9 @@ class Frontier:
 
     def folder(self, loaded: FrontierInput) -> Path:
         return named_folder("results", loaded.spec.name)
+
+    def size(self, loaded: FrontierInput) -> PlanSize:
+        return PlanSize(loaded.spec.packages, loaded.spec.packages * loaded.spec.replications, str(loaded.path))
 
     def plan(self, loaded: FrontierInput) -> Plan:
         return plan_points(loaded.path, loaded.spec, loaded.given, packages(loaded.spec))

@@ -18,7 +18,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Protocol
+from typing import Annotated, Any, Protocol
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
@@ -48,7 +48,12 @@ class PayoffFunction(Protocol):
 
 Share = Annotated[float, Field(ge=0, le=1)]
 Pair = Annotated[list[str], Field(min_length=2, max_length=2)]
-Triple = Annotated[list[float], Field(min_length=3, max_length=3)]
+# Payoffs are relative: multiplying all of them by a positive number only rescales time.  Measured:
+# payoffs of 1e12 are analysed in under 2 s; at 1e100 the solver overflows, and near 1e300 (whose
+# differences are infinite) it never ends.  So a game file's payoffs stay within this bound.
+MAX_PAYOFF = 1e12
+Payoff = Annotated[float, Field(ge=-MAX_PAYOFF, le=MAX_PAYOFF)]
+Triple = Annotated[list[Payoff], Field(min_length=3, max_length=3)]
 
 
 class GameFile(BaseModel):
@@ -365,6 +370,13 @@ def plot_phase_portrait(game: PayoffFunction, out: str | Path, t_end: float, gri
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from simulation.experiments.figures import PLAIN_TEXT
+
+    with matplotlib.rc_context(PLAIN_TEXT):
+        _draw_phase_portrait(plt, game, Path(out), t_end, grid)
+
+
+def _draw_phase_portrait(plt: Any, game: PayoffFunction, out: Path, t_end: float, grid: int) -> None:
     fig = plt.figure(figsize=(7, 6))
     ax = fig.add_subplot(projection="3d")
     axis = np.linspace(0.1, 0.9, grid)
@@ -385,7 +397,6 @@ def plot_phase_portrait(game: PayoffFunction, out: str | Path, t_end: float, gri
     ax.set_zlabel(f"{game.roles[2]} (z)")
     marked = ", ".join(str(p) for p in stable) or "none"
     ax.set_title(f"{game.name}\nESS (red stars): {marked}", fontsize=10)
-    out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=120, bbox_inches="tight")
     plt.close(fig)

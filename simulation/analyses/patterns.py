@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from simulation.analyses.protocol import Execution, Input, execute_all
+from simulation.analyses.protocol import Execution, Input, PlanSize, execute_all
 from simulation.config import load_scenario
 from simulation.errors import ArgumentError
 from simulation.experiments.numbers import number
@@ -337,6 +337,11 @@ class Patterns:
 
     def folder(self, spec: PatternsInput) -> Path:
         return Path("results") / "patterns"
+
+    def size(self, spec: PatternsInput) -> PlanSize:
+        cells = len(FAMILIES) * len(SCENARIOS)
+        counts = f"{len(FAMILIES)} network families x {len(SCENARIOS)} scenarios x {len(spec.seeds):,} seeds"
+        return PlanSize(cells, cells * len(spec.seeds), f"{self.name}: {counts}")
 
     def plan(self, spec: PatternsInput) -> Plan:
         return plan_patterns(spec.scenarios, spec.seeds)

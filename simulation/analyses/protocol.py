@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from simulation.core import capacity
 from simulation.errors import UserError
 from simulation.experiments.execute import BatchOutcome, execute
 from simulation.experiments.folder import BATCH, owned
@@ -66,6 +67,16 @@ class Execution:
     options: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class PlanSize:
+    """The scenario cells and runs of a study's largest plan, counted from its spec before anything
+    is drawn or built, and what names the spec in messages (its file, or the options that size it)."""
+
+    cells: int
+    runs: int
+    source: str
+
+
 @runtime_checkable
 class Result(Protocol):
     written: list[Path]
@@ -97,6 +108,9 @@ class Study(Protocol):
     def folder(self, spec: Any) -> Path | None:
         """The default results folder (None: a temporary one, the study's table being its product)."""
 
+    def size(self, spec: Any) -> PlanSize:
+        """The size of the study's largest plan, counted without building it (:func:`check_size`)."""
+
 
 @runtime_checkable
 class PlannedStudy(Study, Protocol):
@@ -116,6 +130,7 @@ class IterativeStudy(Study, Protocol):
 def perform(study: Study, spec: Any, folder: str | Path | None = None, **options: Any) -> Result:
     """Run ``study`` on its loaded ``spec`` into ``folder`` (default: the study's own) with the batch
     runner's ``options`` (workers, scheduler, restart, progress)."""
+    check_size(study, spec)
     folder = Path(folder) if folder else study.folder(spec)
     if folder is None:
         with tempfile.TemporaryDirectory(prefix=f"{study.name}-") as temporary:
@@ -126,8 +141,18 @@ def perform(study: Study, spec: Any, folder: str | Path | None = None, **options
     return _planned(study, spec, folder, options)
 
 
+def check_size(study: Study, spec: Any) -> None:
+    """A ConfigError naming the spec when the study's plan would not fit in memory or holds more
+    runs than a batch may (:func:`simulation.core.capacity.check_plan_fits`): a 52-billion-run
+    Sobol design is refused before SALib draws it."""
+    size = study.size(spec)
+    capacity.check_plan_fits(size.cells, size.runs, size.source)
+
+
 def _planned(study: PlannedStudy, spec: Any, folder: Path, options: dict[str, Any]) -> Result:
     plan = study.plan(spec)  # every run's scenario validated before the folder is touched
+    at_once = capacity.runs_at_once(len(plan.runs), options.get("workers"), options.get("scheduler"))
+    capacity.check_largest_run(plan.runs, at_once, study.size(spec).source)
     # Held from the first run to the last table: a second study into the folder is refused, and
     # nothing of the user's in it is overwritten (simulation/experiments/folder.py).
     with owned(folder, BATCH):

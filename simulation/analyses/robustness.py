@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from simulation.analyses.protocol import Execution, Input
+from simulation.analyses.protocol import Execution, Input, PlanSize
 from simulation.analyses.study import SpecFile, short
 from simulation.config import Block, assumptions, load_scenario, read_validated
 from simulation.config.loader import apply_overrides, validate_data
@@ -463,6 +463,10 @@ class Robustness:
 
     def folder(self, loaded: RobustnessInput) -> Path:
         return Path("results") / loaded.spec.name
+
+    def size(self, loaded: RobustnessInput) -> PlanSize:
+        cells = loaded.spec.structures * len(loaded.files)
+        return PlanSize(cells, cells * loaded.spec.replications, str(loaded.path))
 
     def plan(self, loaded: RobustnessInput) -> Plan:
         return plan_robustness(loaded.path, loaded.spec, loaded.given, list(loaded.files))

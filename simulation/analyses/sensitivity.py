@@ -28,13 +28,13 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from simulation.analyses.protocol import Execution, Input
+from simulation.analyses.protocol import Execution, Input, PlanSize
 from simulation.analyses.study import RangesSpec, SpecFile, plan_points, point_means, short, validate_spec
 from simulation.experiments.figures import paper_style, save
 from simulation.experiments.folder import named_folder
 from simulation.experiments.plan import Plan
 from simulation.experiments.results import RUNS, record_derived
-from simulation.experiments.sampling import problem_of, salib_design
+from simulation.experiments.sampling import problem_of, salib_design, salib_points
 from simulation.experiments.store import atomic_path
 
 INDEX_COLUMNS = {"morris": ("mu_star", "mu_star_conf", "sigma"), "sobol": ("S1", "S1_conf", "ST", "ST_conf")}
@@ -153,6 +153,11 @@ class Sensitivity:
 
     def folder(self, loaded: SpecFile[SensitivitySpec]) -> Path:
         return named_folder("results", loaded.spec.name)
+
+    def size(self, loaded: SpecFile[SensitivitySpec]) -> PlanSize:
+        spec = loaded.spec
+        points = salib_points(spec.method, len(spec.parameters), spec.samples)
+        return PlanSize(points, points * spec.replications, str(loaded.path))
 
     def plan(self, loaded: SpecFile[SensitivitySpec]) -> Plan:
         spec = loaded.spec

@@ -1,9 +1,12 @@
 """Reading configuration files: YAML, ``extends:``, dotted overrides and friendly errors.
 
-Files are read with safe_load's loader (nothing in a file is executed), with two changes
-(:class:`SafeLoader`): a number in exponent notation such as ``1e-3`` is a number, as in YAML 1.2,
-and a document whose aliases would expand it beyond :data:`MAX_VALUES` values, or that nests deeper
-than :data:`MAX_DEPTH` levels, is refused before anything is expanded.  A scenario file may name
+Files are read with safe_load's loader (nothing in a file is executed), with these changes
+(:class:`SafeLoader`): a number in exponent notation such as ``1e-3`` is a number, as in YAML 1.2; a
+key written twice in one mapping is refused (safe_load keeps the last silently); a text larger than
+:data:`MAX_BYTES`, a document of more than :data:`MAX_WRITTEN_VALUES` written values, one whose
+aliases would expand it beyond :data:`MAX_VALUES` values, or one that nests deeper than
+:data:`MAX_DEPTH` levels is refused before anything is built.  Only what JSON can hold is accepted:
+a date, ``!!binary``, ``!!set`` or ``!!omap`` value is refused, naming its key.  A scenario file may name
 another one in ``extends:`` (relative to the file that says it); its fields are merged over that
 file's, and a relative ``network.path`` stays relative to the file that says it.  Every problem
 becomes a :class:`ConfigError` whose message names the file, the field path, the value and what is
@@ -12,6 +15,7 @@ allowed (with the nearest valid key for a typo).
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
 import re
@@ -33,6 +37,11 @@ from simulation.errors import ConfigError
 # above any real file and far below what hangs validation.
 MAX_VALUES = 1_000_000
 MAX_DEPTH = 64
+# Written out, the largest real file (a sweep of a few thousand values) is tens of kilobytes; the
+# pure-Python parser takes about 30 microseconds a value, so these refuse a huge file in seconds
+# (a 2.2 MB flat list took 42 s to be read, then refused) instead of after reading all of it.
+MAX_BYTES = 1_000_000
+MAX_WRITTEN_VALUES = 100_000
 
 
 class UnreadableDocument(yaml.YAMLError):
@@ -40,15 +49,53 @@ class UnreadableDocument(yaml.YAMLError):
     or an alias inside the block it names."""
 
 
+class DuplicateKey(UnreadableDocument):
+    """A key written twice in one mapping: safe_load would keep the second and drop the first."""
+
+
+MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
 class SafeLoader(yaml.SafeLoader):
-    """``yaml.safe_load``'s loader (only plain YAML types) that reads ``1e-3`` as a number and
-    measures each document's expanded size and depth before constructing it."""
+    """``yaml.safe_load``'s loader (only plain YAML types) that reads ``1e-3`` as a number, counts
+    the values written while it reads them, measures each document's expanded size and depth before
+    constructing it, and refuses a key written twice in one mapping."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self.written_values = 0
+
+    def compose_node(self, parent, index):
+        self.written_values += 1
+        if self.written_values > MAX_WRITTEN_VALUES:
+            raise UnreadableDocument(f"holds more than {MAX_WRITTEN_VALUES:,} values"
+                                     " (configuration files hold at most a few thousand)")
+        return super().compose_node(parent, index)
 
     def get_single_node(self):
         node = super().get_single_node()
         if node is not None:
             _check_expanded_size(node)
         return node
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            _check_unique_keys(node)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _check_unique_keys(node: yaml.MappingNode) -> None:
+    """DuplicateKey for the first key written twice among the mapping's own keys (keys merged in
+    with ``<<: *name`` may be overridden; that is what merging is for)."""
+    seen: dict[tuple[str, Any], int] = {}
+    for key_node, _ in node.value:
+        if key_node.tag == MERGE_TAG or not isinstance(key_node, yaml.ScalarNode):
+            continue
+        key, line = (key_node.tag, key_node.value), key_node.start_mark.line + 1
+        if key in seen:
+            raise DuplicateKey(f"line {line}: key {key_node.value!r} is written twice in one mapping"
+                               f" (first on line {seen[key]}); the second would silently replace the first")
+        seen[key] = line
 
 
 # YAML 1.1's float pattern (PyYAML's) needs a dot, so "1e-3" would be a string; YAML 1.2 reads it as
@@ -100,8 +147,46 @@ def _check_expanded_size(root: yaml.Node) -> None:
 
 
 def load_yaml_text(text: str) -> Any:
-    """YAML text read with :class:`SafeLoader` (plain YAML types only)."""
-    return yaml.load(text, Loader=SafeLoader)  # noqa: S506 - a SafeLoader subclass: safe_load's types only
+    """YAML text read with :class:`SafeLoader` (plain YAML types only), no larger than :data:`MAX_BYTES`
+    and holding only what JSON holds."""
+    if len(text) > MAX_BYTES:
+        raise UnreadableDocument(f"{len(text) / 1e6:,.1f} MB is too large for a configuration file"
+                                 f" (at most {MAX_BYTES / 1e6:,.0f} MB)")
+    data = yaml.load(text, Loader=SafeLoader)  # noqa: S506 - a SafeLoader subclass: safe_load's types only
+    found = _not_plain(data)
+    if found:
+        where, value = found
+        raise UnreadableDocument(f"{where + ': ' if where else ''}{_kind(value)} is not allowed: only text, numbers,"
+                                 " true/false, null, lists and mappings (quote it to make it text)")
+    return data
+
+
+PLAIN = (str, int, float, bool, type(None))
+NOT_PLAIN = ((datetime.datetime, "a date and time"), (datetime.date, "a date"), (bytes, "binary data (!!binary)"),
+             (set, "a set (!!set)"), (tuple, "an ordered mapping (!!omap or !!pairs)"))
+
+
+def _not_plain(data: Any, path: str = "") -> tuple[str, Any] | None:
+    """The dotted path and value of the first value (or key) JSON cannot hold, in a loop over
+    every value rather than by recursion."""
+    stack = [(path, data)]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                inner = f"{where}.{key}" if where else str(key)
+                if not isinstance(key, PLAIN):
+                    return inner, key
+                stack.append((inner, item))
+        elif isinstance(value, list):
+            stack.extend((f"{where}.{i}" if where else str(i), item) for i, item in enumerate(value))
+        elif not isinstance(value, PLAIN):
+            return where, value
+    return None
+
+
+def _kind(value: Any) -> str:
+    return next((text for kind, text in NOT_PLAIN if isinstance(value, kind)), f"a {type(value).__name__}")
 
 
 def read_yaml(path: Path) -> dict:
@@ -205,7 +290,7 @@ def parse_override(text: str) -> tuple[str, Any]:
         return key.strip(), float(raw)  # so the non-finite check names it, not a type error
     try:
         value = load_yaml_text(raw) if raw.strip() else raw
-    except UnreadableDocument as exc:
+    except UnreadableDocument as exc:  # a value YAML reads but refused: no fallback to the text as typed
         raise ConfigError(f"{text[:60]}: {exc}") from None
     except (yaml.YAMLError, RecursionError):
         value = raw

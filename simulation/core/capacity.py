@@ -25,6 +25,12 @@ networkx's graph).  Against the speed benchmark's sizes (benchmarks/results.json
 building and stepping): 100,000 agents, 322,673 links measured 75 MB, estimated 102 MB; 1,000,000
 agents, 3.3 million links, measured 0.64 GiB, estimated 0.80 GiB.
 
+Runs run at once, one per worker process, so the memory that must fit is one run's times the
+workers that run at once (:func:`runs_at_once`; one per CPU unless ``--workers`` says otherwise).
+The memory that can be had is the smaller of the machine's and its control group's limit: a
+container's or a systemd slice's limit, past which the kernel's OOM killer ends the run
+(:func:`machine_memory`).
+
 A plan holds one validated scenario per cell (scenario x sweep point) and one run description
 per run, and hashes every run's full configuration once (``Plan.digest``): 20,000 replications took
 186 MB (9,700 bytes per run) and a 2,000-point grid 40 MB (21,000 bytes per cell and its run).
@@ -33,7 +39,9 @@ per run, and hashes every run's full configuration once (``Plan.digest``): 20,00
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from simulation.config import Network, Scenario
 from simulation.core.metrics import METRICS
@@ -53,6 +61,17 @@ PER_MONTH = len(METRICS) * 48  # a float per metric in the data collector's list
 PLAN_PER_CELL = 12_000
 PLAN_PER_RUN = 11_000
 DENSE_DRAW = 1 / 50  # NumPy's cut-off above which choice(replace=False) holds every candidate
+
+# Most runs one batch (or study) may hold.  Every run's monthly metrics end in one timeseries.parquet
+# that report and export read whole: 200,000 runs of a ten-year horizon are 200,000 x 121 months x
+# 54 columns x 8 bytes, 10 GiB, besides the plan; and at a second a run (the baseline's size) they
+# are 28 core-days.  A larger study is several batches (or a Dask cluster's several folders).
+MAX_RUNS = 200_000
+
+# Where the control group's memory limit is read (cgroup v2's memory.max, v1's
+# memory/memory.limit_in_bytes), at the root and at this process's own group (/proc/self/cgroup).
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+PROC_CGROUP = Path("/proc/self/cgroup")
 
 
 def _pairs(n: int) -> int:
@@ -118,13 +137,41 @@ def plan_bytes(cells: int, runs: int) -> float:
 
 
 def machine_memory() -> int:
-    """Physical memory, or the container's limit (cgroup v2 ``memory.max``) when that is lower."""
+    """Physical memory, or the control group's memory limit when that is lower."""
     physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return min([physical, *cgroup_limits(CGROUP_ROOT, PROC_CGROUP)])
+
+
+def cgroup_limits(root: Path, proc_cgroup: Path) -> list[int]:
+    """The memory limits (bytes) set on this process's control groups, v2 and v1, at the root of
+    ``root`` and at the process's own group; "max" (v2) means none, and v1's "none" is a huge number."""
+    groups = {""}
     try:
-        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
-    except OSError:
-        return physical
-    return min(physical, int(limit)) if limit.isdigit() else physical
+        for line in proc_cgroup.read_text().splitlines():  # "0::/path" (v2), "4:memory:/path" (v1)
+            _, controllers, group = line.split(":", 2)
+            if controllers in ("", "memory") or "memory" in controllers.split(","):
+                groups.add(group.strip("/"))
+    except (OSError, ValueError):
+        pass
+    limits = []
+    for group in groups:
+        for file in (root / group / "memory.max", root / "memory" / group / "memory.limit_in_bytes"):
+            try:
+                text = file.read_text().strip()
+            except OSError:
+                continue
+            if text.isdigit():
+                limits.append(int(text))
+    return limits
+
+
+def runs_at_once(runs: int, workers: int | None = None, scheduler: str | None = None) -> int:
+    """Runs held in this machine's memory at once: one per local worker process (default one per
+    CPU, as the batch runner starts), no more than there are runs; on a Dask cluster (``scheduler``
+    or $DASK_SCHEDULER_ADDRESS) the runs are on the workers' machines, whose memory is not known here."""
+    if scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS"):
+        return 1
+    return max(1, min(workers or os.cpu_count() or 1, runs))
 
 
 def check_fits(needed: float, what: str, source: str) -> None:
@@ -136,27 +183,46 @@ def check_fits(needed: float, what: str, source: str) -> None:
 
 
 def check_run_fits(layout: Layout, net: Network, months: int, source: str,
-                   file_links: tuple[int, int] | None = None) -> None:
+                   file_links: tuple[int, int] | None = None, at_once: int = 1) -> None:
+    """A ConfigError unless ``at_once`` runs of this size fit in memory together."""
     links = sum(file_links) if file_links is not None else expected_links(layout, net)
     what = f"a run of {layout.total:,} agents, about {links:,.0f} links and {months:,} months"
-    check_fits(run_bytes(layout, net, months, file_links), what, source)
+    if at_once > 1:
+        what = f"{at_once} runs at once (one per worker; --workers sets how many), each {what[2:]},"
+    check_fits(at_once * run_bytes(layout, net, months, file_links), what, source)
 
 
-def check_scenario(scenario: Scenario, source: str, months: int | None = None) -> None:
+def check_scenario(scenario: Scenario, source: str, months: int | None = None, at_once: int = 1) -> None:
     """What can be checked about a scenario without running it: its network file reads, with
-    roles and kinds that add up, and one run fits in this machine's memory."""
+    roles and kinds that add up, and ``at_once`` runs of it fit in this machine's memory together."""
     months = scenario.steps if months is None else months
     if scenario.network.kind != "file":
-        check_run_fits(layout_of(scenario.population), scenario.network, months, source)
+        check_run_fits(layout_of(scenario.population), scenario.network, months, source, at_once=at_once)
         return
     graph, layout = read_graph_file(scenario.network.path)
     edges = edge_array(graph)
     holder_links = int((edges.max(axis=1) < layout.holders).sum()) if len(edges) else 0
-    check_run_fits(layout, scenario.network, months, source, (holder_links, len(edges) - holder_links))
+    check_run_fits(layout, scenario.network, months, source, (holder_links, len(edges) - holder_links), at_once)
+
+
+def check_largest_run(runs: Iterable[Any], at_once: int, source: str) -> None:
+    """The largest of ``runs`` (each with a ``scenario`` and its ``steps``) fits ``at_once`` times
+    in memory together.  Runs on a network file are sized when their file is read (each run's model
+    checks its own)."""
+    sized = [(run_bytes(layout_of(run.scenario.population), run.scenario.network, run.steps), run)
+             for run in runs if run.scenario.network.kind != "file"]
+    if sized:
+        _, largest = max(sized, key=lambda pair: pair[0])
+        check_scenario(largest.scenario, source, largest.steps, at_once)
 
 
 def check_plan_fits(cells: int, runs: int, source: str) -> None:
+    """A ConfigError when a plan of ``runs`` runs over ``cells`` scenario cells would not fit in
+    memory, or holds more than :data:`MAX_RUNS` runs; counted before the plan is built."""
     check_fits(plan_bytes(cells, runs), f"a plan of {runs:,} runs over {cells:,} scenario cells", source)
+    if runs > MAX_RUNS:
+        raise ConfigError(f"{source}: {runs:,} runs are more than one batch or study may hold (at most {MAX_RUNS:,}:"
+                          " their results are read as one table); split it, or use fewer samples or replications")
 
 
 def _size(n: float) -> str:

@@ -21,6 +21,9 @@ ROLES = ROLE_KEYS
 KINDS_OF_ROLE = {"government": ("coordinator", "department"), "enterprise": ("grid", "water", "telecom", "enterprise"),
                  "public": ("public",)}
 UNIQUE_KINDS = ("coordinator", "grid")
+# The case has one coordinator and one grid company: the first node of their role runs under their
+# rules, so a file whose first such node is marked another kind (all water companies) has none.
+REQUIRED_KINDS = {"government": "coordinator", "enterprise": "grid"}
 
 
 @dataclass(frozen=True)
@@ -248,6 +251,7 @@ def read_graph_file(path: str | Path) -> tuple[nx.Graph, Layout]:
     ent = by_role["enterprise"]
     order = ["grid", "water", "telecom"]
     ent.sort(key=lambda n: order.index(kinds[n]) if kinds.get(n) in order else len(order))
+    _check_required(path, by_role, kinds)
     water = sum(kinds.get(n) == "water" for n in ent)
     telecom = sum(kinds.get(n) == "telecom" for n in ent)
     layout = Layout(len(by_role["government"]), len(ent), len(by_role["public"]), water, telecom)
@@ -271,6 +275,17 @@ def _check_kinds(path: Path, roles: dict, kinds: dict) -> None:
         if len(marked) > 1:
             raise ConfigError(f"{path}: {len(marked)} nodes have kind '{unique}' ({', '.join(map(str, marked[:5]))});"
                               f" the model has one {unique}")
+
+
+def _check_required(path: Path, by_role: dict[str, list], kinds: dict) -> None:
+    """The first node of each role in :data:`REQUIRED_KINDS` (sorted: a marked one first) is
+    unmarked or of the kind the case requires there."""
+    for role, kind in REQUIRED_KINDS.items():
+        first = by_role[role][0]
+        if kinds.get(first) not in (None, kind):
+            found = ", ".join(sorted({str(kinds.get(n)) for n in by_role[role]}))
+            raise ConfigError(f"{path}: no {role} node is the {kind} (kinds found: {found}); the case has one {kind}:"
+                              f" mark one {role} node kind '{kind}'")
 
 
 def _read_edge_csv(path: Path):

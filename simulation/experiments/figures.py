@@ -9,9 +9,12 @@ from typing import Any
 
 from simulation.experiments.store import atomic_path
 
+# Names in figures are the user's (scenarios, games' roles, parameters): drawn as the text they are,
+# since matplotlib would read "cost$\frac$" as mathtext (and fail) or hand it to LaTeX.
+PLAIN_TEXT = {"text.parse_math": False, "text.usetex": False}
 # fonttype 42: TrueType fonts embedded in the PDF, so journals accept it and text stays editable.
 RC = {"pdf.fonttype": 42, "ps.fonttype": 42, "font.size": 9, "axes.spines.top": False,
-      "axes.spines.right": False, "legend.frameon": False, "savefig.bbox": "tight"}
+      "axes.spines.right": False, "legend.frameon": False, "savefig.bbox": "tight", **PLAIN_TEXT}
 # Groups differ by line style and marker as well as grey level, so they stay apart in print.
 LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)), (0, (1, 3)), (0, (8, 3)))
 MARKERS = ("o", "s", "^", "D", "v", "x", "P", "*")

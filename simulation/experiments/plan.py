@@ -148,23 +148,26 @@ def load_experiment(path: str | Path) -> tuple[dict[str, Any], Experiment]:
     return data, experiment
 
 
-def plan_experiment(path: str | Path) -> Plan:
+def plan_experiment(path: str | Path, workers: int | None = None, scheduler: str | None = None) -> Plan:
     """Every run of the experiment, in order scenario, sweep point, replication; every swept
-    scenario is validated here, before any run starts."""
+    scenario is validated here, before any run starts, and must fit in memory as many times as
+    runs run at once on ``workers`` (:func:`capacity.runs_at_once`)."""
     path = Path(path)
     given, experiment = load_experiment(path)
     files = [_scenario_file(path, name) for name in experiment.scenarios]
     # Sizes first: a 10^8-point grid or a million replications is refused before it is built.
     point_count = experiment.sweep.count() if experiment.sweep else 1
-    capacity.check_plan_fits(len(files) * point_count, len(files) * point_count * experiment.replications, str(path))
+    total = len(files) * point_count * experiment.replications
+    capacity.check_plan_fits(len(files) * point_count, total, str(path))
+    at_once = capacity.runs_at_once(total, workers, scheduler)
     points = experiment.sweep.points(experiment.seed) if experiment.sweep else [{}]
     bases = [load_scenario(file) for file in files]
     for file, base in zip(files, bases):
-        capacity.check_scenario(base, str(file), experiment.steps)
+        capacity.check_scenario(base, str(file), experiment.steps, at_once)
     cells = [(k, _swept_scenario(path, file, k, point)) for file in files for k, point in enumerate(points)]
     for k, scenario in cells:
         if scenario.network.kind != "file":  # a swept size must fit too (files were read above)
-            capacity.check_scenario(scenario, f"{path}: sweep point {k}", experiment.steps)
+            capacity.check_scenario(scenario, f"{path}: sweep point {k}", experiment.steps, at_once)
     names = [base.name for base in bases]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:

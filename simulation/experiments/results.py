@@ -22,9 +22,10 @@ import sys
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from simulation.core.metrics import COUNTS, METRICS, SUMMARY_EXTRAS
 from simulation.core.provenance import code_version, git_version, package_versions
@@ -170,7 +171,39 @@ def record_derived(out: str | Path, paths: list[Path]) -> None:
     record(out, [Path(p).relative_to(out).as_posix() for p in paths])
 
 
+# Text in a manifest: a NUL byte cannot be in a file name or a version, and would end a command
+# that passes it to the operating system in a ValueError.
+Text = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$")]
+
+
+class Manifest(BaseModel):
+    """What :func:`begin`, ``execute`` and :func:`record_derived` write, as readers rely on it; a
+    manifest that says otherwise was not written by this simulator (or was damaged since).  Older
+    manifests may lack fields (their defaults); fields added by newer code are kept as they are."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    name: Text = ""
+    hash: Text | None = None
+    seed: int | None = None
+    runs: int = Field(0, ge=0)
+    value_columns: list[Text] = []
+    given: dict[Text, Any] = {}
+    resolved: dict[Text, Any] = {}
+    code_version: Text | None = None
+    git: Any = None
+    packages: dict[Text, Any] = {}
+    started: Text | None = None
+    resumed: list[Text] = []
+    finished: Text | None = None
+    derived: list[Text] = []
+    executors: list[Text] = []
+    failed_runs: int | None = Field(None, ge=0)
+
+
 def read_manifest(out: str | Path) -> dict[str, Any] | None:
+    """The folder's manifest, read through :class:`Manifest`: a damaged one is a ResultsUnreadable
+    naming the file and the field."""
     path = Path(out) / MANIFEST
     if not path.exists():
         return None
@@ -181,7 +214,20 @@ def read_manifest(out: str | Path) -> dict[str, Any] | None:
                                 " not a manifest written by this simulator") from None
     if not isinstance(manifest, dict):
         raise ResultsUnreadable(f"{path}: unreadable (not a JSON object); not a manifest written by this simulator")
+    try:
+        Manifest.model_validate(manifest)  # strict: nothing converted, so the manifest is as read
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+        raise ResultsUnreadable(f"{path}: damaged: {where}: {_short(first.get('input'))} is not allowed"
+                                f" ({first['msg'].removeprefix('Value error, ')}); not a manifest written by"
+                                " this simulator") from None
     return manifest
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _reason(exc: BaseException) -> str:

@@ -27,6 +27,12 @@ def problem_of(ranges: dict[str, list[float]]) -> dict[str, Any]:
     return {"num_vars": len(ranges), "names": list(ranges), "bounds": [list(b) for b in ranges.values()]}
 
 
+def salib_points(method: str, dimensions: int, samples: int) -> int:
+    """The rows :func:`salib_design` draws, counted without drawing them: a Morris trajectory is
+    dimensions + 1 points; Saltelli's design without second-order indices, dimensions + 2 per base point."""
+    return samples * (dimensions + (1 if method == "morris" else 2))
+
+
 def salib_design(method: str, problem: dict[str, Any], samples: int, levels: int, seed: int) -> np.ndarray:
     """Morris trajectories (``samples`` of them, on a grid of ``levels``), or Saltelli's design for
     first-order and total Sobol indices (``samples`` base points), one row per point."""
