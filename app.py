@@ -132,7 +132,8 @@ def LeverControls(settings: solara.Reactive[Settings]):
     with solara.Card("Levers", margin=0):
         solara.Select("Scenario", values=list(PRESETS), value=controls["preset"],
                       on_value=lambda value: choose("preset", value))
-        solara.InputText(CONTROLS["seed"]["label"], value=controls["seed"], on_value=lambda value: choose("seed", value))
+        solara.InputText(CONTROLS["seed"]["label"], value=controls["seed"],
+                         on_value=lambda value: choose("seed", value))
         _, _, problems = settings.value.scenario()
         for problem in problems:
             solara.Warning(problem, dense=True)
@@ -166,7 +167,8 @@ def PackagePanel(settings: solara.Reactive[Settings]):
             set_message(str(exc).splitlines()[0])
             return
         settings.value = Settings.of_package(package)
-        set_message(f"Loaded {file['name']}: {len(package.changes)} changes to {package.preset}. Press Reset to run it.")
+        set_message(f"Loaded {file['name']}: {len(package.changes)} changes to {package.preset}."
+                    " Press Reset to run it.")
 
     with solara.Card("Package", margin=0):
         solara.FileDownload(download, filename=f"{settings.value.controls['preset']}_package.yaml",
@@ -224,8 +226,9 @@ def ComparePanel(settings: solara.Reactive[Settings]):
         task(request)
 
     with solara.Card("Compare with baseline", margin=0):
-        solara.Text("Runs the levers as set now (no Reset needed) and the baseline (the same world, every countermeasure"
-                    " off) on the same seeds, in background processes: the single run above stays usable.",
+        solara.Text("Runs the levers as set now (no Reset needed) and the baseline (the same world, every"
+                    " countermeasure off) on the same seeds, in background processes: the single run above stays"
+                    " usable.",
                     style={"font-size": "0.9em"})
         with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
             with solara.Column(style={"min-width": "260px"}):

@@ -59,7 +59,8 @@ def compare_request(settings: Settings, runs: int, months: int) -> CompareReques
     specs = plan_comparison(package, baseline, runs, months)
     check_runs_at_once_fit(package, months, min(SESSION_SHARE, len(specs)))
     changes = changed_values(package, baseline)
-    title = f"The {settings.controls['preset']} scenario" + (f" with {len(changes)} changes to the baseline" if changes else "")
+    title = (f"The {settings.controls['preset']} scenario"
+             + (f" with {len(changes)} changes to the baseline" if changes else ""))
     return CompareRequest(specs, title, changes)
 
 

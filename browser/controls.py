@@ -68,7 +68,7 @@ def lever_fields() -> list[tuple[str, FieldInfo, str]]:
     rows = [(f"population.{name}", Population.model_fields[name], PLAIN_NAMES[name].capitalize())
             for name in ROLE_KEYS]
     for block, (title, short) in GROUPS.items():
-        for name, field in Countermeasures.model_fields[block].annotation.model_fields.items():
+        for name, info in Countermeasures.model_fields[block].annotation.model_fields.items():
             if name == "enabled":
                 label = title
             elif name == "start":
@@ -79,7 +79,7 @@ def lever_fields() -> list[tuple[str, FieldInfo, str]]:
                 label = f"{short} scale (1 = as designed)"
             else:
                 label = PLAIN_NAMES.get(name, name.replace("_", " ")).capitalize()
-            rows.append((f"countermeasures.{block}.{name}", field, label))
+            rows.append((f"countermeasures.{block}.{name}", info, label))
     return rows
 
 
@@ -144,7 +144,8 @@ def parse_seed(text: Any) -> tuple[int | None, str | None]:
     if isinstance(text, int) and not isinstance(text, bool):
         text = str(text)
     digits = str(text).strip().lstrip("+")
-    if SEED_TEXT.fullmatch(str(text)) and len(digits.lstrip("0")) <= len(str(SEED_MAX)) and SEED_LOW <= int(digits) <= SEED_MAX:
+    if (SEED_TEXT.fullmatch(str(text)) and len(digits.lstrip("0")) <= len(str(SEED_MAX))
+            and SEED_LOW <= int(digits) <= SEED_MAX):
         return int(digits), None
     shown = str(text).strip()
     shown = shown if len(shown) <= SHOWN_TEXT else f"{shown[:SHOWN_TEXT]}... ({len(shown):,} characters)"
@@ -166,7 +167,8 @@ def control_value(key: str, value: Any) -> Any:
 
 def start_of(config: Scenario, preset: str, seed: str = "") -> dict[str, Any]:
     """Where the controls start for a scenario: at the values in effect in it."""
-    return {"preset": preset, "seed": seed} | {key: control_value(key, value_at(config, key)) for key, _, _ in lever_fields()}
+    return {"preset": preset, "seed": seed} | {key: control_value(key, value_at(config, key))
+                                               for key, _, _ in lever_fields()}
 
 
 DEFAULT_START = {key: spec["value"] for key, spec in CONTROLS.items()}
@@ -232,7 +234,8 @@ class Settings:
 
     @classmethod
     def of_package(cls, package: LeverFile) -> "Settings":
-        start = start_of(package.scenario, package.preset, str(package.scenario.seed) if "seed" in package.changes else "")
+        start = start_of(package.scenario, package.preset,
+                         str(package.scenario.seed) if "seed" in package.changes else "")
         return cls(start, start, package.changes)
 
     def moved(self, key: str, value: Any) -> "Settings":
@@ -250,4 +253,5 @@ class Settings:
         if problems:
             raise ConfigError(problems[0])
         preset = self.controls["preset"]
-        return package_yaml(config.model_copy(update={"seed": seed}), preset, load_scenario(SCENARIO_DIR / f"{preset}.yaml"))
+        return package_yaml(config.model_copy(update={"seed": seed}), preset,
+                            load_scenario(SCENARIO_DIR / f"{preset}.yaml"))

@@ -52,7 +52,8 @@ def legend_html() -> str:
         return (f'<span style="display:inline-block;width:11px;height:11px;border-radius:50%;background:{face};'
                 f'border:2px solid {ring};vertical-align:middle;margin:0 3px 0 10px"></span>')
 
-    items = [f"{dot(ROLE_COLOURS[r][0])}{dot(ROLE_COLOURS[r][1])}{name} (dark: sharing, light: not)" for r, name in ((r, r.label) for r in Role)]
+    items = [f"{dot(ROLE_COLOURS[r][0])}{dot(ROLE_COLOURS[r][1])}{name} (dark: sharing, light: not)"
+             for r, name in ((r, r.label) for r in Role)]
     items += [f"{dot('white', ISOLATED_RING)}holder with no request fulfilled, either way, in the last months",
               f"{dot('white', ISLAND_RING)}holder on an island apart from the largest group",
               f'<span style="display:inline-block;width:22px;border-top:3px solid {LINK_COLOUR};vertical-align:middle;'
@@ -186,7 +187,8 @@ def countermeasure_status(model: DataSharingModel) -> list[str]:
         short = GROUPS[countermeasure.name][1] if countermeasure.name in GROUPS else countermeasure.name
         if countermeasure.enabled:
             lines.append(
-                f"{short}: on from month {countermeasure.settings.start}, full from month {countermeasure.full_strength_step},"
+                f"{short}: on from month {countermeasure.settings.start},"
+                f" full from month {countermeasure.full_strength_step},"
                 f" now {countermeasure.strength(model.steps):.0%}"
             )
         else:
@@ -200,7 +202,8 @@ def indicator_texts(model: DataSharingModel) -> list[str]:
     has_grid = bool((model.holders.kind_code == KINDS.index("grid")).any())
     return [
         f"Step: {model.steps}",
-        f"Requests: {m['requests_filed']:,} filed, {m['requests_granted']:,} granted, {m['requests_refused']:,} refused,"
+        f"Requests: {m['requests_filed']:,} filed, {m['requests_granted']:,} granted,"
+        f" {m['requests_refused']:,} refused,"
         f" {m['requests_escalated']:,} escalated",
         f"Fulfilled: {m['fulfilment_rate']:.0%}",
         f"Wait: {m['wait_mean_days']:.1f} working days (90%: {m['wait_p90_days']:.0f})",
@@ -237,7 +240,8 @@ def lever_guide(config: Scenario) -> list[str]:
     for key, field, label in lever_fields():
         low, high = field_bounds(field)
         unit = field_unit(field)
-        extent = "" if low is None else f" (range {number(low)} to {number(high)}" + ("" if unit == "-" else f" {unit}") + ")"
+        extent = ("" if low is None
+                  else f" (range {number(low)} to {number(high)}" + ("" if unit == "-" else f" {unit}") + ")")
         value = value_at(config, key)
         shown = ("on" if value else "off") if isinstance(value, bool) else number(value)
         lines.append(f"{label}: {shown}. {field.description.capitalize()}{extent}.")

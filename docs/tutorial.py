@@ -57,7 +57,6 @@ WORKERS = 1 if SMALL else None
 
 # %%
 # %matplotlib inline
-import numpy as np
 import pandas as pd
 import yaml
 

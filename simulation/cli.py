@@ -19,7 +19,8 @@ from simulation.experiments.numbers import number
 
 RESULTS = Path("results")
 SET = "--set"
-SET_MERGES = "a mapping for a block is merged into it: countermeasures.security={enabled: true} keeps the block's other values"
+SET_MERGES = ("a mapping for a block is merged into it: countermeasures.security={enabled: true} keeps the block's"
+              " other values")
 SET_HELP = f"override a field, e.g. population.public=500 (repeatable); {SET_MERGES}"
 
 # What the command line adds to a library error: the flags or commands that address it.
@@ -187,7 +188,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else named_folder(RESULTS, plan.name)
     outcome = execute(plan, out, workers=args.workers, scheduler=args.scheduler, chunk_size=args.chunk_size,
                       restart=args.restart, replace_stale=args.replace_stale, progress=not args.quiet)
-    print(f"{out}: {outcome.total} runs ({outcome.skipped} finished before), runs.parquet and timeseries.parquet written")
+    print(f"{out}: {outcome.total} runs ({outcome.skipped} finished before),"
+          " runs.parquet and timeseries.parquet written")
     if outcome.failed:
         print(f"error: {outcome.failed} of {outcome.total} runs failed; see the error column of {out}/runs.parquet;"
               " re-running the same command retries them", file=sys.stderr)
@@ -229,7 +231,8 @@ def _targets(pairs: list[str] | None) -> dict[str, float]:
         try:
             targets[metric.strip()] = float(value)
         except ValueError:
-            raise ConfigError(f"--target-half-width {pair!r}: expected METRIC=HALF_WIDTH, e.g. cumulative_volume=50") from None
+            raise ConfigError(f"--target-half-width {pair!r}: expected METRIC=HALF_WIDTH,"
+                              " e.g. cumulative_volume=50") from None
         if not sep:
             raise ConfigError(f"--target-half-width {pair!r}: expected METRIC=HALF_WIDTH, e.g. cumulative_volume=50")
     return targets
@@ -317,7 +320,8 @@ def _add_study(sub, study) -> None:
     if study.keeps_runs:
         _add_runner_arguments(p)
     else:
-        p.add_argument("--workers", type=_positive, help="local worker processes of the batch runner (default: the number of CPUs)")
+        p.add_argument("--workers", type=_positive,
+                       help="local worker processes of the batch runner (default: the number of CPUs)")
     p.set_defaults(func=partial(cmd_study, study))
 
 
@@ -337,7 +341,8 @@ def _add_runner_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=_positive, help="local worker processes (default: the number of CPUs)")
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                    help="run on this Dask scheduler instead (default: $DASK_SCHEDULER_ADDRESS if set)")
-    p.add_argument("--restart", action="store_true", help="discard the folder's results of an older spec or code and start over")
+    p.add_argument("--restart", action="store_true",
+                   help="discard the folder's results of an older spec or code and start over")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -349,7 +354,8 @@ def _positive(text: str) -> int:
 
 
 # The game's library arguments and the flags that give them.
-GAME_FLAGS = {"start": "--start", "t_end": "--t-end", "agents_per_role": "--abm-agents", "seed": "--seed", "out": "--plot"}
+GAME_FLAGS = {"start": "--start", "t_end": "--t-end", "agents_per_role": "--abm-agents", "seed": "--seed",
+              "out": "--plot"}
 
 
 def cmd_game(args: argparse.Namespace) -> int:
@@ -428,7 +434,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                    help="run on this Dask scheduler instead (default: $DASK_SCHEDULER_ADDRESS if set)")
     p.add_argument("--chunk-size", type=_positive, help="runs per task (default: sized so a task lasts seconds)")
-    p.add_argument("--restart", action="store_true", help="discard the folder's results of an older plan or code and start over")
+    p.add_argument("--restart", action="store_true",
+                   help="discard the folder's results of an older plan or code and start over")
     p.add_argument("--replace-stale", action="store_true",
                    help="resume the folder's batch if it is this plan and code, otherwise discard it and start over")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -457,7 +464,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scenario", help="analyse the mean field of this scenario instead of a game file")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help=f"with --scenario: {SET_HELP}")
     p.add_argument("--long-run", action="store_true",
-                   help="with --scenario: capabilities at the levels the countermeasures drive them to, not the initial ones")
+                   help="with --scenario: capabilities at the levels the countermeasures drive them to,"
+                        " not the initial ones")
     p.add_argument("--start", nargs=3, type=float, metavar=("X", "Y", "Z"), help="initial shares (default: the file's)")
     p.add_argument("--t-end", type=float, default=200.0, help="ODE horizon (default 200)")
     p.add_argument("--abm-agents", type=int, default=1000, help="agents per role in the agent-based run; 0 skips it")

@@ -155,7 +155,8 @@ def test_layout_is_computed_once_per_model(stepped):
 
 @pytest.mark.parametrize("kind", ["small_world", "scale_free"])
 def test_layout_places_every_node_on_networks_that_mix_roles(kind):
-    model = DataSharingModel(load_scenario(controls.SCENARIO_DIR / "baseline.yaml", overrides={"network.kind": kind}), seed=2)
+    model = DataSharingModel(load_scenario(controls.SCENARIO_DIR / "baseline.yaml", overrides={"network.kind": kind}),
+                             seed=2)
     positions = live.role_layout(model)
     radius = np.hypot(positions[:, 0], positions[:, 1])
     assert np.isfinite(positions).all()
@@ -201,7 +202,8 @@ def test_network_and_charts_redraw_from_the_model(stepped):
     ringed = network.nodes.get_edgecolors()[: stepped.layout.holders]
     assert np.allclose(ringed[isolated], to_rgba(views.ISOLATED_RING))
     faces = network.nodes.get_facecolors()
-    sharing_department = np.flatnonzero((stepped.population.role == Role.GOVERNMENT) & (stepped.population.strategy == 1))[0]
+    sharing_department = np.flatnonzero((stepped.population.role == Role.GOVERNMENT)
+                                        & (stepped.population.strategy == 1))[0]
     assert np.allclose(faces[sharing_department], to_rgba(views.ROLE_COLOURS[Role.GOVERNMENT][0]))
     for metric, line in charts.lines:
         assert len(line.get_xdata()) == stepped.steps + 1
@@ -219,7 +221,8 @@ def test_page_steps_resets_and_applies_a_moved_lever():
     assert shown(rc, "Step: 3")
     click(rc, "Reset")
     assert shown(rc, "Step: 0")
-    assert rc.find(children=["Scenario baseline, seed 1: 20 departments, 100 enterprises, 310 members of the public."]).widgets
+    assert rc.find(children=["Scenario baseline, seed 1: 20 departments, 100 enterprises,"
+                             " 310 members of the public."]).widgets
 
 
 def test_each_browser_session_has_its_own_model():
@@ -332,7 +335,8 @@ def test_the_single_run_steps_while_a_comparison_runs_and_then_its_effects_show(
     assert shown(rc, "Step: 1")
     assert wait_for(lambda: any('class="effects"' in w.unsafe_innerHTML for w in rc.find(solara.widgets.HTML).widgets))
     assert rc.find(v.Btn, children=["Cancel"]).widget.disabled is True
-    table = next(w.unsafe_innerHTML for w in rc.find(solara.widgets.HTML).widgets if 'class="effects"' in w.unsafe_innerHTML)
+    table = next(w.unsafe_innerHTML for w in rc.find(solara.widgets.HTML).widgets
+                 if 'class="effects"' in w.unsafe_innerHTML)
     assert table.count("<tr>") == 7 and "Countermeasure cost, whole horizon" in table
 
 

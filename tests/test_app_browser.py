@@ -67,7 +67,8 @@ def stop(proc: subprocess.Popen) -> None:
 @pytest.fixture(scope="module")
 def server(root, tmp_path_factory):
     if not CHROMIUM.is_file():
-        pytest.fail(f"the browser test needs Debian's chromium at {CHROMIUM}: apt-get install chromium (make test does, as root)")
+        pytest.fail(f"the browser test needs Debian's chromium at {CHROMIUM}: apt-get install chromium"
+                    " (make test does, as root)")
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     log = tmp_path_factory.mktemp("viz") / "server.log"
@@ -279,7 +280,8 @@ def test_policymaker_compares_saves_and_loads_a_package(server, root, tmp_path):
             other = browser.new_context().new_page()  # another visitor starts from the defaults
             other.goto(url)
             expect(other.get_by_text("Step: 0", exact=True)).to_be_visible(timeout=RENDER_LIMIT)
-            expect(other.get_by_role("slider", name="Ecosystem ramp-up months")).to_have_attribute("aria-valuenow", "12")
+            expect(other.get_by_role("slider",
+                                     name="Ecosystem ramp-up months")).to_have_attribute("aria-valuenow", "12")
             expect(other.get_by_text("runs of each arm", exact=False)).to_have_count(0)
             other.close()
         finally:

@@ -75,7 +75,8 @@ def test_common_random_numbers_give_replication_r_one_seed_everywhere(tmp_path, 
 def test_grid_list_and_latin_hypercube_points():
     grid = Sweep(method="grid", parameters={"a.x": [1, 2], "a.y": [0.1, 0.2, 0.3]}).points(0)
     assert len(grid) == 6 and {"a.x": 2, "a.y": 0.3} in grid
-    assert Sweep(method="list", parameters={"a.x": [1, 2], "a.y": [5, 6]}).points(0) == [{"a.x": 1, "a.y": 5}, {"a.x": 2, "a.y": 6}]
+    assert Sweep(method="list", parameters={"a.x": [1, 2], "a.y": [5, 6]}).points(0) == [{"a.x": 1, "a.y": 5},
+                                                                                          {"a.x": 2, "a.y": 6}]
     lhs = Sweep(method="lhs", samples=10, parameters={"a.x": [0.0, 1.0], "a.n": [1, 5]})
     points = lhs.points(3)
     assert points == lhs.points(3) and points != lhs.points(4)
@@ -89,7 +90,8 @@ def test_grid_list_and_latin_hypercube_points():
     ({"colour": "red"}, "colour: unknown key"),
     ({"scenarios": ["nowhere.yaml"]}, "scenarios: file not found"),
     ({"sweep": {"method": "lhs", "parameters": {"parameters.trust_threshold": [0.1, 0.9]}}}, "lhs needs samples"),
-    ({"sweep": {"method": "list", "parameters": {"parameters.trust_threshold": [0.1], "parameters.trust_gain": [0.1, 0.2]}}},
+    ({"sweep": {"method": "list", "parameters": {"parameters.trust_threshold": [0.1],
+                                                 "parameters.trust_gain": [0.1, 0.2]}}},
      "equal length"),
     ({"sweep": {"method": "grid", "parameters": {"parameters.trust_treshold": [0.4]}}},
      "did you mean 'parameters.trust_threshold'"),
@@ -153,8 +155,8 @@ def test_shipped_experiment_has_enough_runs_for_its_stated_precision(root):
 
 def test_two_workers_and_other_chunks_give_identical_results(tmp_path, reference, capsys):
     experiment, expected = reference
-    proc = command(capsys, "batch", str(experiment), "--out", str(tmp_path / "out"), "--workers", "2", "--chunk-size", "1",
-                   "--quiet")
+    proc = command(capsys, "batch", str(experiment), "--out", str(tmp_path / "out"), "--workers", "2",
+                   "--chunk-size", "1", "--quiet")
     assert proc.returncode == 0, proc.stderr
     assert len(list((tmp_path / "out" / "chunks").glob("runs-*.parquet"))) == 12
     assert_same_results(expected, tmp_path / "out")
@@ -194,7 +196,8 @@ def test_a_dask_cluster_gives_identical_results(tmp_path, root, reference):
             env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
         with Client(address, timeout="60s") as client:
             client.wait_for_workers(2, timeout=120)
-        proc = cli(root, "batch", str(experiment), "--out", str(tmp_path / "out"), "--scheduler", address, "--quiet", env=env)
+        proc = cli(root, "batch", str(experiment), "--out", str(tmp_path / "out"), "--scheduler", address, "--quiet",
+                   env=env)
         assert proc.returncode == 0, proc.stderr
     finally:
         for process in reversed(started):
@@ -215,7 +218,8 @@ def test_a_batch_killed_mid_way_resumes_without_losing_or_repeating_runs(tmp_pat
     victim = subprocess.Popen(command, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                               start_new_session=True)
     deadline = time.monotonic() + 300
-    while len(list((out / "chunks").glob("runs-*.parquet"))) < 3 and victim.poll() is None and time.monotonic() < deadline:
+    while (len(list((out / "chunks").glob("runs-*.parquet"))) < 3 and victim.poll() is None
+           and time.monotonic() < deadline):
         time.sleep(0.02)
     os.killpg(victim.pid, signal.SIGKILL)  # the batch and its worker, as a power cut would
     victim.wait(timeout=30)

@@ -165,7 +165,7 @@ from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
-def test_the_page_refuses_hostile_uploads_with_one_line_and_the_server_logs_no_traceback(server):
+def test_the_page_refuses_hostile_uploads_with_one_line_and_the_server_logs_no_traceback(server):  # noqa: F811
     url, log = server
     errors = []
     with sync_playwright() as playwright:
@@ -182,11 +182,13 @@ def test_the_page_refuses_hostile_uploads_with_one_line_and_the_server_logs_no_t
 
             dropped = time.monotonic()
             drop_file(page, "# " + "x" * 2_200_000 + "\n", "big.yaml")
-            expect(page.get_by_text("big.yaml: 2,200,003 bytes is too large", exact=False)).to_be_visible(timeout=30_000)
+            expect(page.get_by_text("big.yaml: 2,200,003 bytes is too large",
+                                    exact=False)).to_be_visible(timeout=30_000)
             big_s = time.monotonic() - dropped
 
             drop_file(page, "extends: baseline.yaml\npopulation: {government: 200000}\n", "huge.yaml")
-            expect(page.get_by_text("huge.yaml: a run of 200,400 agents", exact=False)).to_be_visible(timeout=RENDER_LIMIT)
+            expect(page.get_by_text("huge.yaml: a run of 200,400 agents",
+                                    exact=False)).to_be_visible(timeout=RENDER_LIMIT)
 
             drop_file(page, "extends: baseline.yaml\npopulation: {public: 310}\n", "fine.yaml")  # and a good one loads
             expect(page.get_by_text("Loaded fine.yaml: 1 changes to baseline", exact=False)).to_be_visible(

@@ -28,7 +28,8 @@ def test_a_hundred_million_point_grid_is_refused_before_it_is_built(tmp_path, wr
     values = [round(0.1 * i, 1) for i in range(1, 11)]
     keys = ["trust_gain", "trust_loss", "trust_decay", "trust_initial", "exploration", "revision_rate",
             "reciprocity", "hoarder_grant"]
-    experiment = write_experiment(tmp_path, sweep={"method": "grid", "parameters": {f"parameters.{k}": values for k in keys}})
+    experiment = write_experiment(tmp_path, sweep={"method": "grid",
+                                                   "parameters": {f"parameters.{k}": values for k in keys}})
     out = tmp_path / "out"
     for verb in (["validate", str(experiment)], ["batch", str(experiment), "--out", str(out), "--quiet"]):
         one_line(command(capsys, *verb), 2, str(experiment), "100,000,000 runs", "this machine has")

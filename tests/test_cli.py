@@ -30,8 +30,8 @@ def write(path, text):
 
 def test_run_writes_timeseries_and_summary(root, tmp_path, capsys):
     out = tmp_path / "run"
-    proc = command(capsys, "run", "scenarios/baseline.yaml", "--seed", "4", "--steps", "10", "--set", "population.public=50",
-                   "--out", str(out), cwd=root)
+    proc = command(capsys, "run", "scenarios/baseline.yaml", "--seed", "4", "--steps", "10",
+                   "--set", "population.public=50", "--out", str(out), cwd=root)
     assert proc.returncode == 0, proc.stderr
     frame = pd.read_parquet(out / "timeseries.parquet")
     assert tuple(frame.columns) == METRICS and len(frame) == 11
@@ -51,8 +51,8 @@ def test_params_table_matches_docs(root, capsys):
 
 def test_bad_override_is_one_clear_line_and_writes_nothing(root, tmp_path, capsys):
     out = tmp_path / "never"
-    proc = command(capsys, "run", "scenarios/baseline.yaml", "--set", "parameters.trust_treshold=0.4", "--out", str(out),
-                   cwd=root)
+    proc = command(capsys, "run", "scenarios/baseline.yaml", "--set", "parameters.trust_treshold=0.4",
+                   "--out", str(out), cwd=root)
     assert_one_line(proc, "did you mean 'parameters.trust_threshold'")
     assert not out.exists()
 
@@ -174,6 +174,6 @@ def test_the_console_script_is_the_same_command_line(root):
     assert script, "the datasharing console script is installed by make setup (pip install -e .)"
     done = subprocess.run([script, "params"], cwd=root, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout in (root / "docs" / "ODD.md").read_text()
-    refused = subprocess.run([script, "run", "scenarios/baseline.yaml", "--steps", "abc"], cwd=root, capture_output=True,
-                             text=True, timeout=120)
+    refused = subprocess.run([script, "run", "scenarios/baseline.yaml", "--steps", "abc"], cwd=root,
+                             capture_output=True, text=True, timeout=120)
     assert_one_line(refused, "error: datasharing run: argument --steps", "'abc'")

@@ -1,6 +1,6 @@
 """The browser app's library side: a package against the baseline over many seeds
-(simulation/experiments/compare.py) on the server's shared pool of processes (execute.py), its one-page brief (brief.py) and packages as scenario files
-(simulation/config/package.py), all without a browser."""
+(simulation/experiments/compare.py) on the server's shared pool of processes (execute.py), its one-page brief
+(brief.py) and packages as scenario files (simulation/config/package.py), all without a browser."""
 
 import shutil
 import time
@@ -112,7 +112,8 @@ def test_sessions_share_one_pool_of_processes_which_a_dead_worker_does_not_break
 def test_the_brief_is_one_pdf_page_with_the_package_cost_effects_version_and_seeds(comparison, ecosystem, baseline):
     changes = changed_values(ecosystem, baseline)
     pdf = brief_pdf(comparison, "Ecosystem package", changes, version="v-test")
-    assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page ") + pdf.count(b"/Type /Page>") == 1
+    assert pdf.startswith(b"%PDF") and (pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page ")
+                                        + pdf.count(b"/Type /Page>")) == 1
     figure = brief_figure(comparison, "Ecosystem package", changes, version="v-test")
     text = " ".join(t.get_text() for t in figure.texts)
     assert "Ecosystem package" in text and "countermeasures.ecosystem.enabled = True" in text

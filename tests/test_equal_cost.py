@@ -40,7 +40,8 @@ def digest(result):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_scale_one_is_the_countermeasure_as_designed(root, name):
-    assert digest(run(scenario(root, name, 1.0), seed=3, steps=14)) == digest(run(scenario(root, name), seed=3, steps=14))
+    assert (digest(run(scenario(root, name, 1.0), seed=3, steps=14))
+            == digest(run(scenario(root, name), seed=3, steps=14)))
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -62,8 +63,9 @@ def test_running_budgets_and_lever_changes_are_proportional_to_the_scale(root, n
         package = Package.of(scenario(root, name, k))
         assert package.budget_at(30, 32, 40) == pytest.approx(k * base.budget_at(30, 32, 40))
         levers = package.levers_at(0)
-        for lever in ("coordination", "enterprise_subsidy", "public_reward", "evaluation_reward", "evaluation_penalty",
-                      "participation_cost_cut", "tiering", "transparency", "escalation", "pricing", "ownership_clarity"):
+        for lever in ("coordination", "enterprise_subsidy", "public_reward", "evaluation_reward",
+                      "evaluation_penalty", "participation_cost_cut", "tiering", "transparency", "escalation",
+                      "pricing", "ownership_clarity"):
             moved = getattr(designed, lever) - getattr(before, lever)
             assert getattr(levers, lever) - getattr(before, lever) == pytest.approx(k * moved), lever
         rates, designed_rates = package.capability_rates_at(0), base.capability_rates_at(0)
@@ -125,9 +127,11 @@ def study(tmp_path_factory, root):
     batch = folder / "batch"
     experiment = folder / "experiment.yaml"
     experiment.write_text(yaml.safe_dump({"name": "small", "seed": 2, "replications": 2, "steps": 6,
-                                          "scenarios": ["small_baseline.yaml", "small_mechanism.yaml"]}), encoding="utf-8")
+                                          "scenarios": ["small_baseline.yaml", "small_mechanism.yaml"]}),
+                          encoding="utf-8")
     execute(plan_experiment(experiment), batch, workers=2, progress=False)
-    result = perform(equal_cost.STUDY, equal_cost.STUDY.load(spec), batch / EQUAL_COST_FOLDER, workers=2, progress=False)
+    result = perform(equal_cost.STUDY, equal_cost.STUDY.load(spec), batch / EQUAL_COST_FOLDER, workers=2,
+                     progress=False)
     return spec, batch, result
 
 

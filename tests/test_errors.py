@@ -10,8 +10,8 @@ import dask
 import pytest
 
 from simulation.config import load_scenario, parse_override
-from simulation.errors import (ConfigError, Interrupted, OutputLocked, ResultsMissing, SchedulerUnreachable, StaleResults,
-                               UserError)
+from simulation.errors import (ConfigError, Interrupted, OutputLocked, ResultsMissing, SchedulerUnreachable,
+                               StaleResults, UserError)
 from simulation.experiments.execute import execute, open_executor
 from simulation.experiments.plan import plan_experiment
 from simulation.experiments.results import LOCK, export_csv, read_results
@@ -73,7 +73,8 @@ def test_an_unreachable_scheduler(tmp_path, experiment, capsys):
             with pytest.raises(SchedulerUnreachable) as caught, open_executor(None, bad):
                 pass
             assert_plain(caught.value)
-        proc = command(capsys, "batch", str(experiment), "--out", str(tmp_path / "out"), "--scheduler", address, "--quiet")
+        proc = command(capsys, "batch", str(experiment), "--out", str(tmp_path / "out"), "--scheduler", address,
+                       "--quiet")
     assert_one_line_exit_2(proc, f"cannot reach the Dask scheduler at {address}")
     assert "--scheduler" in proc.stderr
 

@@ -183,7 +183,8 @@ def test_ctrl_c_or_sigterm_stops_the_workers_and_says_how_to_resume(tmp_path, ro
         assert batch.returncode == status, stderr
         lines = stderr.splitlines()
         assert len(lines) == 1 and "Traceback" not in stderr, stderr
-        assert lines[0].startswith(f"error: {out}: interrupted; ") and "runs saved, resume with the same command" in lines[0]
+        assert (lines[0].startswith(f"error: {out}: interrupted; ")
+                and "runs saved, resume with the same command" in lines[0])
         assert wait_until(lambda: not any(alive(p) for p in helpers)), [p for p in helpers if alive(p)]
     finally:
         clean_up(batch)
@@ -358,7 +359,8 @@ def test_a_truncated_chunk_is_discarded_and_its_runs_run_again(tmp_path, finishe
     (out / "runs.parquet").unlink()  # as if killed before the consolidation
     outcome = execute(plan_experiment(experiment), out, workers=1, chunk_size=1, progress=False)
     assert outcome.failed == 0 and outcome.skipped == 2
-    assert "runs-00001.parquet: unreadable (truncated or damaged); discarded, its runs run again" in capsys.readouterr().err
+    assert ("runs-00001.parquet: unreadable (truncated or damaged); discarded, its runs run again"
+            in capsys.readouterr().err)
     assert_same_results(reference, out)
 
 

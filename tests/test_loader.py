@@ -16,14 +16,17 @@ CASES = {
     "unknown_top": ("name: x\npopulaton: {government: 3}\n", ["populaton", "did you mean 'population'"]),
     "unknown_block": ("countermeasures:\n  security:\n    tierng: 0.5\n",
                       ["countermeasures.security.tierng", "did you mean 'countermeasures.security.tiering'"]),
-    "unknown_param": ("parameters: {trust_treshold: 0.5}\n", ["parameters.trust_treshold", "parameters.trust_threshold"]),
+    "unknown_param": ("parameters: {trust_treshold: 0.5}\n",
+                      ["parameters.trust_treshold", "parameters.trust_threshold"]),
     "wrong_type": ("steps: many\n", ["steps", "'many'", "int in [1, 100000]"]),
     "quoted_number": ("parameters: {trust_gain: '0.5'}\n", ["parameters.trust_gain", "'0.5'", "valid number"]),
-    "out_of_range": ("parameters: {trust_threshold: 1.5}\n", ["parameters.trust_threshold", "1.5", "out of range", "[0, 1]"]),
+    "out_of_range": ("parameters: {trust_threshold: 1.5}\n",
+                     ["parameters.trust_threshold", "1.5", "out of range", "[0, 1]"]),
     "lever_out_of_range": ("countermeasures:\n  security: {enabled: true, tiering: 2}\n",
                            ["countermeasures.security.tiering", "[0, 1]"]),
     "nan": ("parameters: {trust_gain: .nan}\n", ["parameters.trust_gain", "NaN and infinite"]),
-    "inf": ("countermeasures:\n  ecosystem: {link_rate: .inf}\n", ["countermeasures.ecosystem.link_rate", "NaN and infinite"]),
+    "inf": ("countermeasures:\n  ecosystem: {link_rate: .inf}\n",
+            ["countermeasures.ecosystem.link_rate", "NaN and infinite"]),
     "python_tag": ("name: !!python/object/apply:os.system ['echo owned > owned.txt']\n",
                    ["line 1", "!!python/object/apply:os.system", "not allowed"]),
     "missing_parent": ("extends: nowhere.yaml\n", ["extends", "file not found", "nowhere.yaml"]),
@@ -64,11 +67,13 @@ def test_missing_file(tmp_path, capsys):
 def test_extends_cycle(tmp_path, capsys):
     (tmp_path / "a.yaml").write_text("extends: b.yaml\nname: a\n")
     (tmp_path / "b.yaml").write_text("extends: a.yaml\nname: b\n")
-    assert_clean_error(command(capsys, "validate", str(tmp_path / "a.yaml")), ["extends: cycle", "a.yaml -> ", "b.yaml"])
+    assert_clean_error(command(capsys, "validate", str(tmp_path / "a.yaml")),
+                       ["extends: cycle", "a.yaml -> ", "b.yaml"])
 
 
 @pytest.mark.parametrize("override, needles", [
-    ("parameters.trust_treshold=0.4", ["unknown key 'parameters.trust_treshold'", "did you mean 'parameters.trust_threshold'"]),
+    ("parameters.trust_treshold=0.4",
+     ["unknown key 'parameters.trust_treshold'", "did you mean 'parameters.trust_threshold'"]),
     ("countermeasures.cognition.budget=1", ["unknown key 'countermeasures.cognition.budget'"]),
     ("population.public=-5", ["population.public", "-5", "out of range"]),
     ("parameters.trust_gain=nan", ["parameters.trust_gain", "NaN and infinite"]),

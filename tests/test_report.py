@@ -35,12 +35,14 @@ def batch(tmp_path_factory, write_scenario, write_experiment):
 
 @pytest.fixture(scope="module")
 def paired_batch(tmp_path_factory, write_scenario, write_experiment):
-    return reported_batch(tmp_path_factory.mktemp("paired"), write_scenario, write_experiment, common_random_numbers=True)
+    return reported_batch(tmp_path_factory.mktemp("paired"), write_scenario, write_experiment,
+                          common_random_numbers=True)
 
 
 def test_every_table_and_figure_is_written(batch):
     report = batch / "report"
-    for name in ("summary.csv", "summary.md", "summary.tex", *(f"{f}.{ext}" for f in FIGURES for ext in ("pdf", "png"))):
+    for name in ("summary.csv", "summary.md", "summary.tex",
+                 *(f"{f}.{ext}" for f in FIGURES for ext in ("pdf", "png"))):
         assert (report / name).stat().st_size > 0, name
     tex = (report / "summary.tex").read_text()
     assert "\\begin{longtable}" in tex and "all\\_countermeasures" in tex
@@ -62,7 +64,8 @@ def direct(runs, scenario, metric):
 
 
 @pytest.mark.filterwarnings("ignore:Precision loss occurred:RuntimeWarning")  # scipy, on a nearly constant group
-@pytest.mark.parametrize("metric", ["cumulative_volume", "largest_component_share", "time_to_lasting_integration", "islands"])
+@pytest.mark.parametrize("metric", ["cumulative_volume", "largest_component_share", "time_to_lasting_integration",
+                                    "islands"])
 def test_summary_numbers_match_a_direct_computation(batch, metric):
     runs = pd.read_parquet(batch / "runs.parquet")
     summary = pd.read_csv(batch / "report" / "summary.csv")

@@ -55,7 +55,8 @@ def test_the_tutorial_runs_at_small_sizes(paths, venv_kernel, tmp_path, monkeypa
     NotebookClient(notebook, kernel_name=venv_kernel, timeout=300,
                    resources={"metadata": {"path": str(paths[1].parent)}}).execute()
 
-    figure = [o for c in notebook.cells if c.cell_type == "code" and "time_series_figure" in c.source for o in c.outputs]
+    figure = [o for c in notebook.cells if c.cell_type == "code" and "time_series_figure" in c.source
+              for o in c.outputs]
     assert any("image/png" in o.get("data", {}) for o in figure), "the report figure is not shown"
     latex = (out / "penalty_sweep.tex").read_text(encoding="utf-8")
     assert r"\begin{tabular}" in latex and r"\label{tab:penalty-sweep}" in latex

@@ -39,7 +39,8 @@ from simulation.config import Block, Scenario, load_scenario, read_validated
 from simulation.config.keys import field_at
 from simulation.config.schema import field_bounds
 from simulation.errors import ConfigError, UserError
-from simulation.experiments.costs import COMPARISON, equal_cost_table, equal_cost_table_markdown, mean_cost, write_equal_cost
+from simulation.experiments.costs import (COMPARISON, equal_cost_table, equal_cost_table_markdown, mean_cost,
+                                         write_equal_cost)
 from simulation.experiments.plan import Plan, RunSpec, child_seeds
 from simulation.experiments.folder import BATCH, MANIFEST, claim, record, recorded, remove_written
 from simulation.experiments.results import RUNS, read_manifest, written_files
@@ -56,20 +57,25 @@ class EqualCostSpec(Block):
     name: str = Field(description="study name: labels the runs and the default output folder")
     description: str = Field("", description="what the study is for")
     baseline: str = Field(description="baseline scenario file, relative to the spec file or absolute")
-    countermeasures: list[str] = Field(min_length=1, description="countermeasure scenario files; each one's countermeasures in force are scaled by one factor")
+    countermeasures: list[str] = Field(min_length=1, description="countermeasure scenario files; each one's"
+                                       " countermeasures in force are scaled by one factor")
     budget: Literal["cheapest", "median"] | Annotated[float, Field(gt=0)] = Field(
-        "cheapest", description="total cost each countermeasure is scaled to: the cheapest's or the median cost at scale 1, or cost units over the horizon")
+        "cheapest", description="total cost each countermeasure is scaled to: the cheapest's or the median cost"
+                                " at scale 1, or cost units over the horizon")
     replications: int = Field(30, ge=2, le=10_000, description="seeds of the comparison, shared by every scenario")
-    search_replications: int = Field(10, ge=1, le=10_000, description="seeds of the search (the comparison's first ones)")
-    tolerance: float = Field(0.01, gt=0, le=0.5, description="relative distance of a searched mean cost from the budget that ends the search")
-    steps: int | None = Field(None, ge=1, le=100_000, description="horizon of every run in months (default: the baseline's)")
+    search_replications: int = Field(10, ge=1, le=10_000,
+                                     description="seeds of the search (the comparison's first ones)")
+    tolerance: float = Field(0.01, gt=0, le=0.5, description="relative distance of a searched mean cost from the budget"
+                                                             " that ends the search")
+    steps: int | None = Field(None, ge=1, le=100_000,
+                              description="horizon of every run in months (default: the baseline's)")
     seed: int = Field(ge=0, le=2**63 - 1, description="root seed: seed i is child i of SeedSequence(seed)")
 
     @model_validator(mode="after")
     def _search_seeds_are_comparison_seeds(self) -> "EqualCostSpec":
         if self.search_replications > self.replications:
-            raise ValueError(f"search_replications = {self.search_replications} exceeds replications = {self.replications}:"
-                             " the search's seeds are the comparison's first ones")
+            raise ValueError(f"search_replications = {self.search_replications} exceeds"
+                             f" replications = {self.replications}: the search's seeds are the comparison's first ones")
         return self
 
 
@@ -84,7 +90,8 @@ class Candidate:
     f_low: float = 0.0
     high: float = 1.0
     f_high: float = 0.0
-    retained: int = 0  # which end the last step replaced (+1 high, -1 low): replaced twice, the other end's f is halved (Illinois)
+    # which end the last step replaced (+1 high, -1 low): replaced twice, the other end's f is halved (Illinois)
+    retained: int = 0
     scale: float | None = None  # the scale found
     cost: float | None = None
     path: list[tuple[float, float]] = field(default_factory=list)  # (scale, mean cost) of every step
@@ -153,8 +160,8 @@ class EqualCostResult:
                  f" (search: {spec.search_replications} seeds, tolerance {spec.tolerance:.1%})"]
         for c in self.candidates:
             lines.append(f"  {c.name:<22} scale {c.scale:.4g}  search cost {c.cost:,.1f}  ({len(c.path)} evaluations)")
-        shown = self.table[["scenario", "scale", "cost", "metric", "effect", "effect_low", "effect_high", "effect_per_cost",
-                            "effect_per_cost_low", "effect_per_cost_high"]]
+        shown = self.table[["scenario", "scale", "cost", "metric", "effect", "effect_low", "effect_high",
+                            "effect_per_cost", "effect_per_cost_low", "effect_per_cost_high"]]
         lines += ["  " + line for line in shown.to_string(index=False, float_format=lambda x: f"{x:.4g}").splitlines()]
         lines.append(f"search {self.seconds['search']:.0f} s, comparison {self.seconds['comparison']:.0f} s;"
                      f" wrote {', '.join(str(p) for p in self.written)}")
@@ -164,7 +171,8 @@ class EqualCostResult:
         """The equal-cost table as the documents show it: how it was made, then the table."""
         budget = self.spec.budget
         return (f"\n_Generated by `python -m simulation equal-cost` (as in `make run`:"
-                f" `results/countermeasures/report/equal_cost.md`); budget: {budget if isinstance(budget, str) else 'fixed'},"
+                f" `results/countermeasures/report/equal_cost.md`);"
+                f" budget: {budget if isinstance(budget, str) else 'fixed'},"
                 f" {self.target:,.1f} cost units._\n\n" + equal_cost_table_markdown(self.table) + "\n")
 
 
@@ -254,8 +262,10 @@ def search(spec: EqualCostSpec, given: dict, candidates: list[Candidate], steps:
     while pending := [c for c in candidates if c.scale is None]:
         step += 1
         if step > MAX_STEPS:
-            raise SearchFailed(f"no scale within {spec.tolerance:.1%} of the budget {target:,.1f} after {MAX_STEPS} steps for "
-                               + ", ".join(f"{c.name} (last {c.path[-1][0]:.4g} at cost {c.path[-1][1]:,.1f})" for c in pending))
+            raise SearchFailed(f"no scale within {spec.tolerance:.1%} of the budget {target:,.1f}"
+                               f" after {MAX_STEPS} steps for "
+                               + ", ".join(f"{c.name} (last {c.path[-1][0]:.4g} at cost {c.path[-1][1]:,.1f})"
+                                           for c in pending))
         cells = [(c, c.next_scale()) for c in pending]
         for (candidate, scale), cost in zip(cells, evaluate(step, cells)):
             candidate.update(scale, cost, target, spec.tolerance)
@@ -268,7 +278,8 @@ def _remove_steps_after(out: Path, last: int) -> None:
     this one): only folders the study's manifest lists, only files their batch wrote."""
     for name in sorted(recorded(out, STUDY.name)):
         step = out / name
-        if name.startswith(f"{SEARCH}/step-") and name[len(SEARCH) + 6:].isdigit() and int(name[len(SEARCH) + 6:]) > last:
+        if (name.startswith(f"{SEARCH}/step-") and name[len(SEARCH) + 6:].isdigit()
+                and int(name[len(SEARCH) + 6:]) > last):
             manifest = read_manifest(step) if (step / MANIFEST).is_file() else None
             if manifest is not None:
                 remove_written(step, written_files(step, manifest))

@@ -36,7 +36,8 @@ class Indicator:
 INDICATORS = {i.name: i for i in (
     # what each countermeasure acts on (docs/countermeasures.md)
     Indicator("requests_escalated", "refused requests taken to the data authority over the horizon", True),
-    Indicator("volume_government_enterprise", "units moved between departments and enterprises (both ways) over the horizon", True),
+    Indicator("volume_government_enterprise",
+              "units moved between departments and enterprises (both ways) over the horizon", True),
     Indicator("adoption_enterprise", "share of enterprises sharing, mean of the final year", True),
     Indicator("mean_cognition", "mean cognition at the horizon", True),
     Indicator("incidents_per_volume", "incidents per data unit shared over the horizon", False),
@@ -46,9 +47,11 @@ INDICATORS = {i.name: i for i in (
     # the requests
     Indicator("fulfilment", "share of requests fulfilled over the horizon", True),
     Indicator("wait_mean_days", "mean waiting time of a request (working days), mean of the final year", False),
-    Indicator("beyond_window_share", "share of provider-decided requests answered after the reply window, final year", False),
+    Indicator("beyond_window_share",
+              "share of provider-decided requests answered after the reply window, final year", False),
     # islands and producers
-    Indicator("producer_integration", "share of holders whose data reached another holder, mean of the final year", True),
+    Indicator("producer_integration",
+              "share of holders whose data reached another holder, mean of the final year", True),
     Indicator("islands", "islands of holders joined by recent fulfilled requests, mean of the final year", False),
     Indicator("islands_two_way", "islands counting only two-way exchanges, mean of the final year", False),
     Indicator("final_component_share", "largest component share, mean of the final year", True),
@@ -80,7 +83,8 @@ def _final_year(ts: pd.DataFrame, metric: str) -> float:
 def indicators_of(ts: pd.DataFrame, summary: pd.Series) -> dict[str, float]:
     """Every indicator of one run from its monthly timeseries and its row of ``runs.parquet``."""
     last = final_year(ts).iloc[0]
-    costs = {name: float(ts[name].sum()) for name in ("remediation_cost", "handling_cost", "negotiation_cost", "incident_loss")}
+    costs = {name: float(ts[name].sum())
+             for name in ("remediation_cost", "handling_cost", "negotiation_cost", "incident_loss")}
     return {
         "requests_escalated": float(ts["requests_escalated"].sum()),
         "volume_government_enterprise": float(ts["volume_gov_ent"].sum() + ts["volume_ent_gov"].sum()),
@@ -98,7 +102,8 @@ def indicators_of(ts: pd.DataFrame, summary: pd.Series) -> dict[str, float]:
         "final_component_share": _final_year(ts, "largest_component_share"),
         "integrated": float(pd.notna(summary[INTEGRATION_TIME])),
         INTEGRATION_TIME: summary[INTEGRATION_TIME] if pd.notna(summary[INTEGRATION_TIME]) else None,
-        "time_to_half_adoption": summary["time_to_half_adoption"] if pd.notna(summary["time_to_half_adoption"]) else None,
+        "time_to_half_adoption": (summary["time_to_half_adoption"] if pd.notna(summary["time_to_half_adoption"])
+                                  else None),
         "adoption_holders": _final_year(ts, "adoption_holders"),
         "adoption_government": _final_year(ts, "adoption_government"),
         "remediation_cost_share": float(summary["remediation_cost_share"]),
@@ -168,7 +173,8 @@ def effect_table(frame: pd.DataFrame) -> str:
     """Markdown: per countermeasure, its own indicators (in bold), then sharing, requests and islands,
     as mean [95% CI], the effect over the baseline [95% CI] and the one-sided Mann-Whitney p-value
     that the scenario does better than the baseline."""
-    lines = ["| scenario | indicator | baseline mean [95% CI] | scenario mean [95% CI] | effect over baseline [95% CI] | p (one-sided MW, better) |",
+    lines = ["| scenario | indicator | baseline mean [95% CI] | scenario mean [95% CI] | effect over baseline [95% CI]"
+             " | p (one-sided MW, better) |",
              "|---|---|---|---|---|---|"]
     for name in (*COUNTERMEASURES, "all_countermeasures"):
         own = MECHANISM_INDICATOR.get(name, ())
@@ -181,7 +187,8 @@ def effect_table(frame: pd.DataFrame) -> str:
             lines.append(
                 f"| {name} | {label} | {number(base[0])} [{number(base[1])}, {number(base[2])}] "
                 f"| {number(treated[0])} [{number(treated[1])}, {number(treated[2])}] "
-                f"| {number(effect[0])} [{number(effect[1])}, {number(effect[2])}] | {better(frame, name, 'baseline', indicator):.2g} |"
+                f"| {number(effect[0])} [{number(effect[1])}, {number(effect[2])}] "
+                f"| {better(frame, name, 'baseline', indicator):.2g} |"
             )
     return "\n".join(lines) + "\n"
 
@@ -246,7 +253,8 @@ class Effects:
                         f"{self.name}: {len(SCENARIOS)} scenarios x {len(spec.seeds):,} seeds")
 
     def plan(self, spec: EffectsInput) -> Plan:
-        return plan_evidence(spec.scenarios, spec.seeds, overrides=spec.overrides, overrides_source=spec.overrides_source)
+        return plan_evidence(spec.scenarios, spec.seeds, overrides=spec.overrides,
+                             overrides_source=spec.overrides_source)
 
     def analyse(self, folder: Path, spec: EffectsInput, execution: Execution) -> EffectsResult:
         runs = indicator_rows(folder)

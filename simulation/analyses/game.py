@@ -62,12 +62,14 @@ class GameFile(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
 
     name: str = Field(description="game name")
-    roles: Annotated[list[str], Field(min_length=3, max_length=3)] = Field(description="three distinct role names, the order of profile keys and payoff lists")
+    roles: Annotated[list[str], Field(min_length=3, max_length=3)] = Field(
+        description="three distinct role names, the order of profile keys and payoff lists")
     strategies: dict[str, Pair] = Field(description="two strategy names per role, strategy 0 first")
     payoffs: dict[str, Triple] = Field(
         description='payoff to each role at each of the 8 profiles "000" .. "111", one strategy index per role'
     )
-    start: Annotated[list[Share], Field(min_length=3, max_length=3)] = Field(description="initial share playing strategy 1, per role, each in [0, 1]")
+    start: Annotated[list[Share], Field(min_length=3, max_length=3)] = Field(
+        description="initial share playing strategy 1, per role, each in [0, 1]")
 
     @field_validator("roles")
     @classmethod
@@ -177,7 +179,8 @@ class Equilibrium:
 def pure_equilibria(game: PayoffFunction) -> list[Equilibrium]:
     """The 8 corners; at a corner the Jacobian is diagonal with entries (1 - 2 s_i) Δ_i."""
     deltas = game.advantage(CORNERS)
-    return [Equilibrium(tuple(int(s) for s in corner), (1.0 - 2.0 * corner) * delta) for corner, delta in zip(CORNERS, deltas)]
+    return [Equilibrium(tuple(int(s) for s in corner), (1.0 - 2.0 * corner) * delta)
+            for corner, delta in zip(CORNERS, deltas)]
 
 
 def ess(game: PayoffFunction) -> list[tuple[int, int, int]]:
@@ -187,7 +190,8 @@ def ess(game: PayoffFunction) -> list[tuple[int, int, int]]:
 def jacobian(game: PayoffFunction, shares: np.ndarray, step: float = 1e-6) -> np.ndarray:
     """Central differences of the replicator field."""
     shares = np.asarray(shares, dtype=float)
-    columns = [(replicator(game, shares + step * e) - replicator(game, shares - step * e)) / (2 * step) for e in np.eye(3)]
+    columns = [(replicator(game, shares + step * e) - replicator(game, shares - step * e)) / (2 * step)
+               for e in np.eye(3)]
     return np.column_stack(columns)
 
 
@@ -284,7 +288,8 @@ class Analysis:
         return {
             "roles": list(self.game.roles),
             "equilibria": [
-                {"profile": list(eq.profile), "eigenvalues": [float(v.real) for v in eq.eigenvalues], "stable": eq.stable}
+                {"profile": list(eq.profile), "eigenvalues": [float(v.real) for v in eq.eigenvalues],
+                 "stable": eq.stable}
                 for eq in self.equilibria
             ],
             "ess": [list(eq.profile) for eq in self.equilibria if eq.stable],
@@ -341,7 +346,8 @@ def analyse(game: PayoffFunction, start, t_end: float, agents_per_role: int, see
 def describe(analysis: Analysis) -> str:
     """The analysis as a short text report."""
     roles = ", ".join(analysis.game.roles)
-    lines = [f"{analysis.game.name}  (shares playing strategy 1: {roles})", "pure equilibria (eigenvalues of the Jacobian):"]
+    lines = [f"{analysis.game.name}  (shares playing strategy 1: {roles})",
+             "pure equilibria (eigenvalues of the Jacobian):"]
     for eq in analysis.equilibria:
         values = "  ".join(f"{v.real:+.4f}" for v in eq.eigenvalues)
         lines.append(f"  {eq.profile}  {values}  {'ESS' if eq.stable else ''}")

@@ -179,8 +179,8 @@ class MeanRatio(Check):
         low, high = (frame.loc[frame["scenario"] == s, self.indicator].astype(float) for s in self.scenarios)
         ratio = low.mean() / high.mean() if high.mean() > 0 else np.nan
         holds = bool(high.mean() > 0 and low.mean() <= self.at_most * high.mean())
-        return Verdict(f"{self.scenarios[0]} {_mean_text(low)} / {self.scenarios[1]} {_mean_text(high)} = {number(ratio)}",
-                       holds)
+        return Verdict(f"{self.scenarios[0]} {_mean_text(low)} / {self.scenarios[1]} {_mean_text(high)}"
+                       f" = {number(ratio)}", holds)
 
 
 @dataclass(frozen=True)
@@ -216,12 +216,15 @@ CHECKS: tuple[Check, ...] = (
     RunShare("P3a", "(3) no lasting integration", CAL, BASE, "integrated", "==", 0, 1.0),
     RunShare("P3b", "(3) the largest component stays small", CAL, BASE, "largest_component_share", "<", 0.5, 0.5),
     RunShare("P3c", "(3) most holders are islands", CAL, BASE, "islands", ">", HOLDERS_HALF, 0.5),
-    RunShare("P3d", "(3) most holders are islands of two-way exchange", CAL, BASE, "islands_two_way", ">", HOLDERS_HALF, 0.5),
-    RunShare("P4", "(4) remediation is a large cost of providing data", CAL, BASE, "remediation_cost_share", ">", 0.25, 0.5),
+    RunShare("P3d", "(3) most holders are islands of two-way exchange", CAL, BASE, "islands_two_way", ">",
+             HOLDERS_HALF, 0.5),
+    RunShare("P4", "(4) remediation is a large cost of providing data", CAL, BASE, "remediation_cost_share", ">",
+             0.25, 0.5),
     Contrast("I1a", "the grid uses the water companies' data with the government leading", KNOWN,
              ("ecosystem", "baseline"), "water_to_grid_total"),
     MeanRatio("I1b", "... and only then", HELD, ("baseline", "ecosystem"), "water_to_grid_final_year", 0.1),
-    RunShare("I2", "the telecom operators' data stays outside", KNOWN, ("baseline", "ecosystem"), "telecom_total", "==", 0, 1.0),
+    RunShare("I2", "the telecom operators' data stays outside", KNOWN, ("baseline", "ecosystem"), "telecom_total",
+             "==", 0, 1.0),
     RunShare("I3a", "conditional requests wait longer than unconditional ones", KNOWN, TIERED,
              "conditional_minus_unconditional_wait", ">", 0, 0.9),
     RunShare("I3b", "some conditional requests exceed the published window", KNOWN, TIERED,
@@ -233,9 +236,11 @@ CHECKS: tuple[Check, ...] = (
 )
 
 
-def verdicts(frame: pd.DataFrame, checks: tuple[Check, ...] = CHECKS, families=FAMILIES) -> dict[tuple[str, str], Verdict]:
+def verdicts(frame: pd.DataFrame, checks: tuple[Check, ...] = CHECKS,
+             families=FAMILIES) -> dict[tuple[str, str], Verdict]:
     """(check id, family) -> the check's verdict on that family's runs."""
-    return {(check.id, family): check.evaluate(frame[frame["family"] == family]) for check in checks for family in families}
+    return {(check.id, family): check.evaluate(frame[frame["family"] == family])
+            for check in checks for family in families}
 
 
 def pattern_table(frame: pd.DataFrame, checks: tuple[Check, ...] = CHECKS, families=FAMILIES) -> str:
@@ -244,8 +249,10 @@ def pattern_table(frame: pd.DataFrame, checks: tuple[Check, ...] = CHECKS, famil
     lines = ["| id | pattern | status | criterion | " + " | ".join(families) + " |",
              "|---|---|---|---|" + "---|" * len(families)]
     for check in checks:
-        cells = [f"{'holds' if found[check.id, f].holds else '**FAILS**'}: {found[check.id, f].value}" for f in families]
-        lines.append(f"| {check.id} | {check.pattern} | {check.status} | {check.criterion()} | " + " | ".join(cells) + " |")
+        cells = [f"{'holds' if found[check.id, f].holds else '**FAILS**'}: {found[check.id, f].value}"
+                 for f in families]
+        lines.append(f"| {check.id} | {check.pattern} | {check.status} | {check.criterion()} | "
+                     + " | ".join(cells) + " |")
     held = {f: sum(found[c.id, f].holds for c in checks) for f in families}
     lines.append("")
     lines.append("Checks that hold: " + "; ".join(f"{f} {held[f]} of {len(checks)}" for f in families) + ".")

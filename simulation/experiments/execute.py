@@ -602,7 +602,8 @@ def _check_workers_run_this_code(client: Any, address: str) -> None:
     if missing:
         worker, problem = next(iter(missing.items()))
         raise WorkersMissingProject(f"{len(missing)} Dask worker(s) of {address} (e.g. {worker}) cannot import the "
-                                    f"project ({problem}); install it on every worker with pip (see the README, Batches)")
+                                    f"project ({problem}); install it on every worker with pip"
+                                    " (see the README, Batches)")
     ours = code_version()
     other = {worker: found for worker, (_, found) in answers.items() if found != ours}
     if other:

@@ -30,7 +30,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from simulation.core.metrics import COUNTS, METRICS, SUMMARY_EXTRAS
 from simulation.core.provenance import code_version, git_version, package_versions
 from simulation.errors import ResultsMissing, ResultsUnreadable, StaleResults, UserError
-from simulation.experiments.folder import BATCH, CHUNKS, LOCK, MANIFEST, RUNS, TIMESERIES, locked, owned, record, remove_written
+from simulation.experiments.folder import (BATCH, CHUNKS, LOCK, MANIFEST, RUNS, TIMESERIES, locked, owned, record,
+                                          remove_written)
 from simulation.experiments.plan import Plan
 from simulation.experiments.store import atomic_path, write_json, write_parquet
 

@@ -120,7 +120,8 @@ class GeneratedBlock:
         content = harmless(content)
         if "\r\n" in head + rest:
             content = content.replace("\r\n", "\n").replace("\n", "\r\n")
-        rewrite_in_place(Path(os.path.realpath(doc)), head + self.begin + content + self.end + rest.split(self.end, 1)[1])
+        rewrite_in_place(Path(os.path.realpath(doc)),
+                         head + self.begin + content + self.end + rest.split(self.end, 1)[1])
 
     def _refuse_empty_table(self, doc: str | Path, content: str) -> None:
         """A Markdown table in ``content`` with data rows, no number anywhere in them and a missing
