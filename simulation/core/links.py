@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import sparse
 
 from agents.state import Array, StateArrays
 
@@ -56,3 +57,18 @@ class Flows:
     def none(cls, links: int, holders: int) -> "Flows":
         zeros = np.zeros(links)
         return cls(zeros, zeros, np.zeros(holders), np.zeros(holders))
+
+
+@dataclass(frozen=True)
+class PublicTies:
+    """The links with the public, which never change, prepared once.  Their adjacency is split into
+    one column block per role (a role's node ids are contiguous), so one sparse product per role
+    counts every agent's neighbours of that role with some property; ``present`` counts them all;
+    the public-public pairs are the only same-role ones among them."""
+
+    u: np.ndarray  # one end of every link with the public (the lower node)
+    v: np.ndarray
+    blocks: tuple[sparse.csr_matrix, sparse.csr_matrix, sparse.csr_matrix]
+    present: tuple[np.ndarray, np.ndarray, np.ndarray]  # per role: each agent's neighbours of it over these links
+    same_role_u: np.ndarray
+    same_role_v: np.ndarray

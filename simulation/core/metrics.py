@@ -1,7 +1,7 @@
 """Metrics, defined once (docs/ODD.md section 7): each is named and measured in one place below.
 
 A measure is a function of the model after its step, that step's
-:class:`~simulation.core.model.Month` (each phase's result) and the previous month's metrics;
+:class:`~simulation.core.month.Month` (each phase's result) and the previous month's metrics;
 :func:`metric` registers it under the names of the values it returns, in column order.
 ``METRICS`` is the column order of every timeseries; ``summarise`` derives the run-level figures
 from a timeseries.

@@ -1,7 +1,7 @@
 """What a run costs, and countermeasures compared at equal cost.
 
 A run's cost is everything its countermeasures paid out over the horizon: the month's
-:class:`~simulation.core.model.Ledger` outlays (running budgets, brokered links, rewards, subsidies
+:class:`~simulation.core.month.Ledger` outlays (running budgets, brokered links, rewards, subsidies
 and public rewards; fines collected are not netted, docs/ODD.md section 3, step 5) summed over the
 months (``total_countermeasure_cost``).  :func:`run_cost` is the one place that says so; the policy
 frontier, the equal-cost study and its table in the report all read costs through it.
