@@ -115,3 +115,17 @@ def test_the_browser_app_shows_no_command_line_wording():
 
     _, _, problems = scenario_from_controls({"population.enterprise": 2, "seed": "x"})
     assert len(problems) == 2 and not any("--" in problem for problem in problems)
+
+
+def test_the_architecture_lists_every_error(root):
+    """docs/ARCHITECTURE.md names every expected failure a user can meet, so none is added unseen."""
+    import inspect
+
+    from simulation import errors
+
+    row = next(line for line in (root / "docs" / "ARCHITECTURE.md").read_text().splitlines()
+               if line.startswith("| `simulation/errors.py`"))
+    kinds = [name for name, kind in inspect.getmembers(errors, inspect.isclass)
+             if issubclass(kind, errors.UserError) and kind.__module__ == errors.__name__]
+    assert len(kinds) >= 15
+    assert [name for name in kinds if f"`{name}`" not in row] == []
