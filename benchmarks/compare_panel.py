@@ -24,7 +24,7 @@ from simulation.config import load_scenario
 from simulation.config.package import changed_values
 from simulation.experiments.brief import brief_figure, brief_pdf
 from simulation.experiments.compare import BANDS, bands, effects, plan_comparison, run_comparison
-from simulation.experiments.execute import local_processes
+from simulation.experiments.pool import local_processes
 from simulation.experiments.store import write_json
 
 ROOT = Path(__file__).resolve().parent.parent

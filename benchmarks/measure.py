@@ -124,7 +124,7 @@ def batch_throughput(workers: int, runs: int, steps: int) -> dict[str, Any]:
 
 
 def in_fresh_process(function: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
-    # A bare interpreter, not simulation.experiments.execute.local_processes: its workers import the
-    # batch module as they start, which would already count in the memory a measurement starts from.
+    # A bare interpreter, not simulation.experiments.pool.local_processes: its workers import the
+    # project's modules as they start, which would already count in the memory a measurement starts from.
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
         return pool.submit(function, *args).result()

@@ -16,7 +16,8 @@ import yaml
 
 from simulation.core.provenance import code_version
 from simulation.errors import WorkersRunOtherCode
-from simulation.experiments.execute import SCHEDULER_LOST_SECONDS, WORKERS_WAIT_SECONDS, execute, run_checked_chunk
+from simulation.experiments.cluster import SCHEDULER_LOST_SECONDS, WORKERS_WAIT_SECONDS
+from simulation.experiments.execute import execute, run_checked_chunk
 from simulation.experiments.plan import plan_experiment
 from simulation.experiments.results import read_manifest
 from helpers import assert_same_results, cli, free_port, one_line

@@ -9,7 +9,9 @@ import select
 import pandas as pd
 import yaml
 
+from simulation.experiments import cluster as cluster_module
 from simulation.experiments import execute as execute_module
+from simulation.experiments import pool as pool_module
 from simulation.experiments.execute import open_executor, run_chunk
 from simulation.experiments.plan import plan_experiment
 
@@ -41,6 +43,7 @@ def test_a_local_result_crosses_the_pool_whole_and_unchanged(tmp_path, root):
 
 
 def test_the_executor_reads_no_private_attribute_of_the_process_pool():
-    source = open(execute_module.__file__, encoding="utf-8").read()
-    private = re.findall(r"\.(_processes|_broken|_result_queue|_writer|_call_queue|_pending_work_items)\b", source)
-    assert private == []
+    for module in (execute_module, pool_module, cluster_module):
+        source = open(module.__file__, encoding="utf-8").read()
+        private = re.findall(r"\.(_processes|_broken|_result_queue|_writer|_call_queue|_pending_work_items)\b", source)
+        assert private == [], module.__name__

@@ -1,33 +1,31 @@
-"""Executing a plan: runs travel in chunks to local processes or a Dask cluster, and every finished
-chunk lands in the results folder (:mod:`simulation.experiments.results`), so a batch resumes
-where it stopped.  Both executors are ``concurrent.futures`` executors; what runs where never
-changes a result, since each run carries its own seed.
+"""Executing a plan: runs travel in chunks to local processes (:mod:`simulation.experiments.pool`) or
+a Dask cluster (:mod:`simulation.experiments.cluster`), and every finished chunk lands in the
+results folder (:mod:`simulation.experiments.results`), so a batch resumes where it stopped.  Both
+executors are ``concurrent.futures`` executors; what runs where never changes a result, since each
+run carries its own seed.  Here: what a worker runs on a chunk, the driver that keeps chunks in
+flight, their size, the progress bar, and the server's shared pool of run processes.
 
 What goes wrong is handled here: Ctrl-C or SIGTERM stops the workers and keeps what finished;
 workers exit by themselves when the main process dies (even by kill -9); a worker that dies takes
 only its runs with it, which are tried again one at a time and recorded as failed after
 ``MAX_ATTEMPTS`` deaths (local results come back through files, so a worker killed while it sends
-one is a death like any other, and nothing here reads the process pool's private attributes); a full
-disk ends the batch with one line and a folder that resumes.  On Dask,
-a scheduler without workers, a scheduler lost mid-batch and a worker running other model code each
-end the batch with one line, the last before any run is sent."""
+one is a death like any other); a full disk ends the batch with one line and a folder that resumes.
+On Dask, a scheduler without workers, a scheduler lost mid-batch and a worker running other model
+code each end the batch with one line, the last before any run is sent."""
 
 from __future__ import annotations
 
 import functools
-import logging
 import math
 import multiprocessing
 import os
-import pickle
 import signal
 import tempfile
 import threading
 import time
-import uuid
 from collections import deque
 from collections.abc import Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, CancelledError, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -39,10 +37,12 @@ import pandas as pd
 from simulation.core.metrics import METRICS
 from simulation.core.provenance import SOURCE_PACKAGES, code_version
 from simulation.core.runner import run
-from simulation.errors import (ConfigError, Interrupted, NoDaskWorkers, ResultsUnreadable, SchedulerLost,
-                               SchedulerUnreachable, WorkersMissingProject, WorkersRunOtherCode)
+from simulation.errors import (ConfigError, Interrupted, ResultsUnreadable, SchedulerLost, WorkersMissingProject,
+                               WorkersRunOtherCode)
+from simulation.experiments.cluster import dask_workers, other_code
 from simulation.experiments.folder import claim, locked, writing
 from simulation.experiments.plan import Plan, RunSpec
+from simulation.experiments.pool import Workers, local_processes
 from simulation.experiments.results import (CHUNKS, MANIFEST, RUNS, SUMMARY_COLUMNS, ChunkStore, begin, consolidate,
                                             now, read_parquet, runs_frame)
 from simulation.experiments.store import write_json
@@ -54,13 +54,7 @@ IN_FLIGHT_PER_WORKER = 2
 # A run whose worker process dies this often (the first time possibly with other runs, then alone)
 # is recorded as failed, so a run killed every time (out of memory) never blocks a batch.
 MAX_ATTEMPTS = 3
-PARENT_CHECK_SECONDS = 1.0  # how often a local worker checks that the main process still lives
 CHECK_SECONDS = 0.5  # while runs are awaited: how long a Ctrl-C, or a worker dead unnoticed, can wait
-# Dask: how long a batch waits for a scheduler's first worker, and for a scheduler it lost to answer
-# again, before it stops with one line; and how long closing the connection may take then.
-WORKERS_WAIT_SECONDS = 20.0
-SCHEDULER_LOST_SECONDS = 10.0
-CLIENT_CLOSE_SECONDS = 5.0
 
 
 def run_chunk(chunk: Sequence[RunSpec]) -> tuple[pd.DataFrame, pd.DataFrame | None, float]:
@@ -79,6 +73,21 @@ def run_chunk(chunk: Sequence[RunSpec]) -> tuple[pd.DataFrame, pd.DataFrame | No
         series.append(result.timeseries.assign(run_id=spec.run_id)[["run_id", *METRICS]])
     timeseries = pd.concat(series, ignore_index=True) if series else None
     return runs_frame(rows), timeseries, time.perf_counter() - started
+
+
+def run_checked_chunk(chunk: Sequence[RunSpec], code: str) -> tuple[pd.DataFrame, pd.DataFrame | None, float]:
+    """:func:`run_chunk` on a Dask worker, refused there if it runs other model code than ``code``
+    (the workers are checked before the batch; this catches one that joined later)."""
+    found = code_version()
+    if found != code:
+        from distributed import get_worker
+
+        try:
+            worker = get_worker().address
+        except ValueError:  # called outside a worker
+            worker = f"process {os.getpid()}"
+        raise WorkersRunOtherCode(other_code(worker, found, code))
+    return run_chunk(chunk)
 
 
 @dataclass
@@ -209,121 +218,13 @@ def _signals_stop_the_batch() -> Iterator[None]:
             signal.signal(s, handler)
 
 
-def local_processes(workers: int, *, ignore_ctrl_c: bool = True, started: Any = None) -> ProcessPoolExecutor:
-    """The project's one way to start local run processes (the batch's, the browser app's and the
-    benchmarks'): spawned, so each starts from a clean interpreter as a cluster's worker does, and
-    each exits by itself when the process that started it is gone.  ``ignore_ctrl_c``: Ctrl-C, which
-    the terminal sends to every process, is left to the main process, which stops the workers itself
-    (the batch does); without it, Ctrl-C ends the workers at once, for a main process that does not
-    stop them (a server, whose pool would otherwise finish every queued run before it could exit).
-    ``started``: a queue (of the spawn context) on which each process puts its id before any task."""
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_start_worker, initargs=(os.getpid(), ignore_ctrl_c, started))
-
-
-def _start_worker(parent: int, ignore_ctrl_c: bool, started: Any) -> None:
-    if ignore_ctrl_c:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True, name="exit-with-parent").start()
-    if started is not None:
-        started.put(os.getpid())
-
-
-def _exit_with_parent(parent: int) -> None:
-    # A dead parent's children are adopted by another process, so the parent id changes.
-    while os.getppid() == parent:
-        time.sleep(PARENT_CHECK_SECONDS)
-    os._exit(1)
-
-
-def spooled(task: Any, chunk: Sequence[RunSpec], spool: str) -> str:
-    """Run ``task`` on ``chunk`` in a local process, write what it returns (or raises) to a file of
-    ``spool`` and return the file's name.  What the pool then sends back is a few hundred bytes, which
-    a pipe takes whole (below ``select.PIPE_BUF``): a worker killed while it writes its result leaves a
-    half-written file that nobody reads, never half a message on the pool's result pipe, where
-    Python's pool (and loky) would wait for the rest for ever without noticing the death."""
-    try:
-        outcome = (True, task(chunk))
-    except Exception as exc:  # noqa: BLE001 - raised again in the main process, as the pool would
-        outcome = (False, exc)
-    name = f"{os.getpid()}-{uuid.uuid4().hex}.pickle"
-    with open(os.path.join(spool, name), "wb") as file:
-        pickle.dump(outcome, file, protocol=pickle.HIGHEST_PROTOCOL)
-    return name
-
-
-@dataclass
-class Workers:
-    """Where chunks run: a ``concurrent.futures`` executor, its parallel slots, a description, and
-    what a dead worker looks like there.  Here local processes, rebuilt after a worker died; their
-    results come back through files of ``spool`` (see :func:`spooled`)."""
-
-    executor: Executor
-    slots: int
-    description: str
-    deaths: tuple[type[BaseException], ...]
-    make: Any = None  # builds a new executor; None on Dask, which replaces workers itself
-    generation: int = field(default=0)
-    task: Any = run_chunk  # what a worker runs on a chunk (tests replace it with one that dies)
-    spool: Path | None = None
-    started: Any = None  # the queue on which the local processes put their ids
-    pids: set[int] = field(default_factory=set)
-
-    def submit(self, chunk: list[RunSpec]) -> Future:
-        try:
-            return self._submit(chunk)
-        except self.deaths:
-            # A worker died since the last result came in, so the pool refuses new work before
-            # any run in flight has reported the death.
-            self.rebuild()
-            return self._submit(chunk)
-
-    def _submit(self, chunk: list[RunSpec]) -> Future:
-        return self.executor.submit(spooled, self.task, chunk, str(self.spool))
-
-    def result(self, future: Future) -> Any:
-        """What the chunk's task returned (or raises what it raised)."""
-        path = self.spool / future.result()
-        with path.open("rb") as file:
-            returned, value = pickle.load(file)
-        path.unlink()
-        if not returned:
-            raise value
-        return value
-
-    def rebuild(self) -> None:
-        if self.make is not None:
-            self.stop_now()
-            self.executor = self.make()
-        self.generation += 1
-
-    def cancelled(self, exc: CancelledError) -> BaseException:
-        """What a run cancelled by no rebuild means: here, only the batch's own stop cancels runs."""
-        return exc
-
-    def check(self) -> None:
-        """Called while no result comes in.  Every death of a local worker reaches the pool (its
-        results are too small to be cut in half), so there is nothing to check here."""
-
-    def stop_now(self) -> None:
-        """Stop the runs in flight and the worker processes, without waiting for the runs: the
-        workers are killed, which breaks the pool, so its shutdown returns at once."""
-        while not self.started.empty():
-            self.pids.add(self.started.get())
-        # Only this process's own live children: an id of a worker already gone may have been reused.
-        for child in multiprocessing.active_children():
-            if child.pid in self.pids:
-                child.kill()
-        self.executor.shutdown(wait=True, cancel_futures=True)
-
-
 @contextmanager
 def open_executor(workers: int | None, scheduler: str | None) -> Iterator[Workers]:
     """A ``concurrent.futures`` executor, its number of parallel slots and a description of it:
     local processes, or with ``scheduler`` (or ``DASK_SCHEDULER_ADDRESS``) a Dask cluster's workers."""
     address = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
     if address:
-        with _dask_workers(address) as pool:
+        with dask_workers(address, functools.partial(run_checked_chunk, code=code_version())) as pool:
             yield pool
         return
     slots = workers or os.cpu_count() or 1
@@ -336,126 +237,14 @@ def open_executor(workers: int | None, scheduler: str | None) -> Iterator[Worker
         return local_processes(slots, started=started)
 
     with tempfile.TemporaryDirectory(prefix="datasharing-results-") as spool:
-        pool = Workers(make(), slots, f"local processes ({slots})", (BrokenProcessPool,), make, spool=Path(spool),
-                       started=started)
+        pool = Workers(make(), slots, f"local processes ({slots})", (BrokenProcessPool,), run_chunk, make,
+                       spool=Path(spool), started=started)
         try:
             yield pool
         finally:
             with _STOP_REQUESTS.deferred():
                 pool.executor.shutdown(wait=True, cancel_futures=True)
                 started.close()
-
-
-@dataclass
-class DaskWorkers(Workers):
-    """A Dask cluster's workers: Dask replaces a dead worker itself; what ends a batch here is a
-    scheduler that stops answering, which cancels every run in flight."""
-
-    client: Any = None
-    address: str = ""
-    silent_since: float | None = None
-
-    def _submit(self, chunk: list[RunSpec]) -> Future:
-        return self.executor.submit(self.task, chunk)  # Dask sends results whole or not at all
-
-    def result(self, future: Future) -> Any:
-        return future.result()
-
-    def cancelled(self, exc: CancelledError) -> BaseException:
-        return self.lost()
-
-    def stop_now(self) -> None:
-        # Cancelling asks the scheduler: a lost one would be waited for, and has dropped the runs anyway.
-        if self.client.status == "running":
-            self.executor.shutdown(wait=False)
-
-    def check(self) -> None:
-        """A scheduler that stops answering ends the batch within SCHEDULER_LOST_SECONDS."""
-        if self.client.status == "running":
-            self.silent_since = None
-            return
-        self.silent_since = self.silent_since or time.monotonic()
-        if time.monotonic() - self.silent_since >= SCHEDULER_LOST_SECONDS:
-            raise self.lost()
-
-    def lost(self) -> SchedulerLost:
-        return SchedulerLost(f"lost the Dask scheduler at {self.address}, which stopped answering")
-
-
-@contextmanager
-def _dask_workers(address: str) -> Iterator[DaskWorkers]:
-    """The workers of the Dask scheduler at ``address``, once at least one has joined and every one
-    runs this checkout's model code.  Connecting waits for Dask's ``distributed.comm.timeouts.connect``."""
-    from distributed import Client
-
-    with _dask_logs_silenced():
-        try:
-            client = Client(address)
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise SchedulerUnreachable(f"cannot reach the Dask scheduler at {address}: {exc}") from None
-        with _closing(client):
-            yield _checked_workers(client, address)
-
-
-@contextmanager
-def _dask_logs_silenced() -> Iterator[None]:
-    """The client's own log of a lost scheduler (a traceback, then "Failed to reconnect") would
-    surround the batch's one line; every failure it logs reaches the user through that line."""
-    loggers = [logging.getLogger(name) for name in list(logging.root.manager.loggerDict)
-               if name.split(".")[0] == "distributed"]
-    handlers = {handler for logger in loggers for handler in logger.handlers}
-    for handler in handlers:
-        handler.addFilter(_drop)
-    try:
-        yield
-    finally:
-        for handler in handlers:
-            handler.removeFilter(_drop)
-
-
-def _drop(_record: logging.LogRecord) -> bool:
-    return False
-
-
-@contextmanager
-def _closing(client: Any) -> Iterator[None]:
-    try:
-        yield
-    finally:
-        try:
-            client.close(timeout=CLIENT_CLOSE_SECONDS)
-        except (OSError, TimeoutError):
-            pass  # a lost scheduler: nothing is left to close there
-
-
-def _checked_workers(client: Any, address: str) -> DaskWorkers:
-    """The scheduler's workers, once at least one has joined and every one runs this checkout's code."""
-    from distributed.scheduler import KilledWorker
-
-    try:
-        client.wait_for_workers(1, timeout=WORKERS_WAIT_SECONDS)
-    except TimeoutError:
-        raise NoDaskWorkers(f"the Dask scheduler at {address} has no worker (none joined within "
-                            f"{WORKERS_WAIT_SECONDS:.0f} s); start one with `dask worker {address}`") from None
-    _check_workers_run_this_code(client, address)
-    slots = max(1, sum(client.nthreads().values()))
-    return DaskWorkers(client.get_executor(), slots, f"dask {address} ({slots} threads)", (KilledWorker,),
-                       task=functools.partial(run_checked_chunk, code=code_version()), client=client, address=address)
-
-
-def run_checked_chunk(chunk: Sequence[RunSpec], code: str) -> tuple[pd.DataFrame, pd.DataFrame | None, float]:
-    """:func:`run_chunk` on a Dask worker, refused there if it runs other model code than ``code``
-    (the workers are checked before the batch; this catches one that joined later)."""
-    found = code_version()
-    if found != code:
-        from distributed import get_worker
-
-        try:
-            worker = get_worker().address
-        except ValueError:  # called outside a worker
-            worker = f"process {os.getpid()}"
-        raise WorkersRunOtherCode(_other_code(worker, found, code))
-    return run_chunk(chunk)
 
 
 _SHARED: ProcessPoolExecutor | None = None
@@ -581,41 +370,6 @@ def _died(spec: RunSpec, attempts: int, exc: BaseException) -> pd.DataFrame:
     error = (f"WorkerDied: the worker process running it died {attempts} times "
              f"(killed, e.g. for lack of memory): {type(exc).__name__}: {reason}")
     return runs_frame([{**spec.labels(), "status": "failed", "error": error}])
-
-
-def _check_workers_run_this_code(client: Any, address: str) -> None:
-    """Dask workers that cannot import the project would fail (or die) on the first task, and workers
-    running other model code would return results recorded under this checkout's code version: ask
-    each one before any task is sent."""
-    def probe() -> tuple[str, str]:  # nested, so that Dask sends it by value, not as a project import
-        import importlib
-
-        try:
-            importlib.import_module("simulation.experiments.execute")
-            provenance = importlib.import_module("simulation.core.provenance")
-        except ImportError as exc:
-            return "missing", str(exc)
-        return "code", provenance.code_version()
-
-    answers = client.run(probe)
-    missing = {worker: problem for worker, (kind, problem) in answers.items() if kind == "missing"}
-    if missing:
-        worker, problem = next(iter(missing.items()))
-        raise WorkersMissingProject(f"{len(missing)} Dask worker(s) of {address} (e.g. {worker}) cannot import the "
-                                    f"project ({problem}); install it on every worker with pip"
-                                    " (see the README, Batches)")
-    ours = code_version()
-    other = {worker: found for worker, (_, found) in answers.items() if found != ours}
-    if other:
-        worker, found = next(iter(other.items()))
-        more = f" (and {len(other) - 1} other worker(s))" if len(other) > 1 else ""
-        raise WorkersRunOtherCode(_other_code(f"{worker}{more} of {address}", found, ours))
-
-
-def _other_code(worker: str, found: str, ours: str) -> str:
-    return (f"Dask worker {worker} runs model code {found}, not this checkout's {ours}: its results would be "
-            "recorded under the wrong code version; install this checkout on every worker with pip (see the "
-            "README, Batches)")
 
 
 def _missing_project(exc: ImportError, pool: Workers) -> Exception:
