@@ -254,6 +254,11 @@ class ProbingStudy:
     def plan(self, spec):
         return plan_experiment(self.experiment)
 
+    def size(self, spec):
+        from simulation.analyses.protocol import PlanSize
+
+        return PlanSize(cells=1, runs=len(self.plan(spec).runs), source="probe")
+
     def analyse(self, out, spec, execution):
         self.probes.append(subprocess.run([sys.executable, "-c", LOCK_PROBE, str(out)], capture_output=True, text=True))
         return execution
