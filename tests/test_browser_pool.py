@@ -58,6 +58,23 @@ def test_a_session_keeps_at_most_its_share_of_runs_in_flight(ecosystem, baseline
     assert pool.most == 2
 
 
+def test_a_comparisons_results_come_back_through_files_not_the_pools_pipe(ecosystem, baseline):
+    """What crosses the shared pool is a file name (pool.spooled), so a run process killed while it
+    sends its result cannot leave the pool waiting for the rest of a message; the files are removed."""
+    pool, returned = Counting(threads=2), []
+    submit = pool.submit
+
+    def recording(fn, *args):
+        future = submit(fn, *args)
+        future.add_done_callback(lambda done: returned.append(done.result()))
+        return future
+
+    pool.submit = recording
+    comparison = run_comparison(plan_comparison(ecosystem, baseline, 2, 3), lambda: pool)
+    assert len(comparison.runs) == 4 and (comparison.runs["status"] == "ok").all()
+    assert len(returned) == 4 and all(isinstance(name, str) and name.endswith(".pickle") for name in returned)
+
+
 def test_a_large_comparison_does_not_queue_ahead_of_a_later_small_one(ecosystem, baseline):
     pool = Counting(threads=1)
     finished = []

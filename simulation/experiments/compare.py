@@ -9,9 +9,11 @@ outcomes come from :func:`simulation.experiments.outcomes.final_year`.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, CancelledError, Executor, Future, wait
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,6 +22,7 @@ from simulation.config import Scenario
 from simulation.experiments.execute import run_chunk
 from simulation.experiments.outcomes import final_year
 from simulation.experiments.plan import RunSpec, child_seeds
+from simulation.experiments.pool import spooled, unspooled
 from simulation.experiments.statistics import mean_bands, paired_by_seed, paired_effect
 
 PACKAGE, BASELINE = "package", "baseline"
@@ -95,6 +98,15 @@ def run_comparison(specs: list[RunSpec], executor: Executor | Callable[[], Execu
     process): with a function, a run whose process died is sent once more to the pool it returns
     then.  ``in_flight`` caps the tasks submitted and not finished, so that a large comparison
     queues no further ahead on a shared pool than that (None: every run at once)."""
+    with tempfile.TemporaryDirectory(prefix="datasharing-compare-") as spool:
+        return _run_all(specs, executor, Path(spool), on_progress, cancelled, in_flight)
+
+
+def _run_all(specs: list[RunSpec], executor: Executor | Callable[[], Executor], spool: Path,
+             on_progress: Callable[[int, int], None], cancelled: Callable[[], bool],
+             in_flight: int | None) -> Comparison | None:
+    # Results come back through files of ``spool`` (pool.spooled), so that a run process killed while
+    # it sends its result can never leave the shared pool waiting for the rest of a message.
     current = executor if callable(executor) else lambda: executor
     cap = len(specs) if in_flight is None else max(1, in_flight)
     waiting = list(reversed(specs))  # popped from the end: run order
@@ -105,14 +117,14 @@ def run_comparison(specs: list[RunSpec], executor: Executor | Callable[[], Execu
         while waiting or running:
             while waiting and len(running) < cap:
                 spec = waiting.pop()
-                running[_submit(current, spec, callable(executor))] = spec
+                running[_submit(current, spec, callable(executor), spool)] = spec
             finished, _ = wait(running, timeout=0.2, return_when=FIRST_COMPLETED)
             if cancelled():
                 return None
             for future in finished:
                 spec = running.pop(future)
                 try:
-                    runs, timeseries, _ = future.result()
+                    runs, timeseries, _ = unspooled(spool, future.result())
                 except (BrokenExecutor, CancelledError):  # cancelled: by the pool's replacement, not by us
                     deaths[spec.run_id] = deaths.get(spec.run_id, 0) + 1
                     if not callable(executor) or deaths[spec.run_id] > RETRIES_AFTER_DEATH:
@@ -130,13 +142,13 @@ def run_comparison(specs: list[RunSpec], executor: Executor | Callable[[], Execu
     return collect(specs, pd.concat(rows, ignore_index=True), pd.concat(series, ignore_index=True) if series else None)
 
 
-def _submit(current: Callable[[], Executor], spec: RunSpec, replaceable: bool) -> Future:
+def _submit(current: Callable[[], Executor], spec: RunSpec, replaceable: bool, spool: Path) -> Future:
     try:
-        return current().submit(run_chunk, [spec])
+        return current().submit(spooled, run_chunk, [spec], str(spool))
     except BrokenExecutor:  # a process died since the last result came in: the pool refuses work
         if not replaceable:
             raise
-        return current().submit(run_chunk, [spec])
+        return current().submit(spooled, run_chunk, [spec], str(spool))
 
 
 def collect(specs: list[RunSpec], runs: pd.DataFrame, timeseries: pd.DataFrame | None) -> Comparison:

@@ -66,6 +66,18 @@ def spooled(task: Any, chunk: Sequence[RunSpec], spool: str) -> str:
     return name
 
 
+def unspooled(spool: Path, name: str) -> Any:
+    """What :func:`spooled` wrote to ``spool/name`` (raised again if the task raised); the file is
+    removed."""
+    path = spool / name
+    with path.open("rb") as file:
+        returned, value = pickle.load(file)
+    path.unlink()
+    if not returned:
+        raise value
+    return value
+
+
 @dataclass
 class Workers:
     """Where chunks run: a ``concurrent.futures`` executor, its parallel slots, a description, and
@@ -97,13 +109,7 @@ class Workers:
 
     def result(self, future: Future) -> Any:
         """What the chunk's task returned (or raises what it raised)."""
-        path = self.spool / future.result()
-        with path.open("rb") as file:
-            returned, value = pickle.load(file)
-        path.unlink()
-        if not returned:
-            raise value
-        return value
+        return unspooled(self.spool, future.result())
 
     def rebuild(self) -> None:
         if self.make is not None:
