@@ -2,6 +2,8 @@
 does), reading a batch's results, a free port, and the per-role strategy shares of a model."""
 
 import contextlib
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -74,3 +76,14 @@ def free_port() -> int:
 def role_shares(model) -> np.ndarray:
     """Share of each role's agents playing the sharing strategy."""
     return np.array([model.population.strategy[model.population.role == r].mean() for r in Role])
+
+
+def stop(process):
+    """Stop a process we started, and the children it started (its own session)."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=20)

@@ -19,7 +19,7 @@ from simulation.core.provenance import code_version
 from simulation.experiments.execute import execute
 from simulation.experiments.plan import Sweep, child_seeds, load_experiment, plan_experiment
 from simulation.experiments.results import read_manifest, versions
-from helpers import assert_same_results, cli, command, free_port, results
+from helpers import assert_same_results, cli, command, free_port, results, stop
 
 
 @pytest.fixture(scope="session")
@@ -163,17 +163,6 @@ def test_two_workers_and_other_chunks_give_identical_results(tmp_path, reference
     again = command(capsys, "batch", str(experiment), "--out", str(tmp_path / "out"), "--quiet")
     assert again.returncode == 0 and "(12 finished before)" in again.stdout
     assert read_manifest(tmp_path / "out")["resumed"] == []  # nothing was run again
-
-
-def stop(process):
-    """Stop a process we started, and the children it started (its own session)."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=20)
 
 
 @pytest.mark.slow

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
 from simulation.core.provenance import code_version
 from simulation.errors import WorkersRunOtherCode
@@ -20,26 +19,12 @@ from simulation.experiments.cluster import SCHEDULER_LOST_SECONDS, WORKERS_WAIT_
 from simulation.experiments.execute import execute, run_checked_chunk
 from simulation.experiments.plan import plan_experiment
 from simulation.experiments.results import read_manifest
-from helpers import assert_same_results, cli, free_port, one_line
+from helpers import assert_same_results, cli, free_port, one_line, stop
 
 DASK = Path(sys.executable).with_name("dask")
 STARTUP_SECONDS = 120  # a process's start on a busy machine: far above what it takes, so that a hang fails
 # How late a one-line refusal may come past its bound: the command's own start (imports) on a busy machine.
 SLACK_SECONDS = 45
-
-
-def write_experiment(folder, root, replications, steps):
-    """The baseline with a tiny population, so that a run takes a fraction of a second."""
-    folder.mkdir(parents=True, exist_ok=True)
-    scenario = folder / "small.yaml"
-    scenario.write_text(yaml.safe_dump({
-        "extends": str(root / "scenarios" / "baseline.yaml"), "name": "small",
-        "population": {"government": 8, "enterprise": 20, "public": 40, "water_companies": 5, "telecom_operators": 1},
-    }), encoding="utf-8")
-    path = folder / "experiment.yaml"
-    path.write_text(yaml.safe_dump({"name": "dask", "seed": 5, "replications": replications, "steps": steps,
-                                    "scenarios": [str(scenario)]}), encoding="utf-8")
-    return path
 
 
 class Cluster:
@@ -84,13 +69,7 @@ class Cluster:
 
     def stop(self) -> None:
         for process in reversed(self.processes.values()):
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait(timeout=20)
+            stop(process)
 
 
 @pytest.fixture
@@ -108,6 +87,17 @@ def start_batch(root, experiment, out, *args):
                             cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def batch_under_way(tmp_path, root, cluster, write_experiment):
+    """A batch of 40 runs on a cluster of one worker, started in the background, with 2 chunks landed."""
+    experiment = write_experiment(tmp_path, name="dask", seed=5, replications=40, steps=10)
+    out = tmp_path / "out"
+    cluster.scheduler()
+    cluster.worker()
+    batch = start_batch(root, experiment, out, "--scheduler", cluster.address)
+    wait_for_chunks(out, 2, batch)
+    return experiment, out, batch
+
+
 def wait_for_chunks(out, count, batch):
     deadline = time.monotonic() + 600
     while len(list((out / "chunks").glob("runs-*.parquet"))) < count:
@@ -116,9 +106,9 @@ def wait_for_chunks(out, count, batch):
         time.sleep(0.2)
 
 
-def test_a_worker_that_joined_with_other_code_refuses_its_runs(tmp_path, root):
+def test_a_worker_that_joined_with_other_code_refuses_its_runs(tmp_path, root, write_experiment):
     # The check before the batch asks the workers there then; one that joins later checks each task.
-    plan = plan_experiment(write_experiment(tmp_path, root, replications=1, steps=2))
+    plan = plan_experiment(write_experiment(tmp_path, name="dask", seed=5, replications=1, steps=2))
     with pytest.raises(WorkersRunOtherCode) as refused:
         run_checked_chunk(plan.runs, code="src-0000000000000000")
     assert f"runs model code {code_version()}, not this checkout's src-0000000000000000" in str(refused.value)
@@ -128,8 +118,8 @@ def test_a_worker_that_joined_with_other_code_refuses_its_runs(tmp_path, root):
 
 @pytest.mark.slow
 @pytest.mark.e2e
-def test_a_batch_on_dask_equals_the_local_one(tmp_path, root, cluster):
-    experiment = write_experiment(tmp_path, root, replications=4, steps=3)
+def test_a_batch_on_dask_equals_the_local_one(tmp_path, root, cluster, write_experiment):
+    experiment = write_experiment(tmp_path, name="dask", seed=5, replications=4, steps=3)
     execute(plan_experiment(experiment), tmp_path / "local", workers=1, progress=False)
     cluster.scheduler()
     cluster.worker()
@@ -142,8 +132,8 @@ def test_a_batch_on_dask_equals_the_local_one(tmp_path, root, cluster):
 
 @pytest.mark.slow
 @pytest.mark.e2e
-def test_a_scheduler_without_workers_is_one_line_within_the_bound(tmp_path, root, cluster):
-    experiment = write_experiment(tmp_path, root, replications=2, steps=2)
+def test_a_scheduler_without_workers_is_one_line_within_the_bound(tmp_path, root, cluster, write_experiment):
+    experiment = write_experiment(tmp_path, name="dask", seed=5, replications=2, steps=2)
     cluster.scheduler()
     started = time.monotonic()
     proc = cli(root, "batch", str(experiment), "--out", str(tmp_path / "out"), "--scheduler", cluster.address,
@@ -155,14 +145,10 @@ def test_a_scheduler_without_workers_is_one_line_within_the_bound(tmp_path, root
 
 @pytest.mark.slow
 @pytest.mark.e2e
-def test_a_scheduler_killed_mid_batch_is_one_line_and_the_folder_resumes_locally(tmp_path, root, cluster):
-    experiment = write_experiment(tmp_path, root, replications=40, steps=10)
-    out = tmp_path / "out"
-    cluster.scheduler()
-    cluster.worker()
-    batch = start_batch(root, experiment, out, "--scheduler", cluster.address)
+def test_a_scheduler_killed_mid_batch_is_one_line_and_the_folder_resumes_locally(tmp_path, root, cluster,
+                                                                               write_experiment):
+    experiment, out, batch = batch_under_way(tmp_path, root, cluster, write_experiment)
     try:
-        wait_for_chunks(out, 2, batch)
         cluster.kill("scheduler")
         killed = time.monotonic()
         _, stderr = batch.communicate(timeout=SCHEDULER_LOST_SECONDS + SLACK_SECONDS)
@@ -198,8 +184,8 @@ def project_copy(folder, root):
 
 @pytest.mark.slow
 @pytest.mark.e2e
-def test_a_worker_running_other_code_is_refused_before_any_run(tmp_path, root, cluster):
-    experiment = write_experiment(tmp_path, root, replications=2, steps=2)
+def test_a_worker_running_other_code_is_refused_before_any_run(tmp_path, root, cluster, write_experiment):
+    experiment = write_experiment(tmp_path, name="dask", seed=5, replications=2, steps=2)
     other = tmp_path / "other"
     theirs = project_copy(other, root)
     cluster.scheduler()
@@ -214,14 +200,9 @@ def test_a_worker_running_other_code_is_refused_before_any_run(tmp_path, root, c
 
 @pytest.mark.slow
 @pytest.mark.e2e
-def test_ctrl_c_stops_a_batch_on_dask_cleanly(tmp_path, root, cluster):
-    experiment = write_experiment(tmp_path, root, replications=40, steps=10)
-    out = tmp_path / "out"
-    cluster.scheduler()
-    cluster.worker()
-    batch = start_batch(root, experiment, out, "--scheduler", cluster.address)
+def test_ctrl_c_stops_a_batch_on_dask_cleanly(tmp_path, root, cluster, write_experiment):
+    experiment, out, batch = batch_under_way(tmp_path, root, cluster, write_experiment)
     try:
-        wait_for_chunks(out, 2, batch)
         batch.send_signal(signal.SIGINT)
         _, stderr = batch.communicate(timeout=SLACK_SECONDS)
     finally:
