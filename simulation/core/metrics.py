@@ -156,19 +156,31 @@ def _producers_by_role(model, month, previous):
     return _mean(produced[government]), _mean(produced[enterprise])
 
 
+def once_a_month(month, key: str, compute: Callable[[], Any]) -> Any:
+    """``compute()`` the first time ``key`` is asked for in ``month``, then what it gave: what several
+    measures (and the model's isolation spells) read is found once a month."""
+    found = _FOUND.setdefault(month, {})
+    if key not in found:
+        found[key] = compute()
+    return found[key]
+
+
+_FOUND: WeakKeyDictionary = WeakKeyDictionary()  # month -> what was found in it, while the month lives
+
+
+def recent_links(model, month) -> np.ndarray:
+    """Which holder links carried a fulfilled request within the flow window, either way (the islands graph)."""
+    return once_a_month(month, "recent", model.recent_flow_mask)
+
+
 def _island_graphs(model, month) -> tuple[tuple, tuple]:
-    """Island metrics of the either-way and of the two-way graph of the month, found once for both
-    graphs and kept for the month's other island measures."""
-    if month not in _ISLANDS:
-        links = model.links
-        either, both = model.recent_flow_mask(), model.recent_flow_mask(two_way=True)
-        _ISLANDS[month] = island_metrics_pair(model.layout.holders, (links.u[either], links.v[either]),
-                                              (links.u[both], links.v[both]))
+    """Island metrics of the either-way and of the two-way graph of the month, found in one pass."""
+    def find():
+        links, either, both = model.links, recent_links(model, month), model.recent_flow_mask(two_way=True)
+        return island_metrics_pair(model.layout.holders, (links.u[either], links.v[either]),
+                                   (links.u[both], links.v[both]))
     return tuple(tuple(found[key] for key in ("islands", "isolated_share", "largest_component_share"))
-                 for found in _ISLANDS[month])
-
-
-_ISLANDS: WeakKeyDictionary = WeakKeyDictionary()  # month -> its island metrics, while the month lives
+                 for found in once_a_month(month, "islands", find))
 
 
 @metric("mean_isolation_spell")

@@ -28,7 +28,7 @@ from simulation.config import Scenario
 from simulation.core import capacity, requests
 from simulation.core.countermeasures import Brokering, Countermeasure, Package
 from simulation.core.links import Flows, Links, PublicTies
-from simulation.core.metrics import measure
+from simulation.core.metrics import measure, recent_links
 from simulation.core.month import Ledger, LinkChanges, Month, Settlement, Welfare
 from simulation.core.network import Layout, build_network, layout_of, read_network_file, sorted_unique
 
@@ -441,7 +441,8 @@ class DataSharingModel(mesa.Model):
     # ------------------------------------------------------------------ measurement
     def _measure(self, month: Month) -> Month:
         """Isolation spells, then every metric of the month (``simulation/core/metrics.py``)."""
-        u, v, h = *self.recent_flow_links(), self.layout.holders
+        recent, h = recent_links(self, month), self.layout.holders
+        u, v = self.links.u[recent], self.links.v[recent]
         isolated = (np.bincount(u, minlength=h) + np.bincount(v, minlength=h)) == 0
         self.holders.isolation_spell = np.where(isolated, self.holders.isolation_spell + 1, 0)
         self.metrics = measure(self, month, self.metrics)
