@@ -13,8 +13,8 @@ from functools import partial
 from pathlib import Path
 
 from simulation.config import Scenario, load_scenario, parameter_markdown, parse_override
-from simulation.errors import (ArgumentError, ConfigError, OutputLocked, OutputRefused, OutputUnwritable,
-                               ResultsMissing, SchedulerUnreachable, StaleResults, UserError)
+from simulation.errors import (ArgumentError, ConfigError, OutputLocked, OutputRefused, ResultsMissing,
+                               SchedulerUnreachable, StaleResults, UserError)
 from simulation.experiments.numbers import number
 
 RESULTS = Path("results")
@@ -71,7 +71,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     seed, steps = _seed_and_steps(args, scenario)
     _check_buildable(args.scenario, scenario, steps)
     out = Path(args.out) if args.out else named_folder(RESULTS, "runs", f"{scenario.name}-seed{seed}")
-    _check_writable(out)
     with owned(out, "run"), writing(out):  # refused before the run if the folder holds anything but a run's files
         result = run(scenario, seed=seed, steps=steps)
         write_parquet(out / "timeseries.parquet", result.timeseries)
@@ -79,15 +78,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(format_summary(result.summary))
     print(f"wrote {out}/timeseries.parquet and {out}/summary.json")
     return 0
-
-
-def _check_writable(out: Path) -> None:
-    """Before the run: ``out`` is a folder, or can be made in one this user may write."""
-    if out.exists() and not out.is_dir():
-        raise OutputRefused(f"{out}: is a file, not a folder")
-    existing = next(folder for folder in (out, *out.parents) if folder.exists())
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise OutputUnwritable(f"{existing}: no permission to write; nothing was run")
 
 
 SHOWN = ("cumulative_volume", "sharing_volume", "requests_filed", "requests_granted", "requests_refused",

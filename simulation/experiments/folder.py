@@ -69,6 +69,9 @@ def claim(out: Path, command: str = BATCH) -> None:
     or of another command, or one holding a symbolic link."""
     if out.exists() and not out.is_dir():
         raise OutputRefused(f"{out}: is a file, not a folder")
+    existing = next(folder for folder in (out, *out.parents) if folder.exists())
+    if not os.access(existing, os.W_OK | os.X_OK):  # said now, not after hours of runs
+        raise OutputUnwritable(f"{existing}: no permission to write; nothing was run or written")
     if not out.is_dir():
         return
     try:
