@@ -16,11 +16,14 @@ def grown_capabilities(p: Parameters, rates, public: np.ndarray, cognition: np.n
                        security: np.ndarray, quality: np.ndarray) -> tuple[np.ndarray, ...]:
     """One month of training, publicity and investment (each closes its share of the gap to 1) and of
     quality's gain from technology against ageing (docs/ODD.md section 3, step 2); ``public`` marks
-    the rows of ``cognition`` that publicity reaches rather than training.  The model applies it to
-    every agent, the mean field to its representative agents."""
+    the rows of ``cognition`` that publicity reaches rather than training.  Training also builds
+    holders' capability (``training_capability`` of its rate closes the technology gap: quality up,
+    remediation down).  The model applies it to every agent, the mean field to its representative
+    agents."""
     rate = np.where(public, rates.publicity, rates.training)
     cognition = cognition + rate * (1.0 - cognition)
-    technology = technology + rates.technology * (1.0 - technology)
+    technology_rate = min(1.0, rates.technology + p.training_capability * rates.training)
+    technology = technology + technology_rate * (1.0 - technology)
     security = security + rates.security * (1.0 - security)
     quality = quality + (p.technology_quality_gain * technology * (1.0 - quality) - p.quality_decay * quality)
     return cognition, technology, security, quality

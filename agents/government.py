@@ -28,8 +28,11 @@ def shame_per_unit(p: Parameters) -> float:
 
 def provider_payoffs(p: Parameters, lv: Levers, req: Requests) -> tuple[np.ndarray, np.ndarray]:
     """(payoff if active, if passive) of the department asked for each request: an active department
-    answers in time and is rated for it; a refusal costs it accountability before a watching public."""
-    return incentives.provider_payoffs(p, lv, req, bonus_per_unit(lv), shame_per_unit(p))
+    answers in time and is rated for it; it serves its public mission by what it provides; a refusal
+    costs it accountability before a watching public and, on the catalogued channel, its assessment
+    (a refusal must state a reason)."""
+    return incentives.provider_payoffs(p, lv, req, bonus_per_unit(lv), shame_per_unit(p),
+                                       incentives.obligation_per_unit(p, req, 1.0))
 
 
 def requester_payoffs(p: Parameters, lv: Levers, req: Requests) -> tuple[np.ndarray, np.ndarray]:

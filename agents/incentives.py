@@ -6,9 +6,17 @@ with the data the request involves, so the largest holder has the most at stake 
 rule returns, for each request, the payoff its provider (or requester) expects under each stance,
 share or hoard, on *that* request: the model sums them over the month's actual requests, the
 mean-field game over the expected ones, and the plain-Mesa reference one request at a time, all
-with this code.  ``perception`` scales the value of data itself: learning uses the agent's
-cognition, so low cognition under-perceives what data yields, while money (prices, subsidies,
-rewards, fines) is understood whatever the cognition; welfare uses 1.
+with this code.  Cognition acts on both sides of a request, where the decisions are made: the
+requester's ``perception`` scales the value it sees in data, and the provider's
+``provider_perception`` sets how far it over-perceives the cost and risk of providing
+(``risk_misperception``); money (prices, subsidies, rewards, fines) is understood whatever the
+cognition.  Welfare uses 1 for both: what really happened.
+
+Model 3 (docs/ODD.md section 6): a provider gains from a grant what its role gives it (a
+department's public mission, an enterprise's own use), ``value_asymmetry`` times less than its
+requester; a department answers to its obligations on the catalogued channel; how it decides
+follows the scenario's ``grant_rule``; and a refusal may be taken to an authority that decides
+cases by their legal tier, as many a month as it can.
 """
 
 from __future__ import annotations
@@ -37,8 +45,10 @@ class Levers:
     participation_cost_cut: float = 0.0
     tiering: float = 0.0  # chance that requested data is in a graded catalogue
     transparency: float = 0.0  # extra speed of trust gain from answered requests
-    escalation: float = 0.0  # chance that a refusal goes to a coordinating authority
-    arbitration: float = 0.0  # chance that the authority rules for sharing
+    escalation: float = 0.0  # chance that a requester may take a refusal to a coordinating authority
+    arbitration: float = 0.0  # chance the authority orders a conditional item shared once it decides
+    authority_capacity: float = 0.0  # cases the authority decides a month per 100 holders
+    case_cost: float = 0.0  # the authority's cost per case decided
     vouched_trust: float = 0.0  # trust the authority lends to links it brokers or arbitrates
 
 
@@ -54,11 +64,16 @@ class Requests:
     exposure: np.ndarray  # share of the requested data that is sensitive
     automatic: np.ndarray  # in the unconditional tier of a graded catalogue: granted if the provider shares
     not_shareable: np.ndarray  # may not be shared at all
+    conditional: np.ndarray  # 1 if the data is in the conditional tier, catalogued or not
+    obliged: np.ndarray  # 1 on the catalogued channel (a department asks a department): obligations bind
     requester_shares: np.ndarray  # 1 if the requester plays share (active), else 0
     provider_shares: np.ndarray  # 1 if the provider plays share (active), else 0
     watched: np.ndarray  # share of the provider's public neighbours who participate
     perception: np.ndarray  # requester's (cognition for learning, 1 for welfare)
+    provider_perception: np.ndarray | float = 1.0  # provider's cognition (learning) or 1 (what really happens)
+    provider_value: np.ndarray | float = 0.0  # value per unit to the provider's own role (mission, own use)
     restricted: np.ndarray | float = 0.0  # 1 if the data is in the not-shareable tier, catalogued or not
+    service: float = 0.0  # chance an escalated case is decided before its requester withdraws it
     _agreement: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
     def rows(self, mask: np.ndarray) -> "Requests":
@@ -66,11 +81,19 @@ class Requests:
         return Requests(**{name: value[mask] if np.ndim(value) else value for name, value in values.items()})
 
     def agreement(self, p: Parameters) -> np.ndarray:
-        """:func:`grant_probability` of every request, kept: the rules ask for it several times a month."""
-        key = (p.trust_threshold, p.trust_softness)
+        """:func:`agreement_probability` of every request, kept: the rules ask for it several times a month."""
+        key = (p.trust_threshold, p.trust_softness, p.grant_rule, p.conditions_met)
         if self._agreement is None or self._agreement[0] != key:
-            self._agreement = (key, grant_probability(p, self.trust))
+            self._agreement = (key, agreement_probability(p, self))
         return self._agreement[1]
+
+
+GRANT_RULES = ("trust_gated", "obligation", "mix")
+
+
+def misperception(p: Parameters, perception) -> np.ndarray | float:
+    """Factor on the cost and risk a provider sees: 1 with full cognition (or for what really happens)."""
+    return 1.0 + p.risk_misperception * (1.0 - perception)
 
 
 def remediation_unit_cost(p: Parameters, quality: np.ndarray, technology: np.ndarray) -> np.ndarray:
@@ -95,11 +118,23 @@ def grant_probability(p: Parameters, trust: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-(trust - p.trust_threshold) / p.trust_softness))
 
 
+def agreement_probability(p: Parameters, req: Requests) -> np.ndarray:
+    """Chance a willing provider agrees to a request it decides on, under the scenario's grant rule:
+    ``trust_gated`` by the trust on the link (Model 2); ``obligation``, by the legal tier alone (an
+    unconditional item always, a conditional one if the requester meets its conditions); ``mix``,
+    the mean of the two."""
+    gated = grant_probability(p, req.trust)
+    obliged = 1.0 - req.conditional * (1.0 - p.conditions_met)
+    weight = {"trust_gated": 1.0, "obligation": 0.0, "mix": 0.5}[p.grant_rule]
+    return weight * gated + (1.0 - weight) * obliged
+
+
 def discretionary_grant(p: Parameters, req: Requests, provider_shares, requester_shares) -> np.ndarray:
-    """Chance a provider grants a request it decides on: a hoarder rarely does, and every provider
-    favours requesters who share themselves (reciprocity)."""
+    """Chance a provider grants a request it decides on: a hoarder rarely does, and under a rule with a
+    trust gate every provider favours requesters who share themselves (reciprocity)."""
     willing = np.where(provider_shares > 0, 1.0, p.hoarder_grant)
-    return willing * req.agreement(p) * (1.0 - p.reciprocity * (1.0 - requester_shares))
+    reciprocal = 0.0 if p.grant_rule == "obligation" else p.reciprocity * (0.5 if p.grant_rule == "mix" else 1.0)
+    return willing * req.agreement(p) * (1.0 - reciprocal * (1.0 - requester_shares))
 
 
 def negotiation_unit_cost(p: Parameters, lv: Levers) -> float:
@@ -113,20 +148,28 @@ def risk_premium(p: Parameters, lv: Levers, trust: np.ndarray) -> np.ndarray:
 
 
 def cost_per_unit(p: Parameters, lv: Levers, req: Requests) -> np.ndarray:
-    """What one granted data unit costs its provider: handling, remediation, negotiation, the legal
-    risk premium toward a partner it does not trust, and the expected incident loss."""
+    """What one granted data unit costs its provider, as it perceives it: handling, remediation,
+    negotiation, the legal risk premium toward a partner it does not trust, and the expected
+    incident loss; remediation, risk and incidents loom larger the lower its cognition."""
+    seen = misperception(p, req.provider_perception)
     return (
         p.handling_cost
-        + remediation_unit_cost(p, req.quality, req.technology)
         + negotiation_unit_cost(p, lv)
-        + risk_premium(p, lv, req.trust)
-        + p.incident_loss * incident_probability(p, req.security, req.exposure)
+        + seen * (remediation_unit_cost(p, req.quality, req.technology) + risk_premium(p, lv, req.trust)
+                  + p.incident_loss * incident_probability(p, req.security, req.exposure))
     )
 
 
+def own_benefit_per_unit(p: Parameters, req: Requests) -> np.ndarray:
+    """What the provider's own role gains per unit it provides (a department's public mission, an
+    enterprise's own use of what its partners build): its role's value of data, ``value_asymmetry``
+    times less than what the data is worth to whoever uses it."""
+    return req.provider_value * req.quality / p.value_asymmetry
+
+
 def grant_payoff(p: Parameters, lv: Levers, req: Requests) -> np.ndarray:
-    """A grant's payoff to its provider before rewards: the price less the cost."""
-    return (unit_price(lv, req.quality) - cost_per_unit(p, lv, req)) * req.size
+    """A grant's payoff to its provider before rewards: the price and its own benefit less the cost."""
+    return (unit_price(lv, req.quality) + own_benefit_per_unit(p, req) - cost_per_unit(p, lv, req)) * req.size
 
 
 def detection(p: Parameters, req: Requests) -> np.ndarray:
@@ -134,29 +177,49 @@ def detection(p: Parameters, req: Requests) -> np.ndarray:
     return p.detection_base + p.detection_public * req.watched
 
 
-def forced_grant_probability(lv: Levers, req: Requests) -> np.ndarray:
-    """Chance a refusal is escalated and the authority rules for sharing; it never orders data of
-    the not-shareable tier shared, catalogued or not."""
-    return lv.escalation * lv.arbitration * (1.0 - req.restricted)
+def ruling_probability(lv: Levers, req: Requests) -> np.ndarray:
+    """Chance the authority orders the data of a case shared once it decides it, by the legal tier:
+    an unconditional item always, a conditional one with ``arbitration``, a not-shareable one never."""
+    return (1.0 - req.restricted) * np.where(req.conditional > 0, lv.arbitration, 1.0)
+
+
+def escalation_worth(p: Parameters, lv: Levers, req: Requests, value_per_unit) -> np.ndarray:
+    """Whether the requester of a refused request finds a case worth its effort: the value it sees in
+    the data, times the chance the authority decides in time and orders it shared, against its effort."""
+    gain = req.perception * value_per_unit * req.quality * req.size * req.service * ruling_probability(lv, req)
+    return gain > p.escalation_effort
+
+
+def forced_grant_probability(lv: Levers, req: Requests, worth: np.ndarray | bool = True) -> np.ndarray:
+    """Chance a refusal is escalated (where the case is ``worth`` it), decided in time and ruled for
+    sharing."""
+    return lv.escalation * worth * req.service * ruling_probability(lv, req)
+
+
+def obligation_per_unit(p: Parameters, req: Requests, is_department) -> np.ndarray:
+    """What a department loses in its assessment per unit it refuses on the catalogued channel."""
+    return p.obligation_weight * req.obliged * is_department * (1.0 - req.restricted)
 
 
 def refusal_payoff(p: Parameters, lv: Levers, req: Requests, shame_per_unit: float,
-                   grant: np.ndarray | None = None) -> np.ndarray:
+                   grant: np.ndarray | None = None, obligation_per_unit=0.0) -> np.ndarray:
     """Expected payoff to a provider of refusing: the fine if detected (always when escalated), the
-    public's disapproval, and the forced grant (``grant``: its payoff, if already known) when the
-    authority rules for sharing."""
+    public's disapproval, its obligations, and the forced grant (``grant``: its payoff, if already
+    known) when the authority rules for sharing."""
     found = lv.escalation + (1.0 - lv.escalation) * detection(p, req)
     grant = grant_payoff(p, lv, req) if grant is None else grant
     forced = forced_grant_probability(lv, req) * grant
-    return -lv.evaluation_penalty * req.size * found - shame_per_unit * req.watched * req.size + forced
+    blame = (lv.evaluation_penalty * found + shame_per_unit * req.watched + obligation_per_unit) * req.size
+    return forced - blame
 
 
-def provider_payoffs(p: Parameters, lv: Levers, req: Requests, bonus_per_unit, shame_per_unit: float):
+def provider_payoffs(p: Parameters, lv: Levers, req: Requests, bonus_per_unit, shame_per_unit: float,
+                     obligation_per_unit=0.0):
     """(expected payoff if sharing, if hoarding) to the provider of each request.  A sharer's platform
     grants unconditional data and it answers the rest in time, earning ``bonus_per_unit``; a hoarder
     has published nothing, so it decides on every request, rarely grants, and answers late."""
     grant = grant_payoff(p, lv, req)
-    refuse = refusal_payoff(p, lv, req, shame_per_unit, grant)
+    refuse = refusal_payoff(p, lv, req, shame_per_unit, grant, obligation_per_unit)
     bonus = bonus_per_unit * req.size
     willing = discretionary_grant(p, req, 1.0, req.requester_shares)
     unwilling = discretionary_grant(p, req, 0.0, req.requester_shares)
@@ -165,17 +228,30 @@ def provider_payoffs(p: Parameters, lv: Levers, req: Requests, bonus_per_unit, s
     return np.where(req.not_shareable, 0.0, share), np.where(req.not_shareable, 0.0, hoard)
 
 
-def fulfilment_probability(p: Parameters, lv: Levers, req: Requests, requester_shares) -> np.ndarray:
-    """Chance a request is fulfilled, given its provider's stance and the requester's (reciprocity),
-    escalation and arbitration included."""
+def refusal_probability(p: Parameters, req: Requests, requester_shares) -> np.ndarray:
+    """Chance the provider refuses a request it may share (what the requester could escalate)."""
     decided = discretionary_grant(p, req, req.provider_shares, requester_shares)
-    decided = decided + (1.0 - decided) * forced_grant_probability(lv, req)
     automatic = req.automatic & (req.provider_shares > 0)
-    return np.where(req.not_shareable, 0.0, np.where(automatic, 1.0, decided))
+    return np.where(req.not_shareable | automatic, 0.0, 1.0 - decided)
+
+
+def fulfilment_probability(p: Parameters, lv: Levers, req: Requests, requester_shares,
+                           worth: np.ndarray | bool = True) -> np.ndarray:
+    """Chance a request is fulfilled, given its provider's stance and the requester's (reciprocity),
+    the authority's forced grants included where the requester finds a case ``worth`` it."""
+    refused = refusal_probability(p, req, requester_shares)
+    granted = np.where(req.not_shareable, 0.0, 1.0 - refused)
+    return granted + refused * forced_grant_probability(lv, req, worth)
 
 
 def requester_payoffs(p: Parameters, lv: Levers, req: Requests, value_per_unit: float):
     """(expected payoff if sharing, if hoarding) to the requester of each request: the perceived
-    value of the data less its price, times the chance it arrives under each of its own stances."""
+    value of the data less its price, times the chance it arrives under each of its own stances,
+    less the effort of the cases it would take to the authority."""
+    worth = escalation_worth(p, lv, req, value_per_unit)
     net = (req.perception * value_per_unit * req.quality - unit_price(lv, req.quality)) * req.size
-    return fulfilment_probability(p, lv, req, 1.0) * net, fulfilment_probability(p, lv, req, 0.0) * net
+    effort = lv.escalation * worth * p.escalation_effort
+
+    def expected(stance: float) -> np.ndarray:
+        return fulfilment_probability(p, lv, req, stance, worth) * net - refusal_probability(p, req, stance) * effort
+    return expected(1.0), expected(0.0)

@@ -101,7 +101,7 @@ class NetworkFigure:
 
 def network_caption(model: DataSharingModel) -> str:
     m = model.metrics
-    return (f"Month {model.steps}: {m['islands']} islands ({m['islands_two_way']} counting two-way exchanges only);"
+    return (f"Month {model.steps}: {m['islands']} islands of two-way exchange ({m['islands_either_way']} if a delivery either way joins holders);"
             f" the largest connected group holds {m['largest_component_share']:.0%} of data holders")
 
 
@@ -128,7 +128,7 @@ CHARTS = (  # title, {metric: (label, colour)}, fixed y range or None
     }, None),
     ("Data islands", {
         "islands": ("islands", ISLAND_RING),
-        "islands_two_way": ("two-way only", "#c9a6e4"),
+        "islands_either_way": ("either way", "#c9a6e4"),
     }, None),
     ("Integration and trust", {
         "largest_component_share": ("largest group", ISLAND_RING),
@@ -209,7 +209,7 @@ def indicator_texts(model: DataSharingModel) -> list[str]:
         f"Wait: {m['wait_mean_days']:.1f} working days (90%: {m['wait_p90_days']:.0f})",
         f"Answered late: {m['beyond_window_share']:.0%}",
         f"Producers integrated: {m['producer_integration']:.0%}",
-        f"Islands: {m['islands']} ({m['islands_two_way']} two-way)",
+        f"Islands: {m['islands']} ({m['islands_either_way']} either way)",
         f"Cumulative volume: {m['cumulative_volume']:,.0f}",
         f"Holders sharing: {m['adoption_holders']:.0%}",
         *([f"Grid company: {'shares' if m['grid_sharing'] else 'hoards'}"] if has_grid else []),

@@ -83,7 +83,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 SHOWN = ("cumulative_volume", "sharing_volume", "requests_filed", "requests_granted", "requests_refused",
          "requests_escalated", "fulfilment_rate", "fulfilment_overall", "wait_mean_days", "wait_p90_days",
          "beyond_window_share", "adoption_government", "adoption_enterprise", "adoption_public", "adoption_holders",
-         "grid_sharing", "producer_integration", "islands", "islands_two_way", "largest_component_share", "mean_trust",
+         "grid_sharing", "producer_integration", "islands", "islands_either_way", "largest_component_share", "mean_trust",
          "remediation_cost_share", "time_to_lasting_integration", "time_to_half_adoption", "total_countermeasure_cost")
 
 

@@ -185,7 +185,7 @@ def test_cards_show_the_request_mechanism(stepped):
     assert (f"Requests: {m['requests_filed']:,} filed, {m['requests_granted']:,} granted, "
             f"{m['requests_refused']:,} refused, {m['requests_escalated']:,} escalated") in cards
     assert f"Fulfilled: {m['fulfilment_rate']:.0%}" in cards
-    assert f"Islands: {m['islands']} ({m['islands_two_way']} two-way)" in cards
+    assert f"Islands: {m['islands']} ({m['islands_either_way']} either way)" in cards
     assert f"Producers integrated: {m['producer_integration']:.0%}" in cards
     assert any(card.startswith("Wait: ") for card in cards)
     assert any(card.startswith("Grid company: ") for card in cards)

@@ -88,7 +88,7 @@ def test_no_mesa_deprecation_or_future_warnings(root, tiny, name):
 
 def _check_invariants(frame: pd.DataFrame, model: DataSharingModel) -> None:
     for col in ("adoption_government", "adoption_enterprise", "adoption_public", "adoption_holders",
-                "isolated_share", "largest_component_share", "largest_two_way_share", "producer_integration",
+                "isolated_share", "largest_component_share", "largest_either_way_share", "producer_integration",
                 "fulfilment_rate", "beyond_window_share", "grid_sharing", "mean_trust", "mean_cognition",
                 "mean_quality", "mean_technology"):
         assert frame[col].between(0, 1).all(), col
@@ -99,7 +99,7 @@ def _check_invariants(frame: pd.DataFrame, model: DataSharingModel) -> None:
     assert np.allclose(frame[list(CHANNELS)].sum(axis=1), frame["sharing_volume"])
     assert (frame["requests_granted"] + frame["requests_refused"] == frame["requests_filed"]).all()
     assert (frame["requests_escalated"] <= frame["requests_refused"] + frame["requests_granted"]).all()
-    assert (frame["wait_p90_days"] >= 0).all() and (frame["islands_two_way"] >= frame["islands"]).all()
+    assert (frame["wait_p90_days"] >= 0).all() and (frame["islands_either_way"] <= frame["islands"]).all()
     assert np.allclose(frame["sharing_volume"].cumsum(), frame["cumulative_volume"])
     for arr in (model.links.trust, model.population.cognition, model.holders.quality, model.holders.technology,
                 model.holders.security, model.public.privacy_concern):

@@ -53,7 +53,7 @@ INDICATORS = {i.name: i for i in (
     Indicator("producer_integration",
               "share of holders whose data reached another holder, mean of the final year", True),
     Indicator("islands", "islands of holders joined by recent fulfilled requests, mean of the final year", False),
-    Indicator("islands_two_way", "islands counting only two-way exchanges, mean of the final year", False),
+    Indicator("islands_either_way", "islands if a delivery either way joins holders, mean of the final year", False),
     Indicator("final_component_share", "largest component share, mean of the final year", True),
     Indicator("integrated", "run reached lasting integration (90% component held) within the horizon", True),
     # promotion and costs
@@ -73,7 +73,7 @@ MECHANISM_INDICATOR = {
 }
 # Rows of the effect table after a countermeasure's own indicators.
 TABLE_INDICATORS = ("final_volume", "cumulative_volume", "fulfilment", "wait_mean_days", "producer_integration",
-                    "islands", "islands_two_way", "integrated")
+                    "islands", "islands_either_way", "integrated")
 
 
 def _final_year(ts: pd.DataFrame, metric: str) -> float:
@@ -98,7 +98,7 @@ def indicators_of(ts: pd.DataFrame, summary: pd.Series) -> dict[str, float]:
         "beyond_window_share": float(last["final_year_beyond_window_share"]),
         "producer_integration": _final_year(ts, "producer_integration"),
         "islands": _final_year(ts, "islands"),
-        "islands_two_way": _final_year(ts, "islands_two_way"),
+        "islands_either_way": _final_year(ts, "islands_either_way"),
         "final_component_share": _final_year(ts, "largest_component_share"),
         "integrated": float(pd.notna(summary[INTEGRATION_TIME])),
         INTEGRATION_TIME: summary[INTEGRATION_TIME] if pd.notna(summary[INTEGRATION_TIME]) else None,

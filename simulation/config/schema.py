@@ -207,13 +207,22 @@ class Parameters(Block):
                                     ASSUMED, plausible=(0.15, 0.4))
     cognition_noise: float = param(0.1, 0, 1, "share", "sd of an agent's initial cognition around its role's mean",
                                    ASSUMED, plausible=(0.05, 0.2))
-    open_share: float = param(0.4, 0, 1, "share", "mean share of a holder's data in the unconditional tier",
+    catalogue_unconditional: float = param(0.3, 0, 1, "share",
+                                           "mean share of a department's catalogue items in the unconditional tier",
+                                           ASSUMED + " (a minority: a former Hainan data-bureau head on Decree 809, "
+                                           "2025)", plausible=(0.15, 0.45))
+    catalogue_not_shareable: float = param(0.1, 0, 1, "share",
+                                           "mean share of a department's catalogue items that may not be shared",
+                                           PUBLISHED + " (NDRC, Jan 2018: 90% of 470,000 national catalogue items "
+                                                       "shareable)")
+    open_share: float = param(0.4, 0, 1, "share",
+                              "mean share of an enterprise's data in the unconditional tier of a graded catalogue",
                               ASSUMED, plausible=(0.25, 0.55))
-    open_noise: float = param(0.1, 0, 1, "share", "sd of a holder's unconditional share around the mean",
+    open_noise: float = param(0.1, 0, 1, "share", "sd of a holder's unconditional share around its role's mean",
                               ASSUMED, plausible=(0.05, 0.2))
-    restricted_share: float = param(0.2, 0, 1, "share", "mean share of a holder's data that may not be shared",
+    restricted_share: float = param(0.2, 0, 1, "share", "mean share of an enterprise's data that may not be shared",
                                     ASSUMED, plausible=(0.1, 0.3))
-    restricted_noise: float = param(0.05, 0, 1, "share", "sd of a holder's restricted share around the mean",
+    restricted_noise: float = param(0.05, 0, 1, "share", "sd of a holder's restricted share around its role's mean",
                                     ASSUMED, plausible=(0.02, 0.1))
     telecom_restricted_share: float = param(0.8, 0, 1, "share", "share of telecom data that may not be shared",
                                             CASE + " (telecom data was never integrated)")
@@ -221,8 +230,24 @@ class Parameters(Block):
                                         "more restricted than this refuses every request",
                                         ASSUMED, plausible=(0.3, 0.7))
     # Requests (docs/ODD.md section 3, step 4)
-    request_share: float = param(0.1, 0, 1, "share", "share of the provider's monthly data volume one request asks for",
-                                 ASSUMED, plausible=(0.05, 0.2))
+    request_share: float = param(0.1, 0, 1, "share",
+                                 "share of the requester's monthly data volume (its need) one request asks for, "
+                                 "at most that share of the provider's", ASSUMED, plausible=(0.05, 0.2))
+    grant_rule: Literal["trust_gated", "obligation", "mix"] = choice(
+        "mix", "how a provider decides a request: gated by trust on the link and reciprocity (Model 2), by its "
+        "obligation and the legal tier without a trust gate, or half of each", ASSUMED + " (the literature disagrees "
+        "on whether inter-agency trust matters in China)", plausible=("trust_gated", "obligation", "mix"))
+    conditions_met: float = param(0.8, 0, 1, "probability",
+                                  "chance a requester meets the conditions attached to conditional data "
+                                  "(obligation rule)", ASSUMED, plausible=(0.6, 0.95))
+    demand_discouragement: float = param(0.8, 0, 1, "share",
+                                         "how far a requester's request rate on a link falls when it expects no "
+                                         "answer there", ASSUMED, plausible=(0.5, 1.0))
+    expectation_memory: float = param(0.3, 0, 1, "share",
+                                      "weight of a month's outcomes in a requester's expected fulfilment on a link",
+                                      ASSUMED, plausible=(0.15, 0.5))
+    public_demand: float = param(0.5, 0, 10, "x", "extra requests a department files, relative to its base rate, "
+                                 "when every public neighbour participates", ASSUMED, plausible=(0.25, 1.0))
     review_days: int = param(2, 0, 60, "working days", "the data authority's review of a request on the platform",
                              PUBLISHED + " (a local procedure, 2024: 2 working days)")
     reply_days_published: int = param(5, 1, 60, "working days", "reply window for data already on the platform",
@@ -234,8 +259,14 @@ class Parameters(Block):
     late_days_max: int = param(15, 1, 120, "working days", "longest delay past the window of a hoarder's answer",
                                PUBLISHED + " (Guizhou: one extension of at most 15 working days)")
     arbitration_days: int = param(10, 0, 120, "working days",
-                                  "time the coordinating authority takes over an escalated refusal",
+                                  "time the coordinating authority takes over a case once it takes it up",
                                   ASSUMED + " (Guizhou's reply limit)", plausible=(5, 20))
+    escalation_effort: float = param(0.05, 0, 100, "payoff/case",
+                                     "the requester's working days and effort of taking a refusal to the authority",
+                                     ASSUMED, plausible=(0.02, 0.1))
+    case_patience: int = param(6, 1, 120, "months",
+                               "months a case waits in the authority's queue before its requester withdraws it",
+                               ASSUMED, plausible=(3, 12))
     hoarder_grant: float = param(0.2, 0, 1, "share",
                                  "a hoarding provider grants a request this much less often than a sharing one",
                                  ASSUMED, plausible=(0.1, 0.4))
@@ -270,8 +301,12 @@ class Parameters(Block):
     flow_window: int = param(3, 1, 120, "months",
                              "a link counts toward islands if a request over it was fulfilled within this window",
                              ASSUMED, plausible=(2, 6))
-    integration_persistence: int = param(6, 1, 120, "months", "months the largest component must hold 90% of holders "
-                                         "for integration to count", ASSUMED, plausible=(3, 12))
+    integration_threshold: float = param(0.9, 0, 1, "share",
+                                         "share of holders the largest two-way component must hold for integration",
+                                         ASSUMED, plausible=(0.8, 0.95))
+    integration_persistence: int = param(6, 1, 120, "months", "months the largest two-way component must hold "
+                                         "integration_threshold of holders for integration to count",
+                                         ASSUMED, plausible=(3, 12))
     decay_after: int = param(6, 1, 600, "months", "a holder link with no fulfilled request this long may decay",
                              ASSUMED, plausible=(3, 12))
     decay_probability: float = param(0.02, 0, 1, "1/month", "chance per month that an idle link decays",
@@ -288,6 +323,21 @@ class Parameters(Block):
     value_enterprise: float = param(1.0, 0, 100, "payoff/unit",
                                     "value to an enterprise of one unit of full-quality data it receives",
                                     ASSUMED, plausible=(0.5, 1.5))
+    value_asymmetry: float = param(15.0, 1, 1000, "x",
+                                   "how many times more a unit of data is worth to its requester than the provider "
+                                   "gains from sharing it (a department's public mission, an enterprise's own use)",
+                                   ASSUMED + " (OECD 2019: sharing creates 10-20x more value for users than for "
+                                   "the holder)", plausible=(10.0, 20.0))
+    obligation_weight: float = param(0.3, 0, 100, "payoff/unit",
+                                     "what a department loses in its performance assessment per unit of a catalogued "
+                                     "request of another department it refuses (a refusal must state a reason)",
+                                     ASSUMED, plausible=(0.1, 0.6))
+    risk_misperception: float = param(1.0, 0, 100, "x", "how much a provider of no cognition over-perceives the cost "
+                                      "and risk of providing: perceived = true x (1 + this x (1 - cognition))",
+                                      ASSUMED, plausible=(0.5, 2.0))
+    training_capability: float = param(0.5, 0, 1, "share", "share of the training rate that also closes a holder's "
+                                       "technology gap (quality up, remediation down)", ASSUMED,
+                                       plausible=(0.25, 1.0))
     remediation_cost: float = param(2.0, 0, 100, "payoff/unit",
                                     "cost of lifting one data unit by the whole quality scale",
                                     ASSUMED, plausible=(1.0, 3.0))
@@ -363,6 +413,9 @@ class Parameters(Block):
             raise ValueError(
                 f"open_share + restricted_share = {self.open_share + self.restricted_share:g} exceeds 1"
             )
+        if self.catalogue_unconditional + self.catalogue_not_shareable > 1:
+            raise ValueError("catalogue_unconditional + catalogue_not_shareable = "
+                             f"{self.catalogue_unconditional + self.catalogue_not_shareable:g} exceeds 1")
         if self.water_quality_min > self.water_quality_max:
             raise ValueError(f"water_quality_min = {self.water_quality_min:g} exceeds"
                              f" water_quality_max = {self.water_quality_max:g}")
@@ -396,10 +449,18 @@ class EcosystemSettings(CountermeasureSettings):
                                         "how strongly the data administration leads: raises coordination toward it",
                                         POLICY)
     escalation: float = param(0.8, 0, 1, "share",
-                              "share of refusals the requester takes to the authority at full strength",
-                              PUBLISHED + " (an unresolved refusal goes to the data authority; share assumed)")
-    arbitration: float = param(0.9, 0, 1, "probability", "chance the authority rules for sharing",
-                               PUBLISHED + " (Decree 809: sharing is the rule; value assumed)")
+                              "share of refusals the requester may take to the authority at full strength (it does "
+                              "if the case is worth its effort)", ASSUMED + " (an unresolved refusal goes to the data "
+                              "authority: published rule; the share is assumed)", plausible=(0.3, 0.9))
+    arbitration: float = param(0.9, 0, 1, "probability",
+                               "chance the authority orders a conditional item shared once it decides the case "
+                               "(unconditional items always, not-shareable never)",
+                               ASSUMED + " (Decree 809: sharing is the rule)", plausible=(0.5, 0.95))
+    authority_capacity: float = param(20.0, 0, 100_000, "cases/month per 100 holders",
+                                      "cases the authority can decide a month at full strength (its queue is first "
+                                      "in, first out)", POLICY)
+    case_cost: float = param(0.1, 0, 10_000, "payoff/case", "the authority's cost of deciding one case",
+                             ASSUMED, plausible=(0.05, 0.2))
     vouched_trust: float = param(0.6, 0, 1, "share", "trust the authority lends to links it brokers or arbitrates",
                                  POLICY)
     link_rate: float = param(0.05, 0, 10, "links/holder/month",

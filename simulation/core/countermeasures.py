@@ -110,9 +110,9 @@ def _toward(base: float, target: float, strength: float) -> float:
 
 
 class Ecosystem(Countermeasure):
-    """The data administration leads: it coordinates, takes up refused requests and arbitrates,
-    vouches for the links it brokers and arbitrates, subsidises enterprises that provide data in
-    time and rewards the participating public."""
+    """The data administration leads: it coordinates, takes up refused requests as an authority with
+    a capacity and a queue (``simulation/core/authority.py``), vouches for the links it brokers and
+    arbitrates, subsidises enterprises that provide data in time and rewards the participating public."""
 
     name = "ecosystem"
 
@@ -123,6 +123,8 @@ class Ecosystem(Countermeasure):
                        public_reward=levers.public_reward + cm.public_reward * s,
                        escalation=max(levers.escalation, share(cm.escalation * s)),
                        arbitration=max(levers.arbitration, cm.arbitration),
+                       authority_capacity=levers.authority_capacity + cm.authority_capacity * s,
+                       case_cost=max(levers.case_cost, cm.case_cost),
                        vouched_trust=max(levers.vouched_trust, cm.vouched_trust * (s > 0)))
 
     def brokering(self, step: int) -> Brokering | None:

@@ -23,12 +23,26 @@ class Links(StateArrays):
     last_forward = Array(np.int64, "month a request last brought u's data to v (NEVER if none)")
     last_backward = Array(np.int64, "month a request last brought v's data to u (NEVER if none)")
     last_active = Array(np.int64, "month of creation or of the last fulfilled request (for decay)")
+    u_expects = Array(np.float64, "u's expected fulfilment of its requests to v, in [0, 1] (1 on a new link)")
+    v_expects = Array(np.float64, "v's expected fulfilment of its requests to u, in [0, 1] (1 on a new link)")
 
     @classmethod
     def new(cls, u: np.ndarray, v: np.ndarray, trust: np.ndarray, step: int) -> "Links":
         never = np.full(len(u), NEVER, dtype=np.int64)
         return cls(u=u, v=v, trust=trust, last_forward=never, last_backward=never.copy(),
-                   last_active=np.full(len(u), step, dtype=np.int64))
+                   last_active=np.full(len(u), step, dtype=np.int64), u_expects=np.ones(len(u)),
+                   v_expects=np.ones(len(u)))
+
+    def learn_outcomes(self, link: np.ndarray, u_asked: np.ndarray, fulfilled: np.ndarray, memory: float) -> None:
+        """Requesters update their expected fulfilment on each link direction toward the month's
+        outcomes there (the share of their requests answered)."""
+        m = len(self)
+        for asked, expects in ((u_asked, "u_expects"), (~u_asked, "v_expects")):
+            count = np.bincount(link[asked], minlength=m)
+            answered = np.bincount(link[asked], fulfilled[asked], minlength=m)
+            seen = count > 0
+            values = getattr(self, expects)
+            values[seen] += memory * (answered[seen] / count[seen] - values[seen])
 
     def add(self, u: np.ndarray, v: np.ndarray, trust: np.ndarray, step: int) -> None:
         self.extend(Links.new(u, v, trust, step))

@@ -18,6 +18,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 from agents.roles import Role
+from simulation.core.requests import CHANNELS as REQUEST_CHANNELS
 from simulation.core.requests import KINDS
 
 Measure = Callable[[Any, Any, dict], tuple]
@@ -51,21 +52,21 @@ def _step(model, month, previous):
 
 
 def _units_between(model, month, provider_mask: np.ndarray, requester_mask: np.ndarray) -> float:
-    batch = month.requests
-    if batch is None:
+    d = month.deliveries
+    if d is None:
         return 0.0
-    moved = batch.fulfilled & provider_mask[batch.provider] & requester_mask[batch.requester]
-    return float(batch.view.size[moved].sum())
+    moved = provider_mask[d.provider] & requester_mask[d.requester]
+    return float(d.size[moved].sum())
 
 
 @metric("sharing_volume", "cumulative_volume", *CHANNELS)
 def _volumes(model, month, previous):
-    """Data units moved by fulfilled requests this month, by provider and requester role (the first
-    role provides), and since the start."""
-    batch, channels = month.requests, [0.0] * len(CHANNELS)
-    if batch is not None:
-        pair = 2 * model.population.role[batch.provider].astype(np.int64) + model.population.role[batch.requester]
-        by_pair = np.bincount(pair[batch.fulfilled], batch.view.size[batch.fulfilled], minlength=4)
+    """Data units delivered this month (granted or ordered by the authority), by provider and
+    requester role (the first role provides), and since the start."""
+    d, channels = month.deliveries, [0.0] * len(CHANNELS)
+    if d is not None:
+        pair = 2 * model.population.role[d.provider].astype(np.int64) + model.population.role[d.requester]
+        by_pair = np.bincount(pair, d.size, minlength=4)
         channels = [float(by_pair[2 * src + dst]) for src, dst in _CHANNEL_ROLES]
     volume = float(month.flows.sent.sum())
     return (volume, previous.get("cumulative_volume", 0.0) + volume, *channels)
@@ -81,20 +82,73 @@ def _grid(model, month, previous):
     return _units_between(model, month, grid, water), _units_between(model, month, water, grid), sharing
 
 
+def answered_waits(month, channel: int | None = None) -> np.ndarray:
+    """Working days from filing to the final answer of the requests answered this month: the
+    provider's answer where no case followed, the authority's ruling for the cases it decided."""
+    batch, decided = month.requests, month.rulings.decided
+    final = ~batch.escalated
+    if channel is not None:
+        return np.concatenate([batch.wait_days[final & (batch.channel == channel)],
+                               month.rulings.wait_days[decided.channel == channel]])
+    return np.concatenate([batch.wait_days[final], month.rulings.wait_days])
+
+
+def _wait_figures(waits: np.ndarray) -> tuple[float, float]:
+    return (float(waits.mean()), float(np.percentile(waits, 90))) if len(waits) else (0.0, 0.0)
+
+
 @metric("requests_filed", "requests_granted", "requests_refused", "requests_escalated", "requests_not_shareable",
         "fulfilment_rate", "wait_mean_days", "wait_p90_days", "beyond_window_share")
 def _requests(model, month, previous):
-    """Requests this month: filed; granted (by the platform, the provider or arbitration); refused
-    in the end (not shareable included); escalated to the authority; not shareable at all; the share
-    fulfilled; working days from filing to answer (mean and 90th percentile); and the share of the
-    requests a provider decided on that it answered after the rule's reply window."""
+    """Requests this month: filed; delivered (granted by the platform or the provider, or ordered by
+    the authority on a case, which may have been filed in an earlier month); refused (filed less
+    delivered, not shareable included); escalated to the authority; not shareable at all; delivered
+    per request filed, at most 1; working days from filing to the final answer of the requests
+    answered this month (mean and 90th percentile); and the share of the requests a provider decided
+    on that it answered after the rule's reply window."""
     batch = month.requests
     if batch is None or len(batch) == 0:
         return 0, 0, 0, 0, 0, 0.0, 0.0, 0.0, 0.0
-    filed, granted = len(batch), int(batch.fulfilled.sum())
+    filed, granted = len(batch), len(month.deliveries)
     beyond = float(batch.beyond_window[batch.decided].mean()) if batch.decided.any() else 0.0
-    return (filed, granted, filed - granted, int(batch.escalated.sum()), int(batch.view.not_shareable.sum()),
-            granted / filed, float(batch.wait_days.mean()), float(np.percentile(batch.wait_days, 90)), beyond)
+    return (filed, granted, max(0, filed - granted), int(batch.escalated.sum()), int(batch.view.not_shareable.sum()),
+            min(1.0, granted / filed), *_wait_figures(answered_waits(month)), beyond)
+
+
+def _channel_names(figure: str) -> tuple[str, ...]:
+    return tuple(f"{figure}_{channel}" for channel in REQUEST_CHANNELS)
+
+
+@metric(*_channel_names("requests"), *_channel_names("fulfilment"), *_channel_names("wait_mean_days"),
+        *_channel_names("wait_p90_days"), *_channel_names("volume"))
+def _by_channel(model, month, previous):
+    """Per channel (catalogued between departments, cross-sector): requests filed this month, the
+    share delivered (as ``fulfilment_rate``), the final waits of those answered, and the units delivered."""
+    batch, d = month.requests, month.deliveries
+    count = len(REQUEST_CHANNELS)
+    if batch is None:
+        return (0,) * count + (0.0,) * (4 * count)
+    filed = np.bincount(batch.channel, minlength=count)
+    delivered = np.bincount(d.channel, minlength=count)
+    fulfilment = [min(1.0, delivered[c] / filed[c]) if filed[c] else 0.0 for c in range(count)]
+    waits = [_wait_figures(answered_waits(month, c)) for c in range(count)]
+    volume = np.bincount(d.channel, d.size, minlength=count)
+    return (*[int(x) for x in filed], *fulfilment, *[w[0] for w in waits], *[w[1] for w in waits],
+            *[float(x) for x in volume])
+
+
+@metric("grants_voluntary", "grants_forced", "volume_voluntary", "volume_forced", "cases_decided", "cases_withdrawn",
+        "authority_backlog", "demand_discouraged")
+def _authority(model, month, previous):
+    """Deliveries granted voluntarily and forced by the authority (count and units); cases the
+    authority decided this month, withdrawn unheard, and still queued; and the requests expected at
+    the requesters' full need that expected refusals discouraged this month."""
+    d, rulings = month.deliveries, month.rulings
+    if d is None:
+        return 0, 0, 0.0, 0.0, 0, 0, 0, 0.0
+    forced = d.forced
+    return (int((~forced).sum()), int(forced.sum()), float(d.size[~forced].sum()), float(d.size[forced].sum()),
+            len(rulings.decided), rulings.withdrawn, rulings.backlog, float(month.discouraged))
 
 
 @metric("requests_unconditional", "requests_conditional", "wait_unconditional_days", "wait_conditional_days",
@@ -132,19 +186,17 @@ def _telecom(model, month, previous):
 
 @metric("islands", "isolated_share", "largest_component_share")
 def _islands(model, month, previous):
-    """Islands on the graph of holders joined by a request fulfilled within the flow window, in
-    either direction."""
-    return _island_graphs(model, month)[0]
+    """Data islands, the headline: holders joined only where data went both ways within the flow
+    window (an exchange), so a holder that only receives data is not counted as integrated."""
+    return _island_graphs(model, month)[1]
 
 
-@metric("islands_two_way", "largest_two_way_share", "producer_integration")
-def _two_way(model, month, previous):
-    """Islands when only exchanges count (a request fulfilled each way within the window), and the
-    share of holders whose own data reached another holder within the window: a holder that only
-    receives is not integrated as a producer."""
-    islands, _, largest = _island_graphs(model, month)[1]
+@metric("islands_either_way", "isolated_either_way_share", "largest_either_way_share", "producer_integration")
+def _either_way(model, month, previous):
+    """Islands when a delivery either way within the window joins two holders (Model 2's headline),
+    and the share of holders whose own data reached another holder within the window."""
     produced = (model.steps - model.holders.last_provided) < model.params.flow_window
-    return islands, largest, _mean(produced.astype(float))
+    return (*_island_graphs(model, month)[0], _mean(produced.astype(float)))
 
 
 @metric("producer_integration_government", "producer_integration_enterprise")
@@ -197,27 +249,32 @@ def _capabilities(model, month, previous):
 
 
 @metric("remediation_cost", "handling_cost", "negotiation_cost", "incidents", "incident_loss", "countermeasure_cost",
-        "fines_collected", "prices_paid")
+        "fines_collected", "net_countermeasure_cost", "authority_cost", "prices_paid")
 def _money(model, month, previous):
-    """Costs of the data provided this month, incidents, what the countermeasures paid out, the
-    fines they collected, and the prices requesters paid providers."""
+    """Costs of the data provided this month, incidents, what the countermeasures paid out (the
+    authority's cases included), the fines they collected, the net cost to the public purse (outlays
+    less fines), the authority's share of the outlays, and the prices requesters paid providers."""
     settled = month.settlement
+    ledger = settled.ledger
     return (settled.remediation_cost, settled.handling_cost, settled.negotiation_cost, int(settled.incidents),
-            float(settled.incident_loss), float(settled.countermeasure_cost), float(settled.ledger.fines.sum()),
-            float(settled.ledger.price_paid.sum()))
+            float(settled.incident_loss), float(settled.countermeasure_cost), float(ledger.fines.sum()),
+            float(ledger.net_cost), float(ledger.cases), float(ledger.price_paid.sum()))
 
 
-@metric("payoff_government", "payoff_enterprise", "payoff_public")
+@metric("payoff_government", "payoff_enterprise", "payoff_public", "interest_balance")
 def _payoffs(model, month, previous):
-    """Mean payoff earned this month by each role (benefits fully perceived)."""
-    return tuple(_mean(model.population.payoff[rows]) for rows in model.role_rows())
+    """Mean payoff earned this month by each role (benefits fully perceived), and the interest
+    balance: the share of the three roles whose mean payoff from the sharing system is positive."""
+    by_role = tuple(_mean(model.population.payoff[rows]) for rows in model.role_rows())
+    return (*by_role, float(np.mean([value > 0 for value in by_role])))
 
 
 METRICS = tuple(name for names, _ in _MEASURES for name in names)
-COUNTS = ("step", "islands", "islands_two_way", "incidents", "requests_filed", "requests_granted", "requests_refused",
-          "requests_escalated", "requests_not_shareable", "requests_unconditional", "requests_conditional")
+COUNTS = ("step", "islands", "islands_either_way", "incidents", "requests_filed", "requests_granted",
+          "requests_refused", "requests_escalated", "requests_not_shareable", "requests_unconditional",
+          "requests_conditional", *_channel_names("requests"), "grants_voluntary", "grants_forced", "cases_decided",
+          "cases_withdrawn", "authority_backlog")
 
-INTEGRATION_THRESHOLD = 0.9
 HALF_ADOPTION = 0.5
 
 def components(n: int, u: np.ndarray, v: np.ndarray) -> tuple[int, np.ndarray]:
@@ -269,25 +326,33 @@ def first_lasting_step(series: pd.Series, steps: pd.Series, threshold: float, mo
     return None
 
 
-def summarise(timeseries: pd.DataFrame, persistence: int = 6) -> dict[str, float | int | None]:
-    """Run-level figures: time to lasting integration (the largest component holds 90% of holders
-    for ``persistence`` months in a row), time to half adoption, the remediation share of all costs
-    of providing data, the countermeasure cost, incidents per unit and the fulfilment rate over the
-    horizon, and the final value of every metric."""
+def summarise(timeseries: pd.DataFrame, persistence: int = 6,
+              threshold: float = 0.9) -> dict[str, float | int | None]:
+    """Run-level figures: time to lasting integration (the largest two-way component holds
+    ``threshold`` of holders for ``persistence`` months in a row), time to half adoption, the
+    remediation share of all costs of providing data, the countermeasure cost gross and net of
+    fines, incidents per unit, the fulfilment rate over the horizon overall and by channel, the
+    share of the volume the authority forced, the interest balance over the horizon, and the final
+    value of every metric."""
     steps = timeseries["step"]
     final = timeseries.iloc[-1]
     total = {name: float(timeseries[name].sum()) for name in
              ("remediation_cost", "handling_cost", "negotiation_cost", "incident_loss", "countermeasure_cost",
-              "incidents", "requests_filed", "requests_granted")}
+              "net_countermeasure_cost", "incidents", "requests_filed", "requests_granted", "volume_forced",
+              "sharing_volume", *_channel_names("requests"), *_channel_names("volume"))}
     costs = total["remediation_cost"] + total["handling_cost"] + total["negotiation_cost"] + total["incident_loss"]
     summary: dict[str, float | int | None] = {
         "time_to_lasting_integration": first_lasting_step(timeseries["largest_component_share"], steps,
-                                                          INTEGRATION_THRESHOLD, persistence),
+                                                          threshold, persistence),
         "time_to_half_adoption": first_step(timeseries["adoption_holders"], steps, HALF_ADOPTION),
         "remediation_cost_share": total["remediation_cost"] / costs if costs > 0 else 0.0,
         "total_countermeasure_cost": total["countermeasure_cost"],
+        "total_net_countermeasure_cost": total["net_countermeasure_cost"],
         "incidents_per_volume": total["incidents"] / max(float(final["cumulative_volume"]), 1e-12),
-        "fulfilment_overall": total["requests_granted"] / total["requests_filed"] if total["requests_filed"] else 0.0,
+        "fulfilment_overall": _ratio(total["requests_granted"], total["requests_filed"]),
+        **{f"fulfilment_overall_{channel}": _channel_fulfilment(timeseries, channel) for channel in REQUEST_CHANNELS},
+        "forced_volume_share": _ratio(total["volume_forced"], total["sharing_volume"]),
+        "interest_balance_overall": _interest_balance(timeseries),
     }
     for name in METRICS:
         if name != "step":
@@ -296,5 +361,22 @@ def summarise(timeseries: pd.DataFrame, persistence: int = 6) -> dict[str, float
     return summary
 
 
+def _ratio(part: float, whole: float) -> float:
+    return min(1.0, part / whole) if whole else 0.0
+
+
+def _channel_fulfilment(timeseries: pd.DataFrame, channel: str) -> float:
+    """Delivered per request filed on one channel over the horizon."""
+    filed = timeseries[f"requests_{channel}"]
+    return _ratio(float((timeseries[f"fulfilment_{channel}"] * filed).sum()), float(filed.sum()))
+
+
+def _interest_balance(timeseries: pd.DataFrame) -> float:
+    """Share of the three roles whose payoff from the sharing system, summed over the horizon, is positive."""
+    return float(np.mean([timeseries[f"payoff_{role}"].sum() > 0 for role in ("government", "enterprise", "public")]))
+
+
 SUMMARY_EXTRAS = ("time_to_lasting_integration", "time_to_half_adoption", "remediation_cost_share",
-                  "total_countermeasure_cost", "incidents_per_volume", "fulfilment_overall")
+                  "total_countermeasure_cost", "total_net_countermeasure_cost", "incidents_per_volume",
+                  "fulfilment_overall", *(f"fulfilment_overall_{channel}" for channel in REQUEST_CHANNELS),
+                  "forced_volume_share", "interest_balance_overall")

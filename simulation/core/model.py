@@ -26,10 +26,11 @@ from agents.dynamics import grown_capabilities, updated_trust
 from agents.state import Holders, Population, Public, StateArrays
 from simulation.config import Scenario
 from simulation.core import capacity, requests
+from simulation.core.authority import Authority
 from simulation.core.countermeasures import Brokering, Countermeasure, Package
 from simulation.core.links import Flows, Links, PublicTies
 from simulation.core.metrics import measure, recent_links
-from simulation.core.month import Ledger, LinkChanges, Month, Settlement, Welfare
+from simulation.core.month import Deliveries, Ledger, LinkChanges, Month, Settlement, Welfare
 from simulation.core.network import Layout, build_network, layout_of, read_network_file, sorted_unique
 
 GOV, ENT, PUB = Role.GOVERNMENT, Role.ENTERPRISE, Role.PUBLIC
@@ -119,9 +120,12 @@ class DataSharingModel(mesa.Model):
         quality[water] = rng.uniform(p.water_quality_min, p.water_quality_max, water.sum())
         technology = _clip01(p.technology_initial + rng.normal(0, p.capability_noise, h))
         security = _clip01(p.security_initial + rng.normal(0, p.capability_noise, h))
-        restricted = _clip01(p.restricted_share + rng.normal(0, p.restricted_noise, h))
+        department = role[:h] == GOV
+        restricted_mean = np.where(department, p.catalogue_not_shareable, p.restricted_share)
+        restricted = _clip01(restricted_mean + rng.normal(0, p.restricted_noise, h))
         restricted[kinds == "telecom"] = p.telecom_restricted_share
-        open_share = np.minimum(_clip01(p.open_share + rng.normal(0, p.open_noise, h)), 1 - restricted)
+        open_mean = np.where(department, p.catalogue_unconditional, p.open_share)
+        open_share = np.minimum(_clip01(open_mean + rng.normal(0, p.open_noise, h)), 1 - restricted)
         cognition_mean = np.array([p.cognition_government, p.cognition_enterprise, p.cognition_public])[role]
         cognition = _clip01(cognition_mean + rng.normal(0, p.cognition_noise, n))
         self.public = Public(first=h,
@@ -139,6 +143,8 @@ class DataSharingModel(mesa.Model):
         trust = _clip01(self.trust_prior(u, v) + rng.uniform(-p.trust_spread, p.trust_spread, len(u)))
         self.links = Links.new(u, v, trust, step=0)
         self.recent_incident_rate = 0.0
+        self.authority = Authority()
+        self.role_value = np.array([p.value_government, p.value_enterprise, 0.0])[role]
 
     def arrays_of(self, struct: type[StateArrays]) -> StateArrays:
         """This model's instance of a state struct (how the agent views find their arrays)."""
@@ -202,6 +208,7 @@ class DataSharingModel(mesa.Model):
         decays = idle & (self.rng.random(len(links)) < p.decay_probability)
         if decays.any():
             links.keep(~decays)
+            self.authority.relink(~decays)
         brokered, cost = 0, 0.0
         for brokering in self.package.brokering_at(t):
             new = self._broker_links(t, brokering)
@@ -238,73 +245,88 @@ class DataSharingModel(mesa.Model):
         return _share_of((ties.blocks[PUB] @ participating)[:h], ties.present[PUB][:h])
 
     def _request_data(self, month: Month) -> Month:
-        """This month's requests (docs/ODD.md section 3, step 4): drawn, routed by tier and decided."""
+        """This month's requests (docs/ODD.md section 3, step 4): drawn as demand allows, routed by
+        channel and tier, decided, and the refusals worth a case taken to the authority."""
         p, lv, links, population = self.params, month.levers, self.links, self.population
-        link, u_asks = requests.draw_requests(self.rng, self.demand, self.holders.kind_code, links.u, links.v)
-        routed = requests.route(self.rng, p, lv, self.holders, population.strategy, links, link, u_asks,
-                                self.public_share_around(), population.cognition)
-        return replace(month, requests=requests.decide(self.rng, p, lv, routed))
+        watched = self.public_share_around()
+        pull = 1.0 + p.public_demand * watched * (population.role[:self.layout.holders] == GOV)
+        demand = requests.draw_requests(self.rng, p, self.demand, self.holders.kind_code, links, pull)
+        agents = requests.Agents(population.strategy, population.cognition, self.role_value, watched)
+        routed = requests.route(self.rng, p, lv, self.holders, agents, links, demand, self.authority.service,
+                                self.layout.government)
+        batch = requests.decide(self.rng, p, lv, routed, self.role_value[routed.requester])
+        self.authority.take_up(batch, month.step)
+        return replace(month, requests=batch, discouraged=demand.discouraged)
+
+    def _rule(self, month: Month) -> Month:
+        """The authority decides the cases its capacity allows, oldest first (docs/ODD.md step 4d)."""
+        rulings = self.authority.rule(self.rng, self.params, month.levers, self.layout.holders, month.step)
+        deliveries = Deliveries.of(month.requests, rulings, self.links.trust)
+        return replace(month, rulings=rulings, deliveries=deliveries)
 
     def _settle(self, month: Month) -> Month:
-        """Flows, prices, rewards, fines, costs, remediation and incidents of the month's requests."""
-        flows = self._flows(month.requests, month.step)
+        """Flows, prices, rewards, fines, costs, remediation and incidents of the month's deliveries."""
+        flows = self._flows(month.deliveries, month.step)
         return replace(month, flows=flows, settlement=self._settlement(month))
 
-    def _flows(self, batch: requests.RequestBatch, t: int) -> Flows:
+    def _flows(self, delivered: Deliveries, t: int) -> Flows:
         """Data units moved over each link and by each holder; marks links and providers as active."""
         h, links = self.layout.holders, self.links
-        units = batch.view.size * batch.fulfilled
-        forward = np.bincount(batch.link, units * batch.provider_is_u, len(links))
-        backward = np.bincount(batch.link, units * ~batch.provider_is_u, len(links))
+        units = delivered.size
+        forward = np.bincount(delivered.link, units * delivered.provider_is_u, len(links))
+        backward = np.bincount(delivered.link, units * ~delivered.provider_is_u, len(links))
         links.flowed(forward > 0, backward > 0, t)
-        self.holders.last_provided[batch.provider[batch.fulfilled]] = t
-        return Flows(forward, backward, np.bincount(batch.provider, units, h), np.bincount(batch.requester, units, h))
+        self.holders.last_provided[delivered.provider] = t
+        return Flows(forward, backward, np.bincount(delivered.provider, units, h),
+                     np.bincount(delivered.requester, units, h))
 
     def _settlement(self, month: Month) -> Settlement:
-        p, lv, lay, batch = self.params, month.levers, self.layout, month.requests
-        h, req, done = lay.holders, batch.view, batch.fulfilled
-        size = req.size
-        price = incentives.unit_price(lv, req.quality) * size * done
+        p, lv, lay, batch, d = self.params, month.levers, self.layout, month.requests, month.deliveries
+        h = lay.holders
+        price = incentives.unit_price(lv, d.quality) * d.size
         bonus = self._by_holder_role(batch.provider, government.bonus_per_unit(lv), enterprise.bonus_per_unit(lv))
-        caught = batch.escalated | (self.rng.random(len(batch)) < incentives.detection(p, req))
-        fine = lv.evaluation_penalty * size * (batch.refused & caught)
+        caught = batch.escalated | (self.rng.random(len(batch)) < incentives.detection(p, batch.view))
+        fine = lv.evaluation_penalty * batch.view.size * (batch.refused & caught)
         participants = self.population.strategy[h:] > 0
         ledger = Ledger(
-            price_paid=np.bincount(batch.requester, price, h), price_received=np.bincount(batch.provider, price, h),
-            rewards=np.bincount(batch.provider, bonus * size * batch.timely, h),
+            price_paid=np.bincount(d.requester, price, h), price_received=np.bincount(d.provider, price, h),
+            rewards=np.bincount(batch.provider, bonus * batch.view.size * batch.timely, h),
             fines=np.bincount(batch.provider, fine, h),
             public_rewards=lv.public_reward * participants,
             budgets=self.package.budget_at(month.step, h, lay.public),
-            brokering=month.links.brokering_cost)
-        remediation = incentives.remediation_unit_cost(p, req.quality, req.technology) * size * done
+            brokering=month.links.brokering_cost, cases=month.rulings.cost)
+        remediation = incentives.remediation_unit_cost(p, d.quality, d.technology) * d.size
         holders = self.holders
         remediated = np.zeros(h, dtype=bool)
-        remediated[batch.provider[done & (remediation > 0)]] = True
+        remediated[d.provider[remediation > 0]] = True
         holders.quality += remediated * p.remediation_learning * np.maximum(0.0, p.quality_standard - holders.quality)
-        leaked = done & (self.rng.random(len(batch)) < incentives.incident_probability(p, req.security, req.exposure))
-        loss = p.incident_loss * size * leaked
+        leaked = self.rng.random(len(d)) < incentives.incident_probability(p, d.security, d.exposure)
+        loss = p.incident_loss * d.size * leaked
         incidents = int(leaked.sum())
         self.recent_incident_rate = ((1 - p.incident_memory) * self.recent_incident_rate
                                      + p.incident_memory * incidents / h)
         return Settlement(
-            ledger, remediation, loss, incident_holders=np.bincount(batch.provider[leaked], minlength=h) > 0,
-            remediation_cost=float(remediation.sum()), handling_cost=float((p.handling_cost * size * done).sum()),
-            negotiation_cost=float((incentives.negotiation_unit_cost(p, lv) * size * done).sum()),
+            ledger, remediation, loss, incident_holders=np.bincount(d.provider[leaked], minlength=h) > 0,
+            remediation_cost=float(remediation.sum()), handling_cost=float((p.handling_cost * d.size).sum()),
+            negotiation_cost=float((incentives.negotiation_unit_cost(p, lv) * d.size).sum()),
             incidents=incidents, incident_loss=float(loss.sum()))
 
     def _welfare(self, month: Month) -> Month:
         """Each agent's payoff this month, every benefit fully perceived."""
-        p, lv, batch, settled = self.params, month.levers, month.requests, month.settlement
-        h, req, done, ledger = self.layout.holders, batch.view, batch.fulfilled, settled.ledger
-        value = (self._by_holder_role(batch.requester, government.value_per_unit(p), enterprise.value_per_unit(p))
-                 * req.quality * req.size * done)
-        cost = ((p.handling_cost + incentives.negotiation_unit_cost(p, lv) + incentives.risk_premium(p, lv, req.trust))
-                * req.size * done + settled.remediation + settled.loss)
-        shame = (self._by_holder_role(batch.provider, government.shame_per_unit(p), enterprise.shame_per_unit(p))
-                 * req.watched * req.size * batch.refused)
-        holders = (np.bincount(batch.requester, value, h) - np.bincount(batch.provider, cost + shame, h)
+        p, lv, batch, settled, d = self.params, month.levers, month.requests, month.settlement, month.deliveries
+        h, req, ledger = self.layout.holders, batch.view, settled.ledger
+        value = self.role_value[d.requester] * d.quality * d.size
+        own = self.role_value[d.provider] * d.quality * d.size / p.value_asymmetry
+        cost = ((p.handling_cost + incentives.negotiation_unit_cost(p, lv) + incentives.risk_premium(p, lv, d.trust))
+                * d.size + settled.remediation + settled.loss)
+        is_department = (self.population.role[batch.provider] == GOV).astype(float)
+        blame = (self._by_holder_role(batch.provider, government.shame_per_unit(p), enterprise.shame_per_unit(p))
+                 * req.watched + incentives.obligation_per_unit(p, req, is_department)) * req.size * batch.refused
+        holders = (np.bincount(d.requester, value, h) + np.bincount(d.provider, own - cost, h)
+                   - np.bincount(batch.provider, blame, h) - p.escalation_effort * np.bincount(
+                       batch.requester[batch.escalated], minlength=h)
                    + ledger.price_received - ledger.price_paid + ledger.rewards - ledger.fines)
-        served = self._served_share(batch)
+        served = self._served_share(batch, d)
         participate, bystand = public.payoffs(p, lv, served, self.public.privacy_concern, self.recent_incident_rate,
                                               1.0)
         self.population.payoff = np.concatenate([holders,
@@ -315,27 +337,38 @@ class DataSharingModel(mesa.Model):
         """Per entry of ``holders``, the department's or the enterprise's value of a role term."""
         return np.where(self.population.role[holders] == GOV, if_government, if_enterprise)
 
-    def _served_share(self, batch: requests.RequestBatch) -> np.ndarray:
+    def _served_share(self, batch: requests.RequestBatch, delivered: Deliveries) -> np.ndarray:
         """Per member of the public, the share of its neighbouring departments' requests this month
-        that were fulfilled (a department that asked for nothing was not served)."""
+        that were fulfilled, the authority's orders included (a department that asked for nothing
+        was not served)."""
         g, h = self.layout.government, self.layout.holders
-        asking = batch.requester < g
-        filed = np.bincount(batch.requester[asking], minlength=g)
-        fulfilled = np.bincount(batch.requester[asking & batch.fulfilled], minlength=g)
-        served = _share_of(fulfilled.astype(float), filed.astype(float))
+        filed = np.bincount(batch.requester[batch.requester < g], minlength=g)
+        fulfilled = np.bincount(delivered.requester[delivered.requester < g], minlength=g)
+        served = np.minimum(1.0, _share_of(fulfilled.astype(float), filed.astype(float)))
         return _share_of((self.public_ties.blocks[GOV] @ served)[h:], self.public_ties.present[GOV][h:])
 
     def _update_trust(self, month: Month) -> Month:
         """Answered requests build trust, refusals erode it, incidents hit it, the authority vouches
         for links it arbitrated, and every link drifts back toward its prior."""
         p, links, batch, hit_holders = self.params, self.links, month.requests, month.settlement.incident_holders
-        m = len(links)
+        m, d = len(links), month.deliveries
         answered = np.bincount(batch.link, batch.timely, m)
-        refused = np.bincount(batch.link, batch.refused & ~batch.arbitrated, m)
+        refused = np.bincount(batch.link, batch.refused, m)
         hit = hit_holders[links.u] | hit_holders[links.v]
-        vouched = np.bincount(batch.link, batch.arbitrated, m) > 0
+        vouched = np.bincount(d.link[d.forced], minlength=m) > 0
         links.trust = updated_trust(p, month.levers, links.trust, answered, refused, hit, vouched,
                                     self.trust_prior(links.u, links.v))
+        return month
+
+    def _update_expectations(self, month: Month) -> Month:
+        """Requesters learn what to expect on each link: a request answered or refused this month, or
+        a case the authority decided (docs/ODD.md section 3, step 6)."""
+        batch, cases, rulings = month.requests, month.rulings.decided, month.rulings
+        open_case = batch.escalated
+        link = np.concatenate([batch.link[~open_case], cases.link])
+        u_asked = np.concatenate([~batch.provider_is_u[~open_case], ~cases.provider_is_u])
+        answered = np.concatenate([batch.granted[~open_case], rulings.granted]).astype(float)
+        self.links.learn_outcomes(link, u_asked, answered, self.params.expectation_memory)
         return month
 
     # ------------------------------------------------------------------ payoffs and learning
@@ -487,10 +520,12 @@ class Phase:
 PHASES: tuple[Phase, ...] = (
     Phase("countermeasures", DataSharingModel._apply_countermeasures),  # levers, training, investment
     Phase("links", DataSharingModel._update_links),  # decay and brokering
-    Phase("requests", DataSharingModel._request_data),  # drawn, routed and decided
+    Phase("requests", DataSharingModel._request_data),  # drawn, routed, decided and escalated
+    Phase("authority", DataSharingModel._rule),  # the queue of cases decided as capacity allows
     Phase("settlement", DataSharingModel._settle),  # flows, money, costs and incidents
     Phase("welfare", DataSharingModel._welfare),  # payoffs earned
     Phase("trust", DataSharingModel._update_trust),
+    Phase("expectations", DataSharingModel._update_expectations),  # what requesters expect on each link
     Phase("learning", DataSharingModel._learn),
     Phase("metrics", DataSharingModel._measure),
 )

@@ -9,6 +9,7 @@ import numpy as np
 
 from agents import incentives
 from simulation.core import requests
+from simulation.core.authority import Rulings
 from simulation.core.links import Flows
 
 
@@ -24,6 +25,7 @@ class Ledger:
     public_rewards: np.ndarray  # per member of the public
     budgets: float = 0.0  # running budgets of the countermeasures
     brokering: float = 0.0  # cost of the links brokered
+    cases: float = 0.0  # the authority's cost of the cases it decided
 
     @classmethod
     def empty(cls, holders: int, public: int) -> "Ledger":
@@ -32,7 +34,13 @@ class Ledger:
     @property
     def outlays(self) -> float:
         """Everything the countermeasures paid out this month (fines collected are not netted)."""
-        return self.budgets + self.brokering + float(self.rewards.sum()) + float(self.public_rewards.sum())
+        return (self.budgets + self.brokering + self.cases + float(self.rewards.sum())
+                + float(self.public_rewards.sum()))
+
+    @property
+    def net_cost(self) -> float:
+        """What the countermeasures cost the public purse this month: outlays less the fines collected."""
+        return self.outlays - float(self.fines.sum())
 
 
 @dataclass(frozen=True)
@@ -44,9 +52,45 @@ class LinkChanges:
 
 
 @dataclass(frozen=True)
+class Deliveries:
+    """Data delivered this month, one row per delivery: the requests granted voluntarily, then the
+    cases the authority ordered shared (``forced``).  What settlement, welfare and flows act on."""
+
+    link: np.ndarray
+    requester: np.ndarray
+    provider: np.ndarray
+    provider_is_u: np.ndarray
+    channel: np.ndarray
+    size: np.ndarray
+    quality: np.ndarray
+    technology: np.ndarray
+    security: np.ndarray
+    exposure: np.ndarray
+    trust: np.ndarray  # on the link when delivered
+    forced: np.ndarray
+
+    @classmethod
+    def of(cls, batch: requests.RequestBatch, rulings: Rulings, trust: np.ndarray) -> "Deliveries":
+        given, req = batch.fulfilled, batch.view
+        cases = rulings.decided.rows(rulings.granted)
+
+        def both(voluntary, ordered):
+            return np.concatenate([voluntary[given], ordered])
+        return cls(both(batch.link, cases.link), both(batch.requester, cases.requester),
+                   both(batch.provider, cases.provider), both(batch.provider_is_u, cases.provider_is_u),
+                   both(batch.channel, cases.channel), both(req.size, cases.size), both(req.quality, cases.quality),
+                   both(req.technology, cases.technology), both(req.security, cases.security),
+                   both(req.exposure, cases.exposure), both(req.trust, trust[cases.link]),
+                   np.concatenate([np.zeros(int(given.sum()), bool), np.ones(len(cases), bool)]))
+
+    def __len__(self) -> int:
+        return len(self.link)
+
+
+@dataclass(frozen=True)
 class Settlement:
     """The settlement phase's result: the month's money, the costs of the data provided and the
-    incidents, per request (``remediation``, ``loss``) and in total."""
+    incidents, per delivery (``remediation``, ``loss``) and in total."""
 
     ledger: Ledger
     remediation: np.ndarray  # per request: cost of bringing the data up to standard
@@ -83,6 +127,9 @@ class Month:
     levers: incentives.Levers | None = None
     links: LinkChanges | None = None
     requests: requests.RequestBatch | None = None
+    discouraged: float = 0.0  # requests expected at the full-need rate less those expected at the rate asked
+    rulings: Rulings | None = None
+    deliveries: Deliveries | None = None
     flows: Flows | None = None
     settlement: Settlement | None = None
     welfare: Welfare | None = None

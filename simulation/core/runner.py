@@ -35,7 +35,7 @@ def run(scenario: Scenario, seed: int | None = None, steps: int | None = None) -
         "scenario": scenario.name,
         "seed": seed,
         "steps": steps,
-        **summarise(timeseries, scenario.parameters.integration_persistence),
+        **summarise(timeseries, scenario.parameters.integration_persistence, scenario.parameters.integration_threshold),
         "config_hash": scenario.config_hash(),
         "code_version": code_version(),
         "packages": package_versions(),

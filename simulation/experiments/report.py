@@ -56,7 +56,7 @@ KEY_OUTCOMES = (
     "integrated_share", INTEGRATION_TIME, "time_to_half_adoption", "adoption_holders",  # promotion
     "fulfilment_overall", "final_year_wait_mean_days", "final_year_wait_p90_days",  # the requests
     "final_year_beyond_window_share",
-    "producer_integration", "islands", "islands_two_way", "largest_component_share",  # islands
+    "producer_integration", "islands", "islands_either_way", "largest_component_share",  # islands
     "cumulative_volume", "final_year_volume",  # sharing
     "remediation_cost_share", "total_countermeasure_cost",  # costs
 )
@@ -69,7 +69,7 @@ REQUEST_SERIES = (("fulfilment_rate", "requests fulfilled (share)"),
 FINAL = (("cumulative_volume", "cumulative sharing volume"),
          ("fulfilment_overall", "requests fulfilled over the horizon"),
          ("producer_integration", "producer integration (share of holders)"),
-         ("islands", "islands"), ("islands_two_way", "islands of two-way exchange"),
+         ("islands", "islands"), ("islands_either_way", "islands if a delivery either way joins holders"),
          ("adoption_holders", "adoption (share of holders)"))
 
 
