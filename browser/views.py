@@ -93,7 +93,7 @@ class NetworkFigure:
         self.links.set_segments(np.stack([pos[u], pos[v]], axis=1))
         self.links.set_linewidths(0.4 + (3.0 * np.sqrt(carried / peak) if peak > 0 else 0.0))
         self.nodes.set_facecolors(ROLE_RGBA[model.population.role, 1 - model.population.strategy])
-        isolated, apart = island_masks(model, u, v)
+        isolated, apart = island_masks(model, *model.recent_flow_links(two_way=True))
         rings = np.tile(NO_RING, (model.layout.total, 1))
         rings[:h][isolated], rings[:h][apart] = to_rgba(ISOLATED_RING), to_rgba(ISLAND_RING)
         self.nodes.set_edgecolors(rings)
@@ -101,7 +101,8 @@ class NetworkFigure:
 
 def network_caption(model: DataSharingModel) -> str:
     m = model.metrics
-    return (f"Month {model.steps}: {m['islands']} islands of two-way exchange ({m['islands_either_way']} if a delivery either way joins holders);"
+    return (f"Month {model.steps}: {m['islands']} islands of two-way exchange"
+            f" ({m['islands_either_way']} if a delivery either way joins holders);"
             f" the largest connected group holds {m['largest_component_share']:.0%} of data holders")
 
 

@@ -80,11 +80,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-SHOWN = ("cumulative_volume", "sharing_volume", "requests_filed", "requests_granted", "requests_refused",
-         "requests_escalated", "fulfilment_rate", "fulfilment_overall", "wait_mean_days", "wait_p90_days",
-         "beyond_window_share", "adoption_government", "adoption_enterprise", "adoption_public", "adoption_holders",
-         "grid_sharing", "producer_integration", "islands", "islands_either_way", "largest_component_share", "mean_trust",
-         "remediation_cost_share", "time_to_lasting_integration", "time_to_half_adoption", "total_countermeasure_cost")
+SHOWN = ("cumulative_volume", "sharing_volume", "volume_catalogued", "volume_cross_sector", "requests_filed",
+         "requests_granted", "requests_refused", "requests_escalated", "fulfilment_rate", "fulfilment_overall",
+         "fulfilment_overall_catalogued", "fulfilment_overall_cross_sector", "wait_mean_days", "wait_p90_days",
+         "beyond_window_share", "forced_volume_share", "demand_discouraged", "adoption_government",
+         "adoption_enterprise", "adoption_public", "adoption_holders", "grid_sharing", "producer_integration",
+         "islands", "islands_either_way", "largest_component_share", "mean_trust", "remediation_cost_share",
+         "time_to_lasting_integration", "time_to_half_adoption", "total_countermeasure_cost",
+         "total_net_countermeasure_cost", "interest_balance_overall")
 
 
 def _text(value) -> str:

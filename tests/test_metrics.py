@@ -93,21 +93,71 @@ def test_waits_by_tier_count_the_catalogued_requests_of_each_tier(root):
     assert seen > 0
 
 
-def test_no_tier_waits_without_graded_catalogues(root):
-    for _, _, m in _months(root, "baseline", months=6):
-        assert m["requests_unconditional"] == m["requests_conditional"] == 0
-        assert m["wait_unconditional_days"] == m["wait_conditional_days"] == m["conditional_beyond_window_share"] == 0
+def test_only_the_departments_channel_is_catalogued_without_graded_catalogues(root):
+    """In the baseline the provincial platform's catalogue covers requests between departments; a
+    cross-sector request is catalogued only where the security countermeasure grades catalogues."""
+    from simulation.core.requests import CATALOGUED
+
+    for model, batch, m in _months(root, "baseline", months=6):
+        between_departments = (batch.requester < model.layout.government) & (batch.provider < model.layout.government)
+        assert (batch.catalogued == between_departments).all()
+        assert ((batch.channel == CATALOGUED) == between_departments).all()
+        assert m["requests_unconditional"] + m["requests_conditional"] <= m["requests_catalogued"]
+    for model, batch, _ in _months(root, "security", months=6):
+        assert batch.catalogued[batch.channel != CATALOGUED].any()
 
 
 def test_telecom_volume_and_producers_by_role(root):
-    """The telecom operators' units are those of the fulfilled requests they provided; producer
+    """The telecom operators' units are those they delivered (granted or ordered); producer
     integration by role averages, weighted by the roles' holders, to producer integration."""
     from simulation.core.requests import KINDS
 
     for model, batch, m in _months(root, "all_countermeasures", months=12):
         telecom = np.flatnonzero(model.holders.kind_code == KINDS.index("telecom"))
-        mask = batch.fulfilled & np.isin(batch.provider, telecom)
-        assert m["volume_telecom"] == pytest.approx(batch.view.size[mask].sum())
+        delivered = model.month.deliveries
+        mask = np.isin(delivered.provider, telecom)
+        assert m["volume_telecom"] == pytest.approx(delivered.size[mask].sum())
         g, e = model.layout.government, model.layout.enterprise
         weighted = (g * m["producer_integration_government"] + e * m["producer_integration_enterprise"]) / (g + e)
         assert weighted == pytest.approx(m["producer_integration"])
+
+
+def test_channel_and_authority_metrics_recomputed_from_requests_and_rulings(root):
+    """Per channel, requests filed, the share delivered and the units delivered; voluntary and
+    forced grants; and the final waits, recomputed from the month's requests and the authority's
+    rulings (cases filed in earlier months are answered this month)."""
+    from simulation.core.requests import CATALOGUED, CROSS_SECTOR
+
+    forced_seen = 0
+    for model, batch, m in _months(root, "ecosystem", months=24):
+        rulings = model.month.rulings
+        ordered = rulings.decided.rows(rulings.granted)
+        assert m["grants_voluntary"] == int(batch.granted.sum())
+        assert m["grants_forced"] == len(ordered)
+        assert m["volume_forced"] == pytest.approx(ordered.size.sum())
+        assert m["cases_decided"] == len(rulings.decided) and m["authority_backlog"] == len(model.authority.queue)
+        for channel, name in ((CATALOGUED, "catalogued"), (CROSS_SECTOR, "cross_sector")):
+            on = batch.channel == channel
+            delivered = batch.granted[on].sum() + (ordered.channel == channel).sum()
+            assert m[f"requests_{name}"] == on.sum()
+            assert m[f"fulfilment_{name}"] == pytest.approx(min(1.0, delivered / on.sum()) if on.any() else 0.0)
+            units = batch.view.size[on & batch.granted].sum() + ordered.size[ordered.channel == channel].sum()
+            assert m[f"volume_{name}"] == pytest.approx(units)
+        waits = np.concatenate([batch.wait_days[~batch.escalated], rulings.wait_days])
+        assert m["wait_mean_days"] == pytest.approx(waits.mean())
+        assert (rulings.wait_days >= 21 * (model.steps - 1 - rulings.decided.filed)).all()  # queued months count
+        forced_seen += len(ordered)
+    assert forced_seen > 0
+
+
+def test_the_headline_islands_count_exchanges_and_a_receiver_is_not_integrated():
+    """Two holders joined by data going one way only are two islands of exchange (one island if
+    deliveries either way counted); both ways makes them one."""
+    from simulation.core.metrics import island_metrics_pair
+
+    one_way = (np.array([0]), np.array([1]))
+    none = (np.array([], dtype=np.int64), np.array([], dtype=np.int64))
+    either, exchange = island_metrics_pair(3, one_way, none)
+    assert either["islands"] == 2 and exchange["islands"] == 3
+    _, both = island_metrics_pair(3, one_way, one_way)
+    assert both["islands"] == 2

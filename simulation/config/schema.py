@@ -261,9 +261,9 @@ class Parameters(Block):
     arbitration_days: int = param(10, 0, 120, "working days",
                                   "time the coordinating authority takes over a case once it takes it up",
                                   ASSUMED + " (Guizhou's reply limit)", plausible=(5, 20))
-    escalation_effort: float = param(0.05, 0, 100, "payoff/case",
+    escalation_effort: float = param(0.05, 0, 100, "10k yuan eq./case",
                                      "the requester's working days and effort of taking a refusal to the authority",
-                                     ASSUMED, plausible=(0.02, 0.1))
+                                     ASSUMED + " (one staff day, about 500 yuan: docs/money.md)", plausible=(0.02, 0.1))
     case_patience: int = param(6, 1, 120, "months",
                                "months a case waits in the authority's queue before its requester withdraws it",
                                ASSUMED, plausible=(3, 12))
@@ -317,10 +317,10 @@ class Parameters(Block):
                                           "clarity of data ownership without the mechanism countermeasure",
                                           ASSUMED, plausible=(0.1, 0.35))
     # Payoffs, per data unit involved (docs/ODD.md section 6)
-    value_government: float = param(1.0, 0, 100, "payoff/unit",
+    value_government: float = param(1.0, 0, 100, "10k yuan eq./unit",
                                     "public value a department creates from one unit of full-quality data it receives",
                                     ASSUMED, plausible=(0.5, 1.5))
-    value_enterprise: float = param(1.0, 0, 100, "payoff/unit",
+    value_enterprise: float = param(1.0, 0, 100, "10k yuan eq./unit",
                                     "value to an enterprise of one unit of full-quality data it receives",
                                     ASSUMED, plausible=(0.5, 1.5))
     value_asymmetry: float = param(15.0, 1, 1000, "x",
@@ -328,7 +328,7 @@ class Parameters(Block):
                                    "gains from sharing it (a department's public mission, an enterprise's own use)",
                                    ASSUMED + " (OECD 2019: sharing creates 10-20x more value for users than for "
                                    "the holder)", plausible=(10.0, 20.0))
-    obligation_weight: float = param(0.3, 0, 100, "payoff/unit",
+    obligation_weight: float = param(0.3, 0, 100, "10k yuan eq./unit",
                                      "what a department loses in its performance assessment per unit of a catalogued "
                                      "request of another department it refuses (a refusal must state a reason)",
                                      ASSUMED, plausible=(0.1, 0.6))
@@ -338,20 +338,23 @@ class Parameters(Block):
     training_capability: float = param(0.5, 0, 1, "share", "share of the training rate that also closes a holder's "
                                        "technology gap (quality up, remediation down)", ASSUMED,
                                        plausible=(0.25, 1.0))
-    remediation_cost: float = param(2.0, 0, 100, "payoff/unit",
+    remediation_cost: float = param(2.0, 0, 100, "10k yuan/unit",
                                     "cost of lifting one data unit by the whole quality scale",
                                     ASSUMED, plausible=(1.0, 3.0))
-    handling_cost: float = param(0.05, 0, 100, "payoff/unit", "cost of preparing one data unit for a requester",
-                                 ASSUMED, plausible=(0.025, 0.1))
-    coordination_cost: float = param(0.15, 0, 100, "payoff/unit",
+    handling_cost: float = param(0.05, 0, 100, "10k yuan/unit", "cost of preparing one data unit for a requester",
+                                 ASSUMED + " (an hour of staff time per median request on the platform; up to the 6 "
+                                 "hours of a UK FOI request: docs/money.md)", plausible=(0.025, 0.4))
+    coordination_cost: float = param(0.15, 0, 100, "10k yuan/unit",
                                      "cost of agreeing the terms of one unit provided, with no coordination",
                                      ASSUMED, plausible=(0.075, 0.3))
-    risk_premium: float = param(0.2, 0, 100, "payoff/unit", "perceived legal risk of one unit handed to an untrusted "
+    risk_premium: float = param(0.2, 0, 100, "10k yuan eq./unit",
+                                "perceived legal risk of one unit handed to an untrusted "
                                 "partner under unclear ownership", ASSUMED, plausible=(0.1, 0.4))
     incident_probability: float = param(0.02, 0, 1, "per request",
                                         "chance that a granted request leaks, all of it sensitive and no security",
                                         ASSUMED, plausible=(0.01, 0.04))
-    incident_loss: float = param(2.0, 0, 1000, "payoff/unit", "loss to the provider per data unit of a leaked request",
+    incident_loss: float = param(2.0, 0, 1000, "10k yuan eq./unit",
+                                 "loss to the provider per data unit of a leaked request",
                                  ASSUMED, plausible=(1.0, 4.0))
     tiered_exposure: float = param(0.5, 0, 1, "share",
                                    "sensitive share of data granted from a conditional tier of a graded catalogue",
@@ -362,17 +365,17 @@ class Parameters(Block):
     detection_public: float = param(0.7, 0, 1, "probability",
                                     "extra chance when every public neighbour of the provider participates",
                                     ASSUMED, plausible=(0.5, 0.7))
-    reputation: float = param(0.2, 0, 100, "payoff/unit",
+    reputation: float = param(0.2, 0, 100, "10k yuan eq./unit",
                               "reputation an enterprise loses per unit refused, every public neighbour participating",
                               ASSUMED, plausible=(0.1, 0.4))
-    accountability_loss: float = param(0.3, 0, 100, "payoff/unit", "accountability a department loses per unit "
+    accountability_loss: float = param(0.3, 0, 100, "10k yuan eq./unit", "accountability a department loses per unit "
                                        "refused, every public neighbour participating", ASSUMED, plausible=(0.15, 0.6))
     # Public payoff
-    participation_cost: float = param(0.35, 0, 100, "payoff/month", "time and effort of participating",
+    participation_cost: float = param(0.35, 0, 100, "10k yuan eq./month", "time and effort of participating",
                                       ASSUMED, plausible=(0.2, 0.5))
-    responsiveness: float = param(0.4, 0, 100, "payoff/month", "benefit of participating when every neighbouring "
+    responsiveness: float = param(0.4, 0, 100, "10k yuan eq./month", "benefit of participating when every neighbouring "
                                   "department got the data it asked for", ASSUMED, plausible=(0.2, 0.6))
-    privacy_sensitivity: float = param(3.0, 0, 1000, "payoff/incident rate",
+    privacy_sensitivity: float = param(3.0, 0, 1000, "10k yuan eq./incident rate",
                                        "privacy cost per unit of recent incident rate", ASSUMED, plausible=(1.5, 6.0))
     privacy_concern: float = param(0.5, 0, 1, "share", "mean privacy concern of the public",
                                    ASSUMED, plausible=(0.3, 0.7))
@@ -388,7 +391,7 @@ class Parameters(Block):
     imitation_normaliser: Literal["role_max", "fixed"] = choice(
         "role_max", "imitation certain at the role's largest payoff gap this month, or at imitation_scale", ASSUMED,
         plausible=("role_max", "fixed"))
-    imitation_scale: float = param(1.0, 1e-6, 1e6, "payoff",
+    imitation_scale: float = param(1.0, 1e-6, 1e6, "10k yuan eq.",
                                    "payoff gap at which imitation is certain (imitation_normaliser: fixed)",
                                    ASSUMED, plausible=(0.3, 3.0))
     logit_temperature: float = param(0.5, 1e-6, 1000, "x mean gap",
@@ -459,34 +462,35 @@ class EcosystemSettings(CountermeasureSettings):
     authority_capacity: float = param(20.0, 0, 100_000, "cases/month per 100 holders",
                                       "cases the authority can decide a month at full strength (its queue is first "
                                       "in, first out)", POLICY)
-    case_cost: float = param(0.1, 0, 10_000, "payoff/case", "the authority's cost of deciding one case",
-                             ASSUMED, plausible=(0.05, 0.2))
+    case_cost: float = param(0.1, 0, 10_000, "10k yuan/case", "the authority's cost of deciding one case",
+                             ASSUMED + " (two staff days: docs/money.md)", plausible=(0.05, 0.2))
     vouched_trust: float = param(0.6, 0, 1, "share", "trust the authority lends to links it brokers or arbitrates",
                                  POLICY)
     link_rate: float = param(0.05, 0, 10, "links/holder/month",
                              "new department-enterprise links the coordinator brokers at full strength", POLICY)
-    enterprise_subsidy: float = param(0.2, 0, 100, "payoff/unit",
+    enterprise_subsidy: float = param(0.2, 0, 100, "10k yuan/unit",
                                       "subsidy per data unit an enterprise provides in time", POLICY)
-    public_reward: float = param(0.3, 0, 100, "payoff/month", "reward to a participating member of the public", POLICY)
-    coordinator_budget: float = param(2.0, 0, 10_000, "payoff/month",
+    public_reward: float = param(0.3, 0, 100, "10k yuan/month", "reward to a participating member of the public",
+                                 POLICY)
+    coordinator_budget: float = param(2.0, 0, 10_000, "10k yuan/month",
                                       "running cost of the coordination office at full coordinator strength",
-                                      ASSUMED, plausible=(1.0, 4.0))
-    link_cost: float = param(0.5, 0, 10_000, "payoff/link", "cost of brokering one department-enterprise agreement",
-                             ASSUMED, plausible=(0.25, 1.0))
+                                      ASSUMED + " (two staff: docs/money.md)", plausible=(1.0, 4.0))
+    link_cost: float = param(0.5, 0, 10_000, "10k yuan/link", "cost of brokering one department-enterprise agreement",
+                             ASSUMED + " (ten staff days: docs/money.md)", plausible=(0.25, 1.0))
 
 
 class MechanismSettings(CountermeasureSettings):
-    evaluation_reward: float = param(0.2, 0, 100, "payoff/unit", "reward per data unit a holder provides in time",
+    evaluation_reward: float = param(0.2, 0, 100, "10k yuan/unit", "reward per data unit a holder provides in time",
                                      POLICY)
-    evaluation_penalty: float = param(0.5, 0, 100, "payoff/unit",
+    evaluation_penalty: float = param(0.5, 0, 100, "10k yuan/unit",
                                       "fine per data unit of a refusal the evaluation finds", POLICY)
-    evaluation_budget: float = param(1.0, 0, 10_000, "payoff/month", "running cost of the sharing-ability evaluation",
-                                     ASSUMED, plausible=(0.5, 2.0))
+    evaluation_budget: float = param(1.0, 0, 10_000, "10k yuan/month", "running cost of the sharing-ability evaluation",
+                                     ASSUMED + " (one staff: docs/money.md)", plausible=(0.5, 2.0))
     ownership_clarity: float = param(0.9, 0, 1, "share", "clarity of data ownership (favouring public interest)",
                                      POLICY)
-    price_per_quality: float = param(0.5, 0, 100, "payoff/unit",
+    price_per_quality: float = param(0.5, 0, 100, "10k yuan/unit",
                                      "data price per unit at quality 1 (prices follow quality)", POLICY)
-    price_cap: float = param(0.6, 0, 100, "payoff/unit", "cap on the data price per unit", POLICY)
+    price_cap: float = param(0.6, 0, 100, "10k yuan/unit", "cap on the data price per unit", POLICY)
 
 
 class CognitionSettings(CountermeasureSettings):
@@ -496,10 +500,10 @@ class CognitionSettings(CountermeasureSettings):
                                   "share of the public's cognition gap closed by publicity each month", POLICY)
     participation_cost_cut: float = param(0.5, 0, 1, "share",
                                           "share of the public's participation cost removed by publicity", POLICY)
-    training_cost: float = param(0.33, 0, 1000, "payoff/holder/month per unit rate",
+    training_cost: float = param(0.33, 0, 1000, "10k yuan/holder/month per unit rate",
                                  "cost of training one holder a month, per unit of training rate",
                                  ASSUMED, plausible=(0.15, 0.66))
-    publicity_cost: float = param(0.005, 0, 1000, "payoff/person/month per unit",
+    publicity_cost: float = param(0.005, 0, 1000, "10k yuan/person/month per unit",
                                   "cost of publicity per citizen a month, per unit of publicity rate plus cost cut",
                                   ASSUMED, plausible=(0.0025, 0.01))
 
@@ -507,14 +511,15 @@ class CognitionSettings(CountermeasureSettings):
 class SecuritySettings(CountermeasureSettings):
     tiering: float = param(1.0, 0, 1, "share", "chance that requested data is in a graded catalogue (unconditional / "
                            "conditional / not shared)", PUBLISHED + " (three tiers: Decree 809)")
-    tiering_cost: float = param(0.02, 0, 100, "payoff/holder/month",
+    tiering_cost: float = param(0.02, 0, 100, "10k yuan/holder/month",
                                 "cost of grading and running graded catalogues per holder at full tiering",
                                 ASSUMED, plausible=(0.01, 0.04))
     transparency: float = param(1.0, 0, 10, "x", "extra speed of trust gain from transparent use of shared data",
                                 POLICY)
-    technology_investment: float = param(0.05, 0, 1, "payoff/holder/month", "technology investment per holder", POLICY)
-    security_investment: float = param(0.05, 0, 1, "payoff/holder/month", "security investment per holder", POLICY)
-    investment_efficiency: float = param(1.0, 0, 100, "1/payoff", "capacity gap closed per unit invested",
+    technology_investment: float = param(0.05, 0, 1, "10k yuan/holder/month", "technology investment per holder",
+                                         POLICY)
+    security_investment: float = param(0.05, 0, 1, "10k yuan/holder/month", "security investment per holder", POLICY)
+    investment_efficiency: float = param(1.0, 0, 100, "1/(10k yuan)", "capacity gap closed per unit invested",
                                          ASSUMED, plausible=(0.5, 2.0))
 
 

@@ -1,7 +1,7 @@
 """Run-level outcomes as analyses read them from ``runs.parquet``, with one rule for censored times.
 
-``time_to_lasting_integration`` (the first month from which the largest component holds 90% of
-holders for ``integration_persistence`` months in a row) and ``time_to_half_adoption`` are
+``time_to_lasting_integration`` (the first month from which the largest two-way component holds
+``integration_threshold`` of holders for ``integration_persistence`` months in a row) and ``time_to_half_adoption`` are
 right-censored: a run that never gets there within its horizon has no value.  Wherever such times
 are averaged, a run that never gets there counts as its horizon (``steps``), so a mean is the
 restricted mean time over the horizon; whether runs get there at all is reported beside it
@@ -27,8 +27,8 @@ def horizon_filled(runs: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
 
 
 def integrated(runs: pd.DataFrame) -> pd.Series:
-    """1.0 for a run whose integration lasted (largest component >= 90% of holders for the
-    persistence window) within its horizon, else 0.0."""
+    """1.0 for a run whose integration lasted (largest two-way component >= the integration threshold
+    of holders for the persistence window) within its horizon, else 0.0."""
     return runs[INTEGRATION_TIME].notna().astype(float)
 
 

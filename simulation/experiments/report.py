@@ -54,11 +54,12 @@ OUTCOMES = ("integrated_share", *CENSORED, *FINAL_YEAR_OUTCOMES, *(c for c in SU
 # The table of the paper: the four problems of the case (docs/ODD.md section 1) and what they cost.
 KEY_OUTCOMES = (
     "integrated_share", INTEGRATION_TIME, "time_to_half_adoption", "adoption_holders",  # promotion
-    "fulfilment_overall", "final_year_wait_mean_days", "final_year_wait_p90_days",  # the requests
-    "final_year_beyond_window_share",
+    "fulfilment_overall", "fulfilment_overall_catalogued", "fulfilment_overall_cross_sector",  # the requests
+    "final_year_wait_mean_days", "final_year_wait_p90_days", "final_year_beyond_window_share",
+    "forced_volume_share", "interest_balance_overall",  # who decides, and who gains
     "producer_integration", "islands", "islands_either_way", "largest_component_share",  # islands
     "cumulative_volume", "final_year_volume",  # sharing
-    "remediation_cost_share", "total_countermeasure_cost",  # costs
+    "remediation_cost_share", "total_countermeasure_cost", "total_net_countermeasure_cost",  # costs (10k yuan)
 )
 SERIES = (("sharing_volume", "sharing volume (units / month)"),
           ("largest_component_share", "largest component share"),
