@@ -306,7 +306,7 @@ class DataSharingModel(mesa.Model):
         self.recent_incident_rate = ((1 - p.incident_memory) * self.recent_incident_rate
                                      + p.incident_memory * incidents / h)
         return Settlement(
-            ledger, remediation, loss, incident_holders=np.bincount(d.provider[leaked], minlength=h) > 0,
+            ledger, remediation, loss, incident_holders=np.bincount(d.provider[leaked], minlength=h) > 0, caught=caught,
             remediation_cost=float(remediation.sum()), handling_cost=float((p.handling_cost * d.size).sum()),
             negotiation_cost=float((incentives.negotiation_unit_cost(p, lv) * d.size).sum()),
             incidents=incidents, incident_loss=float(loss.sum()))

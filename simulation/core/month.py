@@ -93,9 +93,10 @@ class Settlement:
     incidents, per delivery (``remediation``, ``loss``) and in total."""
 
     ledger: Ledger
-    remediation: np.ndarray  # per request: cost of bringing the data up to standard
-    loss: np.ndarray  # per request: incident loss
+    remediation: np.ndarray  # per delivery: cost of bringing the data up to standard
+    loss: np.ndarray  # per delivery: incident loss
     incident_holders: np.ndarray  # per holder: suffered an incident
+    caught: np.ndarray  # per request: a refusal here would be found (escalated, or the evaluation's draw)
     remediation_cost: float = 0.0
     handling_cost: float = 0.0
     negotiation_cost: float = 0.0
@@ -104,7 +105,8 @@ class Settlement:
 
     @classmethod
     def empty(cls, holders: int, public: int) -> "Settlement":
-        return cls(Ledger.empty(holders, public), np.zeros(0), np.zeros(0), np.zeros(holders, dtype=bool))
+        return cls(Ledger.empty(holders, public), np.zeros(0), np.zeros(0), np.zeros(holders, dtype=bool),
+                   np.zeros(0, dtype=bool))
 
     @property
     def countermeasure_cost(self) -> float:
