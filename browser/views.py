@@ -120,15 +120,21 @@ CHARTS = (  # title, {metric: (label, colour)}, fixed y range or None
         "requests_escalated": ("escalated", "#1d4e89"),
     }, None),
     ("Requests fulfilled; answered late", {
-        "fulfilment_rate": ("fulfilled", "#2a7f62"),
+        "fulfilment_catalogued": ("fulfilled, between departments", "#2a7f62"),
+        "fulfilment_cross_sector": ("fulfilled, cross-sector", "#8fbf7f"),
         "beyond_window_share": ("beyond the window", "#d62728"),
     }, SHARE),
+    ("Grants per month: voluntary and forced", {
+        "grants_voluntary": ("voluntary", "#2a7f62"),
+        "grants_forced": ("forced by the authority", "#1d4e89"),
+        "authority_backlog": ("cases queued", "#999999"),
+    }, None),
     ("Waiting time (working days)", {
         "wait_mean_days": ("mean", "#333333"),
         "wait_p90_days": ("90th percentile", "#999999"),
     }, None),
     ("Data islands", {
-        "islands": ("islands", ISLAND_RING),
+        "islands": ("two-way exchange", ISLAND_RING),
         "islands_either_way": ("either way", "#c9a6e4"),
     }, None),
     ("Integration and trust", {
@@ -142,7 +148,10 @@ CHARTS = (  # title, {metric: (label, colour)}, fixed y range or None
         "adoption_public": ("public", ROLE_COLOURS[PUB][0]),
         "grid_sharing": ("grid company", GRID_COLOUR),
     }, SHARE),
-    ("Countermeasure cost per month", {"countermeasure_cost": ("cost", "#333333")}, None),
+    ("Countermeasure cost per month (10k yuan)", {
+        "countermeasure_cost": ("outlays", "#333333"),
+        "net_countermeasure_cost": ("net of fines", "#999999"),
+    }, None),
 )
 
 

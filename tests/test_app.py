@@ -10,6 +10,7 @@ import solara
 from matplotlib.colors import to_rgba
 
 from simulation.config.schema import field_unit
+from simulation.experiments.compare import EFFECTS
 
 import app
 from agents import Role
@@ -337,7 +338,7 @@ def test_the_single_run_steps_while_a_comparison_runs_and_then_its_effects_show(
     assert rc.find(v.Btn, children=["Cancel"]).widget.disabled is True
     table = next(w.unsafe_innerHTML for w in rc.find(solara.widgets.HTML).widgets
                  if 'class="effects"' in w.unsafe_innerHTML)
-    assert table.count("<tr>") == 7 and "Countermeasure cost, whole horizon" in table
+    assert table.count("<tr>") == 1 + len(EFFECTS) and "Net countermeasure cost (10k yuan), whole horizon" in table
 
 
 def test_a_comparison_can_be_cancelled():

@@ -72,7 +72,7 @@ def test_bands_and_effects_cover_every_run_and_month(comparison):
         assert (frame["ci_low"] <= frame["mean"] + 1e-12).all() and (frame["mean"] <= frame["ci_high"] + 1e-12).all()
     table = effects(comparison).set_index("outcome")
     assert list(table.index) == list(EFFECTS) and (table["n"] == RUNS).all()
-    cost = table.loc["total_countermeasure_cost"]
+    cost = table.loc["total_net_countermeasure_cost"]
     assert cost["baseline"] == 0 and cost["package"] > 0  # the baseline pays for no countermeasure
     runs = comparison.runs
     assert (runs["status"] == "ok").all() and sorted(runs["arm"].value_counts().tolist()) == [RUNS, RUNS]

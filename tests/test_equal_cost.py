@@ -201,7 +201,7 @@ def test_the_report_of_the_batch_includes_the_equal_cost_table(study):
     from_study = pd.read_csv(result.out / "report" / "equal_cost.csv")
     pd.testing.assert_frame_equal(in_report, from_study)
     text = (batch / "report" / "equal_cost.md").read_text()
-    assert "effect per 1,000 cost units" in text and "cheapest" in text
+    assert "effect per 10 million yuan (1,000 units of 10k yuan) of net cost" in text and "cheapest" in text
 
 
 @pytest.mark.slow

@@ -23,7 +23,7 @@ A4 = (8.27, 11.69)  # inches
 ARM_COLOURS = {"package": "#1d4e89", "baseline": "#999999"}
 FIGURES = ("sharing_volume", "producer_integration")  # the two figures of the page
 HEADLINES = ("final_year_volume", "final_year_fulfilment", "producer_integration", "islands",
-             "total_countermeasure_cost")
+             "forced_volume_share", "total_net_countermeasure_cost")
 
 
 def effect_line(row: pd.Series) -> str:
@@ -67,12 +67,12 @@ def brief_figure(comparison: Comparison, title: str, changes: dict[str, Any], ve
     for line in changes_text(changes)[:14]:
         y -= 0.017
         put(0.08, y, line, fontsize=8.5, family="monospace")
-    cost = table.loc["total_countermeasure_cost"]
+    cost = table.loc["total_net_countermeasure_cost"]
     y -= 0.03
     put(0.06, y, "Its cost", fontsize=11, weight="bold")
     y -= 0.019
-    put(0.08, y, f"{number(cost['package'])} payoff units over {comparison.steps} months on average"
-        f" (baseline {number(cost['baseline'])}).", fontsize=9)
+    put(0.08, y, f"{number(cost['package'])} × 10,000 yuan over {comparison.steps} months on average, net of"
+        f" the fines collected (baseline {number(cost['baseline'])}).", fontsize=9)
     y -= 0.03
     put(0.06, y, "Headline effects (package minus baseline, 95% confidence interval)", fontsize=11, weight="bold")
     for name in HEADLINES:

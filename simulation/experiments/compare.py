@@ -30,17 +30,19 @@ ARMS = (PACKAGE, BASELINE)
 BANDS = {  # monthly metric: what the page calls it
     "sharing_volume": "Sharing volume per month",
     "producer_integration": "Producers integrated (share)",
-    "islands": "Data islands",
+    "islands": "Data islands (two-way exchange)",
     "fulfilment_rate": "Requests fulfilled (share)",
-    "countermeasure_cost": "Countermeasure cost per month",
+    "net_countermeasure_cost": "Net countermeasure cost per month (10k yuan)",
 }
 EFFECTS = {  # run-level outcome: (what the table calls it, where it is read)
     "final_year_volume": ("Sharing volume per month, final year", "final year"),
     "final_year_fulfilment": ("Requests fulfilled, final year", "final year"),
     "final_year_wait_mean_days": ("Mean wait (working days), final year", "final year"),
     "producer_integration": ("Producers integrated, last month", "last month"),
-    "islands": ("Data islands, last month", "last month"),
-    "total_countermeasure_cost": ("Countermeasure cost, whole horizon", "whole horizon"),
+    "islands": ("Data islands (two-way exchange), last month", "last month"),
+    "forced_volume_share": ("Share of the volume the authority forced", "whole horizon"),
+    "interest_balance_overall": ("Roles that gain from the system (share)", "whole horizon"),
+    "total_net_countermeasure_cost": ("Net countermeasure cost (10k yuan), whole horizon", "whole horizon"),
 }
 DEFAULT_RUNS = 10
 

@@ -1,9 +1,10 @@
 """What a run costs, and countermeasures compared at equal cost.
 
-A run's cost is everything its countermeasures paid out over the horizon: the month's
-:class:`~simulation.core.month.Ledger` outlays (running budgets, brokered links, rewards, subsidies
-and public rewards; fines collected are not netted, docs/ODD.md section 3, step 5) summed over the
-months (``total_countermeasure_cost``).  :func:`run_cost` is the one place that says so; the policy
+A run's cost is what its countermeasures cost the public purse over the horizon, in 10,000 yuan
+(docs/money.md): the month's :class:`~simulation.core.month.Ledger` outlays (running budgets,
+brokered links, the authority's cases, rewards, subsidies and public rewards) less the fines
+collected, summed over the months (``total_net_countermeasure_cost``; the gross outlays are
+``total_countermeasure_cost``).  :func:`run_cost` is the one place that says so; the policy
 frontier, the equal-cost study and its table in the report all read costs through it.
 
 The equal-cost table (:func:`equal_cost_table`) compares countermeasure scenarios whose runs share
@@ -28,7 +29,7 @@ from simulation.experiments.results import RUNS, read_manifest
 from simulation.experiments.statistics import LEVEL, describe, paired_by_seed, paired_effect
 from simulation.experiments.store import atomic_path, write_text
 
-COST = "total_countermeasure_cost"
+COST = "total_net_countermeasure_cost"
 # The outcomes the equal-cost table compares (docs/ODD.md section 7): sharing, islands, requests, producers.
 EQUAL_COST_OUTCOMES = ("cumulative_volume", "islands", "fulfilment_overall", "producer_integration")
 BOOTSTRAP_RESAMPLES = 4999
@@ -41,7 +42,8 @@ EQUAL_COST_FOLDER = "equal_cost"
 
 
 def run_cost(runs: pd.DataFrame) -> pd.Series:
-    """Each run's cost: its countermeasures' outlays summed over the horizon (Ledger.outlays)."""
+    """Each run's cost: its countermeasures' outlays less the fines collected, summed over the horizon
+    (Ledger.net_cost)."""
     return runs[COST].astype(float)
 
 
@@ -111,7 +113,7 @@ def equal_cost_table_markdown(table: pd.DataFrame) -> str:
         "baseline": table["baseline"].map(number), "at equal cost": table["mean"].map(number),
         "effect [95% CI]": [_value(m, lo, hi)
                             for m, lo, hi in zip(table["effect"], table["effect_low"], table["effect_high"])],
-        "effect per 1,000 cost units [95% CI]": [
+        "effect per 10 million yuan (1,000 units of 10k yuan) of net cost [95% CI]": [
             _value(1000 * m, 1000 * lo, 1000 * hi)
             for m, lo, hi in zip(table["effect_per_cost"], table["effect_per_cost_low"],
                                  table["effect_per_cost_high"])],
@@ -128,11 +130,12 @@ def equal_cost_notes(table: pd.DataFrame, info: dict[str, Any]) -> str:
     return (f"Each countermeasure's levers, rates, brokering and running budgets scaled by one factor (`scale`)"
             f" found by a bracketed search until its mean cost over the {searched} search seeds was within"
             f" {info.get('tolerance', float('nan')):.1%} of the budget: {budget}"
-            + (f" = {target:,.1f} cost units over the horizon" if target is not None else "") +
-            f". Costs are the countermeasures' outlays over the horizon (budgets, brokered links, rewards,"
-            f" subsidies). n = {n} seeds, each run for the baseline and every countermeasure (common random"
-            f" numbers); cost: mean and t {LEVEL:.0%} interval over them; effect: mean of the per-seed differences"
-            f" from the baseline with the paired t {LEVEL:.0%} interval; per 1,000 cost units: the mean effect over"
+            + (f" = {target:,.1f} × 10k yuan of net cost over the horizon" if target is not None else "") +
+            f". Costs are the countermeasures' outlays over the horizon (budgets, brokered links, the authority's"
+            f" cases, rewards, subsidies) less the fines collected, in 10k yuan. n = {n} seeds, each run for the"
+            f" baseline and every countermeasure (common random numbers); cost: mean and t {LEVEL:.0%} interval"
+            f" over them; effect: mean of the per-seed differences from the baseline with the paired t"
+            f" {LEVEL:.0%} interval; per 10 million yuan (1,000 units of 10k yuan) of net cost: the mean effect over"
             f" the mean extra cost, with a {LEVEL:.0%} percentile bootstrap interval over seeds"
             f" ({BOOTSTRAP_RESAMPLES} resamples). cumulative_volume and fulfilment_overall are over the horizon,"
             f" islands and producer_integration at its end.")
