@@ -203,10 +203,10 @@ def obligation_per_unit(p: Parameters, req: Requests, is_department) -> np.ndarr
 
 def refusal_payoff(p: Parameters, lv: Levers, req: Requests, shame_per_unit: float,
                    grant: np.ndarray | None = None, obligation_per_unit=0.0) -> np.ndarray:
-    """Expected payoff to a provider of refusing: the fine if detected (always when escalated), the
-    public's disapproval, its obligations, and the forced grant (``grant``: its payoff, if already
-    known) when the authority rules for sharing."""
-    found = lv.escalation + (1.0 - lv.escalation) * detection(p, req)
+    """Expected payoff to a provider of refusing: the fine if detected (always when escalated; never
+    for data the law forbids it to share), the public's disapproval, its obligations, and the forced
+    grant (``grant``: its payoff, if already known) when the authority rules for sharing."""
+    found = (lv.escalation + (1.0 - lv.escalation) * detection(p, req)) * (1.0 - req.restricted)
     grant = grant_payoff(p, lv, req) if grant is None else grant
     forced = forced_grant_probability(lv, req) * grant
     blame = (lv.evaluation_penalty * found + shame_per_unit * req.watched + obligation_per_unit) * req.size

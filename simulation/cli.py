@@ -97,7 +97,8 @@ def _text(value) -> str:
 
 def format_summary(summary: dict) -> str:
     lines = [f"scenario {summary['scenario']}  seed {summary['seed']}  steps {summary['steps']}"]
-    lines += [f"  {key:<28} {_text(summary[key])}" for key in SHOWN]
+    width = max(map(len, SHOWN))
+    lines += [f"  {key:<{width}} {_text(summary[key])}" for key in SHOWN]
     return "\n".join(lines)
 
 

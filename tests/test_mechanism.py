@@ -55,7 +55,7 @@ class Accounts:
             reward = (lv.evaluation_reward + lv.enterprise_subsidy * enterprise) * size
             self.holders[provider] += reward
             self.purse -= reward
-        if batch.refused[i] and caught:
+        if batch.refused[i] and caught and not batch.view.restricted[i]:
             fine = lv.evaluation_penalty * size
             self.holders[provider] -= fine
             self.purse += fine

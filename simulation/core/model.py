@@ -286,7 +286,8 @@ class DataSharingModel(mesa.Model):
         price = incentives.unit_price(lv, d.quality) * d.size
         bonus = self._by_holder_role(batch.provider, government.bonus_per_unit(lv), enterprise.bonus_per_unit(lv))
         caught = batch.escalated | (self.rng.random(len(batch)) < incentives.detection(p, batch.view))
-        fine = lv.evaluation_penalty * batch.view.size * (batch.refused & caught)
+        lawful = batch.view.restricted > 0  # a refusal of data the law forbids to share is never fined
+        fine = lv.evaluation_penalty * batch.view.size * (batch.refused & caught & ~lawful)
         participants = self.population.strategy[h:] > 0
         ledger = Ledger(
             price_paid=np.bincount(d.requester, price, h), price_received=np.bincount(d.provider, price, h),
