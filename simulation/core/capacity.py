@@ -19,8 +19,9 @@ with the links those the generator is expected to draw (:func:`expected_links`).
 are peak resident memory of fresh processes minus the memory before building, measured with
 ``python -m benchmarks.memory`` (which prints measurement and estimate side by side) and rounded up
 about 10%: 300,120 agents with 300,437 public ties took 156 MB and with 1,500,437 ties 227 MB (59
-bytes per tie, then 460 per agent); 2,000 departments with 1,000,418 links between them 499 MB
-(497 per holder link); a small world of 100,120 agents and 300,360 links 245 MB (181 MB of it
+bytes per tie, then 460 per agent); 2,000 departments with 1,000,418 links between them 561 MiB
+(587 per holder link: Model 3 keeps each requester's expected fulfilment on a link, and the
+authority's queue); a small world of 100,120 agents and 300,360 links 245 MB (181 MB of it
 networkx's graph).  Against the speed benchmark's sizes (benchmarks/results.json, memory grown while
 building and stepping): 100,000 agents, 322,673 links measured 75 MB, estimated 102 MB; 1,000,000
 agents, 3.3 million links, measured 0.64 GiB, estimated 0.80 GiB.
@@ -33,7 +34,7 @@ container's or a systemd slice's limit, past which the kernel's OOM killer ends 
 
 A plan holds one validated scenario per cell (scenario x sweep point) and one run description
 per run, and hashes every run's full configuration once (``Plan.digest``): 20,000 replications took
-186 MB (9,700 bytes per run) and a 2,000-point grid 40 MB (21,000 bytes per cell and its run).
+237 MiB (12,400 bytes per run, with Model 3's summary columns) and a 2,000-point grid 40 MB (21,000 bytes per cell and its run).
 """
 
 from __future__ import annotations
@@ -53,13 +54,13 @@ GIB = 2**30
 # Bytes, measured by benchmarks/memory.py (see above).
 BASE = 16 * 2**20  # the model's fixed arrays, Mesa, the data collector
 PER_AGENT = 500
-PER_HOLDER_LINK = 550
+PER_HOLDER_LINK = 650
 PER_PUBLIC_LINK = 64
 PER_GRAPH_LINK = 450
 PER_GRAPH_NODE = 700
 PER_MONTH = len(METRICS) * 48  # a float per metric in the data collector's lists and in the frame
 PLAN_PER_CELL = 12_000
-PLAN_PER_RUN = 11_000
+PLAN_PER_RUN = 14_000
 DENSE_DRAW = 1 / 50  # NumPy's cut-off above which choice(replace=False) holds every candidate
 
 # Most runs one batch (or study) may hold.  Every run's monthly metrics end in one timeseries.parquet
