@@ -44,24 +44,32 @@ INDICATORS = {i.name: i for i in (
     # sharing
     Indicator("final_volume", "data units shared per month, mean of the final year", True),
     Indicator("cumulative_volume", "data units shared over the horizon", True),
-    # the requests
+    # the requests, on both channels and on each
     Indicator("fulfilment", "share of requests fulfilled over the horizon", True),
+    Indicator("fulfilment_catalogued", "share of requests between departments fulfilled over the horizon", True),
+    Indicator("fulfilment_cross_sector", "share of cross-sector requests fulfilled over the horizon", True),
+    Indicator("volume_catalogued", "data units moved between departments over the horizon", True),
+    Indicator("volume_cross_sector", "data units moved on the cross-sector channel over the horizon", True),
+    Indicator("forced_volume_share", "share of the volume the authority forced, over the horizon", False),
     Indicator("wait_mean_days", "mean waiting time of a request (working days), mean of the final year", False),
     Indicator("beyond_window_share",
               "share of provider-decided requests answered after the reply window, final year", False),
     # islands and producers
     Indicator("producer_integration",
               "share of holders whose data reached another holder, mean of the final year", True),
-    Indicator("islands", "islands of holders joined by recent fulfilled requests, mean of the final year", False),
+    Indicator("islands", "islands of two-way exchange (data went both ways recently), mean of the final year",
+              False),
     Indicator("islands_either_way", "islands if a delivery either way joins holders, mean of the final year", False),
-    Indicator("final_component_share", "largest component share, mean of the final year", True),
-    Indicator("integrated", "run reached lasting integration (90% component held) within the horizon", True),
+    Indicator("final_component_share", "largest two-way component share, mean of the final year", True),
+    Indicator("integrated", "run reached lasting integration (two-way component held) within the horizon", True),
     # promotion and costs
     Indicator("adoption_holders", "share of holders sharing, mean of the final year", True),
     Indicator("adoption_government", "share of departments active, mean of the final year", True),
     Indicator("remediation_cost_share", "remediation share of all costs of providing data", False),
     Indicator("remediation_largest_cost", "remediation is the largest of the costs of providing data", False),
-    Indicator("total_countermeasure_cost", "countermeasure cost over the horizon", False),
+    Indicator("total_countermeasure_cost", "countermeasure outlays over the horizon (10k yuan)", False),
+    Indicator("total_net_countermeasure_cost", "countermeasure outlays less fines over the horizon (10k yuan)", False),
+    Indicator("interest_balance", "share of the three roles whose payoff over the horizon is positive", True),
 )}
 
 # The indicators of the mechanism each countermeasure acts through (docs/ODD.md sections 1 and 6).
@@ -72,8 +80,10 @@ MECHANISM_INDICATOR = {
     "security": ("incidents_per_volume",),
 }
 # Rows of the effect table after a countermeasure's own indicators.
-TABLE_INDICATORS = ("final_volume", "cumulative_volume", "fulfilment", "wait_mean_days", "producer_integration",
-                    "islands", "islands_either_way", "integrated")
+TABLE_INDICATORS = ("final_volume", "cumulative_volume", "fulfilment", "fulfilment_catalogued",
+                    "fulfilment_cross_sector", "volume_catalogued", "volume_cross_sector", "wait_mean_days",
+                    "forced_volume_share", "producer_integration", "islands", "islands_either_way", "integrated",
+                    "interest_balance", "total_net_countermeasure_cost")
 
 
 def _final_year(ts: pd.DataFrame, metric: str) -> float:
@@ -94,6 +104,11 @@ def indicators_of(ts: pd.DataFrame, summary: pd.Series) -> dict[str, float]:
         "final_volume": float(last["final_year_volume"]),
         "cumulative_volume": float(summary["cumulative_volume"]),
         "fulfilment": float(summary["fulfilment_overall"]),
+        "fulfilment_catalogued": float(summary["fulfilment_overall_catalogued"]),
+        "fulfilment_cross_sector": float(summary["fulfilment_overall_cross_sector"]),
+        "volume_catalogued": float(ts["volume_catalogued"].sum()),
+        "volume_cross_sector": float(ts["volume_cross_sector"].sum()),
+        "forced_volume_share": float(summary["forced_volume_share"]),
         "wait_mean_days": float(last["final_year_wait_mean_days"]),
         "beyond_window_share": float(last["final_year_beyond_window_share"]),
         "producer_integration": _final_year(ts, "producer_integration"),
@@ -109,6 +124,8 @@ def indicators_of(ts: pd.DataFrame, summary: pd.Series) -> dict[str, float]:
         "remediation_cost_share": float(summary["remediation_cost_share"]),
         "remediation_largest_cost": float(costs["remediation_cost"] >= max(costs.values())),
         "total_countermeasure_cost": float(summary["total_countermeasure_cost"]),
+        "total_net_countermeasure_cost": float(summary["total_net_countermeasure_cost"]),
+        "interest_balance": float(summary["interest_balance_overall"]),
         **{f"total_{name}": value for name, value in costs.items()},
     }
 

@@ -34,7 +34,8 @@ container's or a systemd slice's limit, past which the kernel's OOM killer ends 
 
 A plan holds one validated scenario per cell (scenario x sweep point) and one run description
 per run, and hashes every run's full configuration once (``Plan.digest``): 20,000 replications took
-237 MiB (12,400 bytes per run, with Model 3's summary columns) and a 2,000-point grid 40 MB (21,000 bytes per cell and its run).
+237 MiB (12,400 bytes per run, with Model 3's summary columns) and a 2,000-point grid 46 MiB
+(24,000 bytes per cell and its run).
 """
 
 from __future__ import annotations
