@@ -243,7 +243,7 @@ def test_policymaker_compares_saves_and_loads_a_package(server, root, tmp_path):
             expect(results).to_be_visible(timeout=COMPARE_LIMIT)
             table = page.locator("table.effects")
             expect(table).to_contain_text("Sharing volume per month, final year")
-            expect(table).to_contain_text("Countermeasure cost, whole horizon")
+            expect(table).to_contain_text("Net countermeasure cost (10k yuan), whole horizon")
             expect(table.locator("tr")).to_have_count(7)  # a header and six outcomes
             panel = page.locator(".v-card", has_text="Compare with baseline").last
             expect(panel.locator("img")).to_have_count(1)  # the five indicators, both arms' bands
