@@ -6,9 +6,10 @@ It exists to be checked against, not used: ``tests/test_reference.py`` checks th
 and this one agree in distribution, and the benchmark measures how much faster the fast one is.
 It shares with the fast model only what is not the step itself: the scenario, the network
 generator (so one seed gives both models the same graph), the countermeasure objects, the demand
-matrix, and the roles' decision rules (``agents/``), called here once per request with plain
-numbers.  Its random draws are its own, so it matches the fast model in distribution, not run for
-run.  Section numbers below are those of docs/ODD.md.
+matrix, a few constants, and the roles' decision rules (``agents/``), called here once per request
+with plain numbers.  Its random draws are its own, so it matches the fast model in distribution,
+not run for run.  The coordinating authority is an object with a plain list of cases as its queue.
+Section numbers below are those of docs/ODD.md.
 """
 
 from __future__ import annotations
@@ -21,14 +22,16 @@ import networkx as nx
 from agents import enterprise, government, incentives, public
 from agents.roles import ROLE_KEYS
 from simulation.config import Scenario
+from simulation.core.authority import WORKING_DAYS_PER_MONTH
 from simulation.core.countermeasures import Package
 from simulation.core.links import NEVER
 from simulation.core.metrics import METRICS
 from simulation.core.network import build_network, layout_of, read_network_file
-from simulation.core.requests import KINDS, demand_matrix
+from simulation.core.requests import CHANNELS, KINDS, demand_matrix
 
 ROLES = ROLE_KEYS
 SHORT = {"government": "gov", "enterprise": "ent"}
+CATALOGUED, CROSS_SECTOR = CHANNELS
 
 
 def clip01(x: float) -> float:
@@ -36,20 +39,21 @@ def clip01(x: float) -> float:
 
 
 class Link:
-    """A holder-holder link (the lower node first): trust, when data last went each way, and what
-    happened on it this month."""
+    """A holder-holder link (the lower node first): trust, when data last went each way, what each
+    end expects of its requests over it, and what happened on it this month."""
 
-    __slots__ = ("ends", "trust", "prior", "last_sent", "last_active", "answered", "refusals", "arbitrated")
+    __slots__ = ("ends", "trust", "prior", "last_sent", "last_active", "expects", "answered", "refusals", "vouched")
 
     def __init__(self, a: "Holder", b: "Holder", trust: float, prior: float, t: int) -> None:
         self.ends = (a, b) if a.index < b.index else (b, a)
         self.trust, self.prior, self.last_active = trust, prior, t
-        self.last_sent = {a: NEVER, b: NEVER}  # month a fulfilled request last brought this end's data to the other
+        self.last_sent = {a: NEVER, b: NEVER}  # month a delivery last brought this end's data to the other
+        self.expects = {a: 1.0, b: 1.0}  # each end's expected fulfilment of the requests it files over the link
         self.clear()
 
     def clear(self) -> None:
-        self.answered = self.refusals = 0  # requests answered in time / refused and not overturned, this month
-        self.arbitrated = False
+        self.answered = self.refusals = 0  # requests answered in time / refused, this month
+        self.vouched = False  # the authority forced a delivery over it this month
 
     def other(self, end: "Holder") -> "Holder":
         return self.ends[1] if end is self.ends[0] else self.ends[0]
@@ -61,21 +65,77 @@ class Link:
 
 
 class Request:
-    """One request for data and what became of it."""
+    """One request for data and what became of it this month."""
 
     def __init__(self, requester: "Holder", provider: "Holder", link: Link) -> None:
         self.requester, self.provider, self.link = requester, provider, link
+        self.channel = CROSS_SECTOR
         self.catalogued = self.not_shareable = self.automatic = self.restricted = False
         self.exposure = 0.0
         self.size = 0.0
         self.view: incentives.Requests | None = None
-        self.decided = self.granted = self.refused = self.escalated = self.arbitrated = False
-        self.timely = self.beyond_window = self.leaked = False
-        self.wait_days = 0
+        self.decided = self.granted = self.refused = self.escalated = False
+        self.timely = self.beyond_window = False
+        self.wait_days = 0  # to the provider's answer
 
-    @property
-    def fulfilled(self) -> bool:
-        return self.granted or self.arbitrated
+
+class Case:
+    """A refused request its requester took to the authority, and the authority's ruling on it."""
+
+    def __init__(self, request: Request, filed: int) -> None:
+        self.request, self.filed = request, filed
+        self.granted = False  # ordered shared, once decided
+        self.wait_days = 0  # from filing to the ruling, once decided
+
+
+class Delivery:
+    """Data that went from a provider to a requester this month: a request granted, or a case the
+    authority ordered shared (``forced``), with the provider's data as it was when asked."""
+
+    def __init__(self, request: Request, forced: bool) -> None:
+        self.request, self.forced = request, forced
+        self.leaked = False
+
+
+class Authority:
+    """The coordinating authority (3.4d): a first-in, first-out queue of cases, decided as its
+    capacity allows, by the legal tier; ``service`` is the chance a new case is decided before its
+    requester withdraws it, at the pace the authority last showed."""
+
+    def __init__(self) -> None:
+        self.queue: list[Case] = []
+        self.service = 1.0
+        self.lost = 0  # cases withdrawn since the last ruling because their link decayed
+        self.month_done([], 0, 0.0)
+
+    def month_done(self, decided: list[Case], withdrawn: int, cost: float) -> None:
+        self.decided, self.withdrawn, self.cost = decided, withdrawn, cost
+
+    def take_up(self, request: Request, t: int) -> None:
+        self.queue.append(Case(request, t))
+
+    def link_dropped(self, link: Link) -> None:
+        kept = [case for case in self.queue if case.request.link is not link]
+        self.lost += len(self.queue) - len(kept)
+        self.queue = kept
+
+    def rule(self, model: "ReferenceModel", t: int) -> None:
+        """Withdraw the cases that waited too long, decide the oldest as capacity allows, cost them."""
+        p, lv, rnd = model.params, model.levers, model.random
+        patient = [case for case in self.queue if t - case.filed < p.case_patience]
+        withdrawn = len(self.queue) - len(patient) + self.lost
+        self.lost = 0
+        capacity = lv.authority_capacity * len(model.holders) / 100.0
+        slots = int(capacity) + int(rnd.random() < capacity - int(capacity))  # the fraction as a chance
+        decided, self.queue = patient[:slots], patient[slots:]
+        if patient:
+            self.service = 1.0 - (1.0 - len(decided) / len(patient)) ** p.case_patience
+        else:
+            self.service = 1.0 if capacity > 0 else 0.0
+        for case in decided:
+            case.granted = rnd.random() < float(incentives.ruling_probability(lv, case.request.view))
+            case.wait_days = case.request.wait_days + (t - case.filed) * WORKING_DAYS_PER_MONTH + p.arbitration_days
+        self.month_done(decided, withdrawn, lv.case_cost * len(decided))
 
 
 class Person(mesa.Agent):
@@ -154,11 +214,15 @@ class Holder(Person):
             self.quality = clip01(base + rnd.gauss(0, p.quality_noise))
         self.technology = clip01(p.technology_initial + rnd.gauss(0, p.capability_noise))
         self.security = clip01(p.security_initial + rnd.gauss(0, p.capability_noise))
+        # A department's tiers are those of its catalogue; an enterprise's, of its data.
+        department = self.role == "government"
         if kind == "telecom":
             self.restricted = p.telecom_restricted_share
         else:
-            self.restricted = clip01(p.restricted_share + rnd.gauss(0, p.restricted_noise))
-        self.open = min(clip01(p.open_share + rnd.gauss(0, p.open_noise)), 1 - self.restricted)
+            restricted = p.catalogue_not_shareable if department else p.restricted_share
+            self.restricted = clip01(restricted + rnd.gauss(0, p.restricted_noise))
+        unconditional = p.catalogue_unconditional if department else p.open_share
+        self.open = min(clip01(unconditional + rnd.gauss(0, p.open_noise)), 1 - self.restricted)
         self.conditional = 1.0 - self.open - self.restricted
         self.isolation_spell = 0
         self.last_provided = NEVER  # last month its data reached another holder
@@ -168,17 +232,18 @@ class Holder(Person):
     def new_month(self) -> None:
         self.filed: list[Request] = []
         self.asked: list[Request] = []
+        self.received = 0  # deliveries to it this month, the authority's orders included
         self.remediated = self.incident = False
 
     @property
     def served(self) -> float:
-        """Share of its requests this month that were fulfilled."""
-        return sum(r.fulfilled for r in self.filed) / len(self.filed) if self.filed else 0.0
+        """Deliveries to it this month per request it filed, at most 1 (0 if it asked for nothing)."""
+        return min(1.0, self.received / len(self.filed)) if self.filed else 0.0
 
     def change_capabilities(self) -> None:
         super().change_capabilities()
         p, rates = self.model.params, self.model.rates
-        self.technology += rates.technology * (1.0 - self.technology)
+        self.technology += min(1.0, rates.technology + p.training_capability * rates.training) * (1.0 - self.technology)
         self.security += rates.security * (1.0 - self.security)
         self.quality += (p.technology_quality_gain * self.technology * (1.0 - self.quality)
                          - p.quality_decay * self.quality)
@@ -188,22 +253,29 @@ class Holder(Person):
         self.watched = sum(c.strategy for c in citizens) / len(citizens) if citizens else 0.0
 
     def file_requests(self) -> list[Request]:
-        """Ask each linked partner for data with the demand rate for the pair of kinds (3.4a)."""
-        m = self.model
+        """Ask each linked partner for data (3.4a): the demand rate for the pair of kinds, raised for a
+        department by its participating public, lowered where it expects refusals."""
+        m, p = self.model, self.model.params
         mine = KINDS.index(self.kind)
+        pull = 1.0 + p.public_demand * self.watched if self.role == "government" else 1.0
         filed = []
         for link in self.links:
             partner = link.other(self)
-            if m.random.random() < m.demand[mine][KINDS.index(partner.kind)]:
+            need = min(1.0, m.demand[mine][KINDS.index(partner.kind)] * pull)
+            rate = need * (1.0 - p.demand_discouragement * (1.0 - link.expects[self]))
+            m.discouraged += need - rate
+            if m.random.random() < rate:
                 filed.append(partner.review(self, link))
         return filed
 
     def review(self, requester: "Holder", link: Link) -> Request:
-        """The platform's review of a request for this holder's data: size, tier and path (3.4b)."""
+        """The platform's review of a request for this holder's data: channel, size, tier and path (3.4b)."""
         p, lv, rnd = self.model.params, self.model.levers, self.model.random
         request = Request(requester, self, link)
-        request.size = p.request_share * self.volume
-        request.catalogued = rnd.random() < lv.tiering
+        between_departments = requester.role == self.role == "government"
+        request.channel = CATALOGUED if between_departments else CROSS_SECTOR
+        request.catalogued = between_departments or rnd.random() < lv.tiering
+        request.size = p.request_share * min(requester.volume, self.volume)  # its need, at most what is held
         draw = rnd.random()  # the data's tier, whether or not a catalogue records it
         tier = "open" if draw < self.open else "conditional" if draw < self.open + self.conditional else "restricted"
         request.restricted = tier == "restricted"
@@ -217,16 +289,18 @@ class Holder(Person):
         request.view = incentives.Requests(  # one request, as plain numbers
             size=request.size, quality=self.quality, technology=self.technology, security=self.security,
             trust=link.trust, exposure=request.exposure, automatic=request.automatic,
-            not_shareable=request.not_shareable, requester_shares=float(requester.strategy),
+            not_shareable=request.not_shareable, conditional=float(tier == "conditional"),
+            obliged=float(between_departments), requester_shares=float(requester.strategy),
             provider_shares=float(self.strategy), watched=self.watched, perception=requester.cognition,
-            restricted=float(request.restricted))
+            provider_perception=self.cognition, provider_value=self.rule.value_per_unit(p),
+            restricted=float(request.restricted), service=self.model.authority.service)
         requester.filed.append(request)
         self.asked.append(request)
         return request
 
     def answer(self, request: Request) -> None:
-        """Grant or refuse (3.4c), escalation and arbitration (3.4d), and the working days (3.4e)."""
-        p, lv, rnd = self.model.params, self.model.levers, self.model.random
+        """Grant or refuse (3.4c) and the working days to the answer (3.4e)."""
+        p, rnd = self.model.params, self.model.random
         sharer = self.strategy == 1
         by_platform = request.automatic and sharer
         request.decided = not request.not_shareable and not by_platform
@@ -237,9 +311,6 @@ class Holder(Person):
                                                     float(request.requester.strategy))
             request.granted = rnd.random() < float(chance)
         request.refused = request.decided and not request.granted
-        if request.refused and rnd.random() < lv.escalation:
-            request.escalated = True
-            request.arbitrated = rnd.random() < lv.arbitration and not request.restricted  # the law first
         request.timely = request.granted and sharer
         if by_platform:
             window = 0
@@ -254,7 +325,17 @@ class Holder(Person):
         request.beyond_window = request.decided and reply > window
         if request.not_shareable and request.catalogued:
             reply = 0  # refused at the platform's review
-        request.wait_days = p.review_days + reply + (p.arbitration_days if request.escalated else 0)
+        request.wait_days = p.review_days + reply
+
+    def consider_escalating(self, request: Request) -> None:
+        """Take a refusal to the authority, where the escalation countermeasure allows it and the case
+        is worth this requester's effort (3.4d)."""
+        m = self.model
+        p, lv = m.params, m.levers
+        worth = incentives.escalation_worth(p, lv, request.view, self.rule.value_per_unit(p))
+        if worth and m.random.random() < lv.escalation:
+            request.escalated = True
+            m.authority.take_up(request, m.steps)
 
     def weigh(self) -> None:
         """Perceived payoff of each stance on this month's requests, as provider and as requester (section 6)."""
@@ -348,10 +429,13 @@ class ReferenceModel(mesa.Model):
                 b.neighbours.append(a)
         self.package = Package.of(config)
         self.levers = self.package.levers_at(0)
-        self.recent_incident_rate, self.cumulative_volume = 0.0, 0.0
+        self.authority = Authority()
+        self.recent_incident_rate, self.cumulative_volume, self.discouraged = 0.0, 0.0, 0.0
         self.requests: list[Request] = []
+        self.deliveries: list[Delivery] = []
         self.costs = dict.fromkeys(("remediation_cost", "handling_cost", "negotiation_cost", "incidents",
-                                    "incident_loss", "countermeasure_cost", "fines_collected", "prices_paid"), 0.0)
+                                    "incident_loss", "countermeasure_cost", "fines_collected",
+                                    "net_countermeasure_cost", "authority_cost", "prices_paid"), 0.0)
         self.measure()
         self.datacollector = mesa.DataCollector(model_reporters={name: (lambda m, key=name: m.metrics[key])
                                                                  for name in METRICS})
@@ -372,6 +456,7 @@ class ReferenceModel(mesa.Model):
         for end in link.ends:
             end.links.remove(link)
             end.neighbours.remove(link.other(end))
+        self.authority.link_dropped(link)  # its requesters withdraw the cases queued on it
 
     # ------------------------------------------------------------------ the step (section 3)
     def step(self) -> None:
@@ -382,9 +467,13 @@ class ReferenceModel(mesa.Model):
         self.decay_links(t)
         link_costs = sum(brokering.cost_per_link * self.broker(brokering, t)
                          for brokering in self.package.brokering_at(t))
-        self.request_data()
+        self.request_data(t)
+        self.authority.rule(self, t)
+        self.deliveries = ([Delivery(r, forced=False) for r in self.requests if r.granted]
+                           + [Delivery(case.request, forced=True) for case in self.authority.decided if case.granted])
         self.settle(t, link_costs)
         self.update_trust()
+        self.update_expectations()
         self.learn()
         self.measure()
         self.datacollector.collect(self)
@@ -415,19 +504,23 @@ class ReferenceModel(mesa.Model):
                 made += 1
         return made
 
-    def request_data(self) -> None:
-        """Every holder files its requests; each provider answers each one (3.4)."""
+    def request_data(self, t: int) -> None:
+        """Every holder files its requests; each provider answers each one, and its requester may take
+        a refusal to the authority (3.4)."""
         for holder in self.holders:
             holder.new_month()
             holder.look_at_public()
-        self.requests = []
+        self.requests, self.discouraged = [], 0.0
         for holder in self.holders:
             self.requests.extend(holder.file_requests())
         for request in self.requests:
             request.provider.answer(request)
+            if request.refused:
+                request.requester.consider_escalating(request)
 
     def settle(self, t: int, link_costs: float) -> None:
-        """Flows, money, costs, remediation, incidents and welfare payoffs of the month's requests (3.5)."""
+        """Flows, money, costs, remediation and incidents of the month's deliveries and refusals (3.5),
+        and every agent's payoff, every benefit fully perceived."""
         p, lv, rnd = self.params, self.levers, self.random
         for link in self.links:
             link.clear()
@@ -435,43 +528,48 @@ class ReferenceModel(mesa.Model):
             agent.payoff = 0.0
         remediation = handling = negotiation = loss = prices = fines = rewards = 0.0
         incidents = 0
-        for r in self.requests:
+        for d in self.deliveries:
+            r = d.request
             view, size, provider, requester = r.view, r.size, r.provider, r.requester
-            if r.fulfilled:
-                price = float(incentives.unit_price(lv, view.quality)) * size
-                fix = float(incentives.remediation_unit_cost(p, view.quality, view.technology)) * size
-                negotiate = incentives.negotiation_unit_cost(p, lv) * size
-                risk = float(incentives.risk_premium(p, lv, view.trust)) * size
-                r.leaked = rnd.random() < float(incentives.incident_probability(p, view.security, view.exposure))
-                leak = p.incident_loss * size if r.leaked else 0.0
-                value = requester.rule.value_per_unit(p) * view.quality * size
-                requester.payoff += value - price
-                provider.payoff += price - (p.handling_cost * size + negotiate + risk + fix + leak)
-                r.link.last_sent[provider] = t
-                r.link.last_active = t
-                provider.last_provided = t
-                provider.remediated |= fix > 0
-                provider.incident |= r.leaked
-                prices += price
-                remediation, handling, negotiation = (remediation + fix, handling + p.handling_cost * size,
-                                                      negotiation + negotiate)
-                loss += leak
-                incidents += r.leaked
+            price = float(incentives.unit_price(lv, view.quality)) * size
+            fix = float(incentives.remediation_unit_cost(p, view.quality, view.technology)) * size
+            negotiate = incentives.negotiation_unit_cost(p, lv) * size
+            risk = float(incentives.risk_premium(p, lv, r.link.trust)) * size
+            d.leaked = rnd.random() < float(incentives.incident_probability(p, view.security, view.exposure))
+            leak = p.incident_loss * size if d.leaked else 0.0
+            requester.payoff += requester.rule.value_per_unit(p) * view.quality * size - price
+            own = provider.rule.value_per_unit(p) * view.quality * size / p.value_asymmetry
+            provider.payoff += price + own - (p.handling_cost * size + negotiate + risk + fix + leak)
+            requester.received += 1
+            r.link.last_sent[provider] = t
+            r.link.last_active = t
+            r.link.vouched |= d.forced
+            provider.last_provided = t
+            provider.remediated |= fix > 0
+            provider.incident |= d.leaked
+            prices += price
+            remediation, handling, negotiation = (remediation + fix, handling + p.handling_cost * size,
+                                                  negotiation + negotiate)
+            loss += leak
+            incidents += d.leaked
+        for r in self.requests:
+            view, size, provider = r.view, r.size, r.provider
             if r.timely:
                 bonus = provider.rule.bonus_per_unit(lv)
                 provider.payoff += bonus * size
                 rewards += bonus * size
                 r.link.answered += 1
             if r.refused:
-                shame = provider.rule.shame_per_unit(p)
-                provider.payoff -= shame * provider.watched * size
+                is_department = float(provider.role == "government")
+                blame = (provider.rule.shame_per_unit(p) * provider.watched
+                         + float(incentives.obligation_per_unit(p, view, is_department)))
+                provider.payoff -= blame * size
                 if r.escalated or rnd.random() < float(incentives.detection(p, view)):
                     provider.payoff -= lv.evaluation_penalty * size
                     fines += lv.evaluation_penalty * size
-                if r.arbitrated:
-                    r.link.arbitrated = True
-                else:
-                    r.link.refusals += 1
+                r.link.refusals += 1
+            if r.escalated:
+                r.requester.payoff -= p.escalation_effort
         for holder in self.holders:
             if holder.remediated:
                 holder.quality += p.remediation_learning * max(0.0, p.quality_standard - holder.quality)
@@ -482,14 +580,15 @@ class ReferenceModel(mesa.Model):
         for citizen in self.by_role["public"]:
             citizen.see_services()
             citizen.earn()
+        outlays = budgets + link_costs + self.authority.cost + rewards + lv.public_reward * participants
         self.costs = {"remediation_cost": remediation, "handling_cost": handling, "negotiation_cost": negotiation,
-                      "incidents": incidents, "incident_loss": loss,
-                      "countermeasure_cost": budgets + link_costs + rewards + lv.public_reward * participants,
-                      "fines_collected": fines, "prices_paid": prices}
+                      "incidents": incidents, "incident_loss": loss, "countermeasure_cost": outlays,
+                      "fines_collected": fines, "net_countermeasure_cost": outlays - fines,
+                      "authority_cost": self.authority.cost, "prices_paid": prices}
 
     def update_trust(self) -> None:
-        """Answers in time build trust, refusals erode it, incidents hit it, arbitration vouches for
-        the link, and trust drifts back toward its prior (3.6)."""
+        """Answers in time build trust, refusals erode it, incidents hit it, a forced delivery vouches
+        for the link, and trust drifts back toward its prior (3.6)."""
         p, lv = self.params, self.levers
         gain = min(1.0, p.trust_gain * (1.0 + lv.transparency))
         for link in self.links:
@@ -499,9 +598,21 @@ class ReferenceModel(mesa.Model):
                 link.trust *= 1.0 - p.trust_loss
             if any(end.incident for end in link.ends):
                 link.trust *= 1.0 - p.incident_trust_loss
-            if link.arbitrated:
+            if link.vouched:
                 link.trust = max(link.trust, lv.vouched_trust)
             link.trust += p.trust_decay * (link.prior - link.trust)
+
+    def update_expectations(self) -> None:
+        """Each requester moves its expected fulfilment over a link toward the share of its requests
+        there that got their final answer this month and were granted: the requests not taken to the
+        authority, and the cases it decided (3.6)."""
+        answers: dict[tuple[Link, Holder], list[bool]] = {}
+        final = [(r, r.granted) for r in self.requests if not r.escalated]
+        for request, granted in final + [(case.request, case.granted) for case in self.authority.decided]:
+            answers.setdefault((request.link, request.requester), []).append(granted)
+        memory = self.params.expectation_memory
+        for (link, requester), granted in answers.items():
+            link.expects[requester] += memory * (sum(granted) / len(granted) - link.expects[requester])
 
     def learn(self) -> None:
         """Every agent weighs its stances, then revises against its role's payoff gaps (3.7)."""
@@ -521,60 +632,60 @@ class ReferenceModel(mesa.Model):
 
     # ------------------------------------------------------------------ measurement (section 7)
     def measure(self) -> None:
-        t, p, holders, requests = self.steps, self.params, self.holders, self.requests
-        window = p.flow_window
-        one_way, two_way = nx.Graph(), nx.Graph()
-        one_way.add_nodes_from(holders)
+        t, p, holders, requests, deliveries = self.steps, self.params, self.holders, self.requests, self.deliveries
+        authority, window = self.authority, p.flow_window
+        either_way, two_way = nx.Graph(), nx.Graph()
+        either_way.add_nodes_from(holders)
         two_way.add_nodes_from(holders)
         for link in self.links:
             if link.recent(t, window):
-                one_way.add_edge(*link.ends)
+                either_way.add_edge(*link.ends)
             if link.recent(t, window, two_way=True):
                 two_way.add_edge(*link.ends)
         for holder in holders:
-            holder.isolation_spell = holder.isolation_spell + 1 if one_way.degree(holder) == 0 else 0
+            holder.isolation_spell = holder.isolation_spell + 1 if either_way.degree(holder) == 0 else 0
         isolated = [h for h in holders if h.isolation_spell > 0]
-        islands, exchanges = list(nx.connected_components(one_way)), list(nx.connected_components(two_way))
 
         channels = {f"volume_{a}_{b}": 0.0 for a in ("gov", "ent") for b in ("gov", "ent")}
-        grid_water = water_grid = 0.0
-        for r in requests:
-            if r.fulfilled:
-                channels[f"volume_{SHORT[r.provider.role]}_{SHORT[r.requester.role]}"] += r.size
-                grid_water += r.size if (r.provider.kind, r.requester.kind) == ("grid", "water") else 0.0
-                water_grid += r.size if (r.provider.kind, r.requester.kind) == ("water", "grid") else 0.0
-        volume = sum(r.size for r in requests if r.fulfilled)
+        for d in deliveries:
+            channels[f"volume_{SHORT[d.request.provider.role]}_{SHORT[d.request.requester.role]}"] += d.request.size
+        volume = sum(d.request.size for d in deliveries)
         self.cumulative_volume += volume
         grid = [h for h in holders if h.kind == "grid"]
 
-        filed = len(requests)
-        granted = sum(r.fulfilled for r in requests)
+        def units(provider_kind: str, requester_kind: str | None = None) -> float:
+            return sum(d.request.size for d in deliveries if d.request.provider.kind == provider_kind
+                       and requester_kind in (None, d.request.requester.kind))
+
+        # A request's final answer: the provider's where no case followed, else the authority's ruling.
+        answered = [(r.channel, r.wait_days) for r in requests if not r.escalated]
+        answered += [(case.request.channel, case.wait_days) for case in authority.decided]
         decided = [r for r in requests if r.decided]
-        waits = [r.wait_days for r in requests]
-        unconditional = [r for r in requests if r.catalogued and r.automatic]
+        unconditional = [r for r in requests if r.automatic]
         conditional = [r for r in requests if r.catalogued and not r.automatic and not r.restricted]
-        self.metrics = {
+        values = {
             "step": t, "sharing_volume": volume, "cumulative_volume": self.cumulative_volume, **channels,
-            "volume_grid_water": grid_water, "volume_water_grid": water_grid,
+            "volume_grid_water": units("grid", "water"), "volume_water_grid": units("water", "grid"),
             "grid_sharing": float(grid[0].strategy) if grid else 0.0,
-            "requests_filed": filed, "requests_granted": granted, "requests_refused": filed - granted,
-            "requests_escalated": sum(r.escalated for r in requests),
-            "requests_not_shareable": sum(r.not_shareable for r in requests),
-            "fulfilment_rate": granted / filed if filed else 0.0,
-            "wait_mean_days": mean(waits), "wait_p90_days": percentile(waits, 90),
+            **request_figures(requests, deliveries, [w for _, w in answered]),
             "beyond_window_share": mean(r.beyond_window for r in decided),
+            **channel_figures(requests, deliveries, answered),
+            "grants_voluntary": sum(not d.forced for d in deliveries),
+            "grants_forced": sum(d.forced for d in deliveries),
+            "volume_voluntary": sum(d.request.size for d in deliveries if not d.forced),
+            "volume_forced": sum(d.request.size for d in deliveries if d.forced),
+            "cases_decided": len(authority.decided), "cases_withdrawn": authority.withdrawn,
+            "authority_backlog": len(authority.queue), "demand_discouraged": self.discouraged,
             "requests_unconditional": len(unconditional), "requests_conditional": len(conditional),
             "wait_unconditional_days": mean(r.wait_days for r in unconditional),
             "wait_conditional_days": mean(r.wait_days for r in conditional),
             "conditional_beyond_window_share": mean(r.beyond_window for r in conditional),
-            "volume_telecom": sum(r.size for r in requests if r.fulfilled and r.provider.kind == "telecom"),
             **{f"adoption_{role}": mean(a.strategy for a in self.by_role[role]) for role in ROLES},
             "adoption_holders": mean(h.strategy for h in holders),
-            "islands": len(islands),
-            "isolated_share": len(isolated) / len(holders) if holders else 0.0,
-            "largest_component_share": max(map(len, islands), default=0) / len(holders) if holders else 0.0,
-            "islands_two_way": len(exchanges),
-            "largest_two_way_share": max(map(len, exchanges), default=0) / len(holders) if holders else 0.0,
+            "volume_telecom": units("telecom"),
+            **island_figures(two_way, ("islands", "isolated_share", "largest_component_share")),
+            **island_figures(either_way, ("islands_either_way", "isolated_either_way_share",
+                                          "largest_either_way_share")),
             "producer_integration": mean(t - h.last_provided < window for h in holders),
             **{f"producer_integration_{role}": mean(t - h.last_provided < window for h in holders if h.role == role)
                for role in ROLE_KEYS if role != "public"},
@@ -585,7 +696,50 @@ class ReferenceModel(mesa.Model):
             "mean_technology": mean(h.technology for h in holders),
             **self.costs,
             **{f"payoff_{role}": mean(a.payoff for a in self.by_role[role]) for role in ROLES},
+            "interest_balance": mean(mean(a.payoff for a in self.by_role[role]) > 0 for role in ROLES),
         }
+        self.metrics = {name: values[name] for name in METRICS}  # the fast model's columns, in its order
+
+
+def request_figures(requests: list[Request], deliveries: list[Delivery], waits: list[float]) -> dict[str, float]:
+    """Requests filed this month and what came of them: delivered (the authority's orders included,
+    whenever their requests were filed), refused in the end, escalated, not shareable, the share
+    delivered, and the working days to the final answers given this month (all 0 in a month without
+    requests, as in the fast model)."""
+    filed, granted = len(requests), len(deliveries)
+    if not filed:
+        return dict.fromkeys(("requests_filed", "requests_granted", "requests_refused", "requests_escalated",
+                              "requests_not_shareable", "fulfilment_rate", "wait_mean_days", "wait_p90_days"), 0)
+    return {"requests_filed": filed, "requests_granted": granted, "requests_refused": max(0, filed - granted),
+            "requests_escalated": sum(r.escalated for r in requests),
+            "requests_not_shareable": sum(r.not_shareable for r in requests),
+            "fulfilment_rate": min(1.0, granted / filed), "wait_mean_days": mean(waits),
+            "wait_p90_days": percentile(waits, 90)}
+
+
+def channel_figures(requests: list[Request], deliveries: list[Delivery],
+                    answered: list[tuple[str, float]]) -> dict[str, float]:
+    """Per channel: requests filed, delivered per request filed (at most 1), final waits, units delivered."""
+    figures: dict[str, float] = {}
+    for channel in CHANNELS:
+        filed = sum(r.channel == channel for r in requests)
+        mine = [d.request for d in deliveries if d.request.channel == channel]
+        waits = [wait for on, wait in answered if on == channel]
+        figures |= {f"requests_{channel}": filed,
+                    f"fulfilment_{channel}": min(1.0, len(mine) / filed) if filed else 0.0,
+                    f"wait_mean_days_{channel}": mean(waits), f"wait_p90_days_{channel}": percentile(waits, 90),
+                    f"volume_{channel}": sum(r.size for r in mine)}
+    return figures
+
+
+def island_figures(graph: nx.Graph, names: tuple[str, str, str]) -> dict[str, float]:
+    """Under ``names``: the islands of a graph of holders, the share of holders without a tie in it,
+    and the share its largest island holds."""
+    n = graph.number_of_nodes()
+    components = list(nx.connected_components(graph))
+    alone = sum(degree == 0 for _, degree in graph.degree())
+    return dict(zip(names, (len(components), alone / n if n else 0.0,
+                            max(map(len, components), default=0) / n if n else 0.0)))
 
 
 def mean(values) -> float:

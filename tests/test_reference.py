@@ -18,9 +18,10 @@ from simulation.core.metrics import METRICS
 from simulation.core.model import DataSharingModel
 from simulation.core.runner import timeseries_of
 
-KEYS = ("sharing_volume", "requests_filed", "fulfilment_rate", "wait_mean_days", "adoption_government",
-        "adoption_enterprise", "adoption_public", "islands", "producer_integration", "mean_trust", "mean_quality",
-        "countermeasure_cost")
+KEYS = ("sharing_volume", "requests_filed", "demand_discouraged", "fulfilment_rate", "fulfilment_catalogued",
+        "fulfilment_cross_sector", "wait_mean_days", "grants_forced", "cases_decided", "adoption_government",
+        "adoption_enterprise", "adoption_public", "islands", "islands_either_way", "producer_integration",
+        "mean_trust", "mean_quality", "countermeasure_cost", "net_countermeasure_cost")
 SCENARIOS = ("baseline", "ecosystem", "all_countermeasures")
 SEEDS = range(20)
 STEPS = 24
@@ -109,8 +110,13 @@ def test_fast_model_agrees_with_reference_in_distribution(scenarios, reference_s
 @pytest.mark.slow
 @pytest.mark.parametrize("name, change, rejected", [
     ("all_countermeasures", {"trust_loss": 0.0}, {"mean_trust"}),  # refusals cost no trust (a plausible slip)
-    # providers ignore whether the requester shares: fewer grants, so fewer links carry data
+    # providers ignore whether the requester shares: fewer grants, so fewer links carry data (under the
+    # default grant rule "mix" reciprocity weighs half, so it shows in fewer outputs than in Model 2)
     ("baseline", {"reciprocity": 0.0}, {"fulfilment_rate", "islands", "producer_integration"}),
+    # demand does not respond: requesters go on asking where they expect refusals
+    ("baseline", {"demand_discouragement": 0.0}, {"requests_filed", "demand_discouraged"}),
+    # requesters take every refusal the authority could overturn to it, whether or not it is worth their effort
+    ("all_countermeasures", {"escalation_effort": 0.0}, {"grants_forced", "cases_decided"}),
 ])
 def test_comparison_rejects_an_altered_model(scenarios, reference_samples, name, change, rejected):
     """A fast model with one rule changed must be told apart from the reference."""
