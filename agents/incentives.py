@@ -72,6 +72,7 @@ class Requests:
     perception: np.ndarray  # requester's (cognition for learning, 1 for welfare)
     provider_perception: np.ndarray | float = 1.0  # provider's cognition (learning) or 1 (what really happens)
     provider_value: np.ndarray | float = 0.0  # value per unit to the provider's own role (mission, own use)
+    requester_value: np.ndarray | float | None = None  # value per unit to the requester's role (None: unknown)
     restricted: np.ndarray | float = 0.0  # 1 if the data is in the not-shareable tier, catalogued or not
     service: float = 0.0  # chance an escalated case is decided before its requester withdraws it
     _agreement: tuple | None = field(default=None, init=False, repr=False, compare=False)
@@ -121,10 +122,10 @@ def grant_probability(p: Parameters, trust: np.ndarray) -> np.ndarray:
 def agreement_probability(p: Parameters, req: Requests) -> np.ndarray:
     """Chance a willing provider agrees to a request it decides on, under the scenario's grant rule:
     ``trust_gated`` by the trust on the link (Model 2); ``obligation``, by the legal tier alone (an
-    unconditional item always, a conditional one if the requester meets its conditions); ``mix``,
-    the mean of the two."""
+    unconditional item always, a conditional one if the requester meets its conditions, an item of
+    the not-shareable tier never); ``mix``, the mean of the two."""
     gated = grant_probability(p, req.trust)
-    obliged = 1.0 - req.conditional * (1.0 - p.conditions_met)
+    obliged = (1.0 - req.restricted) * (1.0 - req.conditional * (1.0 - p.conditions_met))
     weight = {"trust_gated": 1.0, "obligation": 0.0, "mix": 0.5}[p.grant_rule]
     return weight * gated + (1.0 - weight) * obliged
 
@@ -196,6 +197,15 @@ def forced_grant_probability(lv: Levers, req: Requests, worth: np.ndarray | bool
     return lv.escalation * worth * req.service * ruling_probability(lv, req)
 
 
+def expected_escalation(p: Parameters, lv: Levers, req: Requests) -> np.ndarray | float:
+    """Chance a provider expects its refusal to be taken to the authority: the lever, where the case
+    is worth its requester's effort (the provider sees what the data is worth to the requester's role;
+    where that is not given, it expects every case to be)."""
+    if req.requester_value is None:
+        return lv.escalation
+    return lv.escalation * escalation_worth(p, lv, req, req.requester_value)
+
+
 def obligation_per_unit(p: Parameters, req: Requests, is_department) -> np.ndarray:
     """What a department loses in its assessment per unit it refuses on the catalogued channel."""
     return p.obligation_weight * req.obliged * is_department * (1.0 - req.restricted)
@@ -206,9 +216,10 @@ def refusal_payoff(p: Parameters, lv: Levers, req: Requests, shame_per_unit: flo
     """Expected payoff to a provider of refusing: the fine if detected (always when escalated; never
     for data the law forbids it to share), the public's disapproval, its obligations, and the forced
     grant (``grant``: its payoff, if already known) when the authority rules for sharing."""
-    found = (lv.escalation + (1.0 - lv.escalation) * detection(p, req)) * (1.0 - req.restricted)
+    escalated = expected_escalation(p, lv, req)
+    found = (escalated + (1.0 - escalated) * detection(p, req)) * (1.0 - req.restricted)
     grant = grant_payoff(p, lv, req) if grant is None else grant
-    forced = forced_grant_probability(lv, req) * grant
+    forced = escalated * req.service * ruling_probability(lv, req) * grant
     blame = (lv.evaluation_penalty * found + shame_per_unit * req.watched + obligation_per_unit) * req.size
     return forced - blame
 

@@ -293,7 +293,8 @@ class Holder(Person):
             obliged=float(between_departments), requester_shares=float(requester.strategy),
             provider_shares=float(self.strategy), watched=self.watched, perception=requester.cognition,
             provider_perception=self.cognition, provider_value=self.rule.value_per_unit(p),
-            restricted=float(request.restricted), service=self.model.authority.service)
+            requester_value=requester.rule.value_per_unit(p), restricted=float(request.restricted),
+            service=self.model.authority.service)
         requester.filed.append(request)
         self.asked.append(request)
         return request

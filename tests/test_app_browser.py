@@ -19,6 +19,8 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 from helpers import free_port
 
+from simulation.experiments.compare import EFFECTS
+
 pytestmark = pytest.mark.slow
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -244,7 +246,7 @@ def test_policymaker_compares_saves_and_loads_a_package(server, root, tmp_path):
             table = page.locator("table.effects")
             expect(table).to_contain_text("Sharing volume per month, final year")
             expect(table).to_contain_text("Net countermeasure cost (10k yuan), whole horizon")
-            expect(table.locator("tr")).to_have_count(7)  # a header and six outcomes
+            expect(table.locator("tr")).to_have_count(1 + len(EFFECTS))  # a header and each outcome
             panel = page.locator(".v-card", has_text="Compare with baseline").last
             expect(panel.locator("img")).to_have_count(1)  # the five indicators, both arms' bands
             page.wait_for_timeout(500)

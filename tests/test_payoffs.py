@@ -8,7 +8,7 @@ import pytest
 
 from agents import enterprise, government, public
 from agents import incentives
-from agents.incentives import Levers, Requests
+from agents.incentives import GRANT_RULES, Levers, Requests
 from simulation.config import Parameters
 
 P = Parameters()
@@ -180,3 +180,23 @@ def test_a_requester_escalates_only_a_case_worth_its_effort():
     assert not worth(P, lv, request(size=1.0, restricted=1.0), 1.0)[0]  # the law forbids it anyway
     busy, free = (provider_gain(lv=replace(lv, evaluation_reward=0.3), service=s) for s in (0.1, 1.0))
     assert free > busy  # providers expect fewer forced grants from a swamped authority
+
+
+def test_providers_expect_escalation_only_of_the_cases_worth_their_requesters_effort():
+    """A provider weighing a refusal expects it taken to the authority only where the case is worth
+    what the requester's role gets from the data (the rule requesters follow); unknown, every case."""
+    lv = Levers(escalation=0.8, arbitration=0.9, evaluation_penalty=0.5)
+    small, large = request(size=1e-3, requester_value=1.0), request(size=1.0, requester_value=1.0)
+    assert incentives.expected_escalation(P, lv, small)[0] == 0.0
+    assert incentives.expected_escalation(P, lv, large)[0] == pytest.approx(0.8)
+    assert incentives.expected_escalation(P, lv, request(size=1e-3)) == 0.8
+    assert provider_gain(lv=lv, size=1.0, requester_value=1.0) > provider_gain(lv=lv, size=1.0, requester_value=0.0)
+
+
+def test_the_obligation_rule_never_grants_an_item_of_the_not_shareable_tier():
+    """Deciding by the legal tier, an obliged provider refuses a not-shareable item as the authority
+    would; a rule with a trust gate decides an uncatalogued request on trust (Model 2), never surely."""
+    for rule in GRANT_RULES:
+        params = P.model_copy(update={"grant_rule": rule})
+        chance = incentives.discretionary_grant(params, request(conditional=0.0, restricted=1.0), 1.0, 1.0)
+        assert chance[0] == pytest.approx(0.0) if rule == "obligation" else chance[0] < 1.0

@@ -149,6 +149,7 @@ def route(rng: np.random.Generator, p: Parameters, lv: Levers, holders: Holders,
         provider_shares=agents.strategy[provider].astype(float),
         watched=agents.watched[provider], perception=agents.cognition[requester],
         provider_perception=agents.cognition[provider], provider_value=agents.role_value[provider],
+        requester_value=agents.role_value[requester],
         restricted=is_restricted.astype(float), service=service)
     channel = np.where(between_departments, CATALOGUED, CROSS_SECTOR).astype(np.int8)
     return Requested(link, requester, provider, ~u_asks, channel, catalogued, view)
