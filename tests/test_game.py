@@ -126,8 +126,9 @@ FULL_STRENGTH_AT_ONCE = {
     "countermeasures.ecosystem.link_rate": 0, "countermeasures.ecosystem.vouched_trust": 0,
 }
 # imitation_scale is above the largest |Δ| of any single agent in any month of these runs (measured
-# over seeds 1-20 under Model 3: 0.61 in the baseline (Model 2: 0.41); Model 2: 2.2 with all four countermeasures, against a mean-field
-# maximum of 0.39 and 1.5: one agent's realised requests vary around the expectation), so no
+# under Model 3: 0.61 in the baseline, seeds 1-20 (Model 2: 0.41); Model 2, seeds 1-40: 2.2 with all four
+# countermeasures, against a mean-field maximum of 0.39 and 1.5: one agent's realised requests vary around
+# the expectation), so no
 # switching probability is clipped and E[Δx] per step is revision_rate·x(1−x)·E[Δ]/imitation_scale.
 DOCKING = [
     ("baseline.yaml", {"parameters.imitation_scale": 1.0}, (0.6, 0.5, 0.5)),
