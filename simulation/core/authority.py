@@ -24,6 +24,19 @@ from simulation.core.requests import RequestBatch
 WORKING_DAYS_PER_MONTH = 21
 
 
+def monthly_capacity(lv: Levers, holders: int) -> float:
+    """Cases the authority can decide in a month (``authority_capacity`` per 100 holders)."""
+    return lv.authority_capacity * holders / 100.0
+
+
+def service_chance(decided: float, waiting: float, capacity: float, patience: int) -> float:
+    """The chance a new case is decided within its requester's patience at the pace of a month that
+    decided ``decided`` of the ``waiting`` cases (with none waiting: 1 if the authority sits at all)."""
+    if waiting == 0:
+        return 1.0 if capacity > 0 else 0.0
+    return 1.0 - (1.0 - decided / waiting) ** patience
+
+
 class Cases(StateArrays):
     """Escalated refusals, one row per case, in the order they were filed."""
 
@@ -103,23 +116,15 @@ class Authority:
         withdrawn = int((~patient).sum()) + self._lost_links
         self._lost_links = 0
         self.queue.keep(patient)
-        capacity = lv.authority_capacity * holders / 100.0
+        capacity = monthly_capacity(lv, holders)
         slots = int(capacity) + int(rng.random() < capacity - int(capacity))
         waiting = len(self.queue)
         taken = np.arange(waiting) < slots
         decided = self.queue.rows(taken)
         self.queue.keep(~taken)
-        self._observe_service(len(decided), waiting, capacity, p.case_patience)
+        self.service = service_chance(len(decided), waiting, capacity, p.case_patience)
         chance = incentives.ruling_probability(lv, decided)
         granted = rng.random(len(decided)) < chance
         queued_days = (month - decided.filed) * WORKING_DAYS_PER_MONTH
         wait = decided.wait_days + queued_days + p.arbitration_days
         return Rulings(decided, granted, wait, withdrawn, len(self.queue), lv.case_cost * len(decided))
-
-    def _observe_service(self, decided: int, waiting: int, capacity: float, patience: int) -> None:
-        """The chance a new case is decided within its requester's patience, at this month's pace."""
-        if waiting == 0:
-            self.service = 1.0 if capacity > 0 else 0.0
-            return
-        pace = decided / waiting
-        self.service = 1.0 - (1.0 - pace) ** patience

@@ -249,7 +249,7 @@ class DataSharingModel(mesa.Model):
         channel and tier, decided, and the refusals worth a case taken to the authority."""
         p, lv, links, population = self.params, month.levers, self.links, self.population
         watched = self.public_share_around()
-        pull = 1.0 + p.public_demand * watched * (population.role[:self.layout.holders] == GOV)
+        pull = requests.public_pull(p, watched, population.role[:self.layout.holders] == GOV)
         demand = requests.draw_requests(self.rng, p, self.demand, self.holders.kind_code, links, pull)
         agents = requests.Agents(population.strategy, population.cognition, self.role_value, watched)
         routed = requests.route(self.rng, p, lv, self.holders, agents, links, demand, self.authority.service,

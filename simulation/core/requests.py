@@ -93,6 +93,18 @@ class Demand:
     discouraged: float  # requests expected at the full-need rate, less those expected at the rate used
 
 
+def public_pull(p: Parameters, watched, is_department):
+    """Factor on a holder's request rates from the public around it: a department asks more as more
+    of its public neighbours participate."""
+    return 1.0 + p.public_demand * watched * is_department
+
+
+def readiness(p: Parameters, expects):
+    """Share of its full-need rate a requester asks at on a link where it expects ``expects`` of its
+    requests to be fulfilled."""
+    return 1.0 - p.demand_discouragement * (1.0 - expects)
+
+
 def draw_requests(rng: np.random.Generator, p: Parameters, rates: np.ndarray, kind_code: np.ndarray, links: Links,
                   public_pull: np.ndarray) -> Demand:
     """Each direction of each link asks with its kinds' rate, times the requester's readiness to ask
@@ -101,8 +113,8 @@ def draw_requests(rng: np.random.Generator, p: Parameters, rates: np.ndarray, ki
     u, v = links.u, links.v
     ku, kv = kind_code[u], kind_code[v]
     full_u, full_v = np.minimum(1.0, rates[ku, kv] * public_pull[u]), np.minimum(1.0, rates[kv, ku] * public_pull[v])
-    rate_u = full_u * (1.0 - p.demand_discouragement * (1.0 - links.u_expects))
-    rate_v = full_v * (1.0 - p.demand_discouragement * (1.0 - links.v_expects))
+    rate_u = full_u * readiness(p, links.u_expects)
+    rate_v = full_v * readiness(p, links.v_expects)
     u_asks = np.flatnonzero(rng.random(len(u)) < rate_u)
     v_asks = np.flatnonzero(rng.random(len(u)) < rate_v)
     discouraged = float(full_u.sum() + full_v.sum() - rate_u.sum() - rate_v.sum())

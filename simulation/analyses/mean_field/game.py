@@ -16,9 +16,12 @@ from functools import cached_property
 import numpy as np
 
 from agents import Role, enterprise, government, incentives, public
+from agents.dynamics import grown_capabilities
 from agents.roles import HOLDER_ROLES, ROLE_KEYS
 from simulation.analyses.mean_field.mixing import PATHS, STANCES, Mixing, measure_mixing
 from simulation.config import Scenario
+from simulation.core import requests as requests_rules
+from simulation.core.authority import monthly_capacity, service_chance
 from simulation.core.countermeasures import Countermeasure, Package
 
 
@@ -52,6 +55,7 @@ class MeanFieldGame:
     mixing: Mixing | None = None
     state: "MeanFieldState | None" = None
     roles: tuple[str, ...] = ROLE_KEYS
+    public_near: float | None = None  # participation of departments' public neighbours (None: the public's share)
     name: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -82,15 +86,19 @@ class MeanFieldGame:
                  "quality_enterprise": mix.quality[1]}
         if not self.long_run:
             return state
-        rates = self.package.capability_rates_at(self.step)
-        if rates.training > 0:
-            state["cognition_government"] = state["cognition_enterprise"] = 1.0
-        if rates.publicity > 0:
-            state["cognition_public"] = 1.0
-        for role in (r.key for r in HOLDER_ROLES):
-            if rates.technology > 0:
+        # What a month of growth does from nothing is each capability's rate (training also builds
+        # technology): every capability a countermeasure grows at all tends to 1.
+        cognition, technology, security, _ = grown_capabilities(
+            p, self.package.capability_rates_at(self.step), np.array([False, False, True]), np.zeros(3),
+            np.zeros(2), np.zeros(2), np.zeros(2))
+        for r in Role:
+            if cognition[r] > 0:
+                state[f"cognition_{r.key}"] = 1.0
+        for r in HOLDER_ROLES:
+            role = r.key
+            if technology[r] > 0:
                 state[f"technology_{role}"] = 1.0
-            if rates.security > 0:
+            if security[r] > 0:
                 state[f"security_{role}"] = 1.0
             state[f"quality_{role}"] = long_run_quality(p, state[f"technology_{role}"], state[f"quality_{role}"])
         return state
@@ -118,23 +126,62 @@ class MeanFieldGame:
             return self.state.trust[requester, provider]
         return np.full((2, 2), self.mixing.trust[requester, provider])
 
-    def path_chance(self, requester: Role, provider: Role) -> np.ndarray:
-        """Chance of each of :data:`PATHS` for a request from ``requester``'s role to ``provider``'s."""
-        theta = self.levers.tiering
-        open_, conditional, restricted = self.mixing.tiers[requester, provider]
-        refused = self.mixing.over_tolerance[requester, provider]
-        return np.array([theta * open_, theta * conditional, theta * restricted,
-                         (1.0 - theta) * (1.0 - refused) * (open_ + conditional),
-                         (1.0 - theta) * (1.0 - refused) * restricted, (1.0 - theta) * refused])
+    def readiness(self, requester: Role, provider: Role) -> np.ndarray:
+        """Share of its full-need rate a requester asks at on a requester–provider link, by its expected
+        fulfilment there, ``[requester stance, provider stance]``: 1 on new links (no state)."""
+        if self.state is None:
+            return np.ones((2, 2))
+        return requests_rules.readiness(self.scenario.parameters, self.state.expects[requester, provider])
 
-    def requests(self, requester: Role, provider: Role, watched, quality: float | None = None,
-                 trust_of: tuple[int | None, int | None] = (None, None)) -> incentives.Requests:
+    @cached_property
+    def service(self) -> float:
+        """Chance an escalated case is decided before its requester withdraws it: the state's, or, with
+        no state, that of an authority with an empty queue."""
+        if self.state is not None:
+            return self.state.service
+        p = self.scenario.parameters
+        return service_chance(0.0, 0.0, monthly_capacity(self.levers, int(self.mixing.holders.sum())), p.case_patience)
+
+    def pull(self, requester: Role, provider: Role, shares: np.ndarray) -> np.ndarray:
+        """Factor on the requests a holder of ``requester``'s role files with ``provider``'s from the public
+        around it (a department's public neighbours, participating with the public's share, or with
+        ``public_near`` when given), capped as the model caps a link's monthly rate at 1."""
+        p, mix = self.scenario.parameters, self.mixing
+        rate = mix.requests_per_link[requester, provider]
+        z = shares[..., Role.PUBLIC] if self.public_near is None else np.full(shares.shape[:-1], self.public_near)
+        if rate <= 0:
+            return np.ones_like(z)
+        full = np.minimum(1.0, rate * requests_rules.public_pull(p, z, 1.0)) / rate
+        reach = mix.pulled_reach[requester, provider]
+        return (1.0 - reach) + reach * full
+
+    def path_chance(self, requester: Role, provider: Role, tiers=None, over_tolerance=None) -> np.ndarray:
+        """Chance of each of :data:`PATHS` for a request from ``requester``'s role to ``provider``'s (of a
+        provider with the role pair's mean tier mix, or with ``tiers`` (..., 3) and ``over_tolerance``
+        (...), in the last axis): a department asking a department uses the catalogued channel, every
+        other pair is catalogued as far as graded catalogues reach."""
+        theta = 1.0 if requester == provider == Role.GOVERNMENT else self.levers.tiering
+        tiers = self.mixing.tiers[requester, provider] if tiers is None else np.asarray(tiers, dtype=float)
+        refused = self.mixing.over_tolerance[requester, provider] if over_tolerance is None else over_tolerance
+        refused = np.asarray(refused, dtype=float)[..., None]
+        shareable = (1.0 - theta) * (1.0 - refused)
+        return np.concatenate([theta * tiers, shareable * tiers, (1.0 - theta) * refused], axis=-1)
+
+    def requests(self, requester: Role, provider: Role, watched, quality=None,
+                 trust_of: tuple[int | None, int | None] = (None, None), size=None,
+                 cognition: tuple = (None, None), technology=None, security=None,
+                 sensitive=None, trust_offset=0.0) -> incentives.Requests:
         """The requests a holder of ``requester``'s role files with one of ``provider``'s role, one row
         per (path, requester stance, provider stance), stances in the order (share, hoard); ``watched``
-        (the share of the public participating) broadcasts over leading axes.  Trust on each row is
-        that of the row's pair of stances, except that a side whose stance index ``trust_of`` names
-        (0 share, 1 hoard) has the trust of that stance on every row: a holder weighing its two
-        stances on a request does so over the link it has, built by the stance it played."""
+        (the share of the public participating) broadcasts over leading axes, and so do ``quality``
+        (the provider's, default its role's) and ``size`` (the request's need, default the pair's
+        mean), and so do a side's ``cognition`` (requester's, provider's; default its role's) and the
+        provider's ``technology``, ``security`` and ``sensitive`` share (the exposure of an
+        uncatalogued request), and the link's ``trust_offset`` from its pair's trust.
+        Trust on each row is that of the row's pair of stances, except that a side whose
+        stance index ``trust_of`` names (0 share, 1 hoard) has the trust of that stance on every
+        row: a holder weighing its two stances on a request does so over the link it has, built by
+        the stance it played."""
         p, c, mix = self.scenario.parameters, self.capabilities, self.mixing
         trust_rows = np.array(list(itertools.product(range(len(PATHS)), range(2), range(2))))
         for side, index in enumerate(trust_of):
@@ -144,23 +191,33 @@ class MeanFieldGame:
         rows = np.array(list(itertools.product(range(len(PATHS)), range(2), range(2))))
         path, asks, gives = rows[:, 0], STANCES[rows[:, 1]], STANCES[rows[:, 2]]
         n = len(rows)
-        exposure = np.array([0.0, p.tiered_exposure, p.tiered_exposure] + [conditional + restricted] * 3)[path]
+
+        def column(value):
+            return np.asarray(value, dtype=float)[..., None] * np.ones(n)
+        quality = c[f"quality_{provider.key}"] if quality is None else quality
+        size = mix.size[requester, provider] if size is None else size
+        sensitive = column(conditional + restricted if sensitive is None else sensitive)
+        catalogued_exposure = np.array([0.0, p.tiered_exposure, p.tiered_exposure] + [0.0] * 4)[path]
+        exposure = np.where(path < 3, catalogued_exposure, sensitive)
         reach = mix.watched_reach[requester, provider]
         return incentives.Requests(
-            size=np.full(n, p.request_share * mix.size[requester, provider]),
-            quality=np.full(n, c[f"quality_{provider.key}"] if quality is None else quality),
-            technology=np.full(n, c[f"technology_{provider.key}"]), security=np.full(n, c[f"security_{provider.key}"]),
-            trust=self.trust(requester, provider)[trust_rows[:, 1], trust_rows[:, 2]],
-            exposure=exposure, automatic=path == 0, not_shareable=np.isin(path, (2, 5)),
+            size=column(p.request_share * np.asarray(size, dtype=float)), quality=column(quality),
+            technology=column(c[f"technology_{provider.key}"] if technology is None else technology),
+            security=column(c[f"security_{provider.key}"] if security is None else security),
+            trust=np.clip(self.trust(requester, provider)[trust_rows[:, 1], trust_rows[:, 2]] + column(trust_offset),
+                          0.0, 1.0),
+            exposure=exposure, automatic=path == 0, not_shareable=np.isin(path, (2, 6)),
+            conditional=np.isin(path, (1, 4)).astype(float),
+            obliged=np.full(n, float(requester == provider == Role.GOVERNMENT)),
             requester_shares=asks, provider_shares=gives,
-            watched=reach * np.asarray(watched, dtype=float)[..., None] * np.ones(n),
-            perception=np.full(n, c[f"cognition_{requester.key}"]),
-            restricted=np.array([0.0, 0.0, 1.0, 0.0, 1.0, 0.0])[path])
+            watched=reach * column(watched),
+            perception=column(c[f"cognition_{requester.key}"] if cognition[0] is None else cognition[0]),
+            provider_perception=column(c[f"cognition_{provider.key}"] if cognition[1] is None else cognition[1]),
+            provider_value=_RULES[provider].value_per_unit(p),
+            restricted=np.isin(path, (2, 5)).astype(float), service=self.service)
 
-    def weights(self, requester: Role, provider: Role, shares: np.ndarray, requester_stance=None,
-                provider_stance=None) -> np.ndarray:
-        """Chance of each row of :meth:`requests` (shape (..., rows)).  A side whose stance is given
-        (1 or 0) has it for certain; otherwise it shares with its role's share."""
+    def _unnormalised(self, requester: Role, provider: Role, shares: np.ndarray, requester_stance=None,
+                      provider_stance=None) -> np.ndarray:
         def stance(role, given):
             if given is not None:
                 return np.broadcast_to(np.array([given, 1.0 - given]), shares.shape[:-1] + (2,))
@@ -168,8 +225,25 @@ class MeanFieldGame:
             return np.stack([s, 1.0 - s], axis=-1)
         w = (self.path_chance(requester, provider)[:, None, None]
              * stance(requester, requester_stance)[..., None, :, None]
-             * stance(provider, provider_stance)[..., None, None, :])
+             * stance(provider, provider_stance)[..., None, None, :]
+             * self.readiness(requester, provider)[None, :, :])
         return w.reshape(shares.shape[:-1] + (-1,))
+
+    def weights(self, requester: Role, provider: Role, shares: np.ndarray, requester_stance=None,
+                provider_stance=None) -> np.ndarray:
+        """Chance of each row of :meth:`requests` given that a request is filed (shape (..., rows)).  A
+        side whose stance is given (1 or 0) has it for certain; otherwise it shares with its role's
+        share; a requester asks more readily where it expects more (:meth:`readiness`)."""
+        w = self._unnormalised(requester, provider, shares, requester_stance, provider_stance)
+        total = w.sum(axis=-1, keepdims=True)
+        return np.divide(w, total, out=np.zeros_like(w), where=total > 0)
+
+    def demand(self, requester: Role, provider: Role, shares: np.ndarray, requester_stance=None,
+               provider_stance=None) -> np.ndarray:
+        """Requests filed per request the base rate would file: the public's pull times the readiness
+        the requesters' expectations leave."""
+        w = self._unnormalised(requester, provider, shares, requester_stance, provider_stance)
+        return self.pull(requester, provider, shares) * w.sum(axis=-1)
 
     def holder_advantage(self, role: Role, shares: np.ndarray) -> np.ndarray:
         """Δ of a representative holder of ``role``: (share − hoard) of its role's rules, summed over
@@ -180,58 +254,83 @@ class MeanFieldGame:
         for other in HOLDER_ROLES:
             # As provider: the rule evaluates both of the holder's own stances (provider_shares is not read).
             share, hoard = rule.provider_payoffs(p, lv, self.requests(other, role, z))
-            delta = delta + self.received[role, other] * np.sum(
+            delta = delta + self.received[role, other] * self.demand(other, role, shares, provider_stance=1.0) * np.sum(
                 self.weights(other, role, shares, provider_stance=1.0) * (share - hoard), axis=-1)
             # As requester: likewise for requester_shares.
-            delta = delta + self.filed[role, other] * np.sum(
+            delta = delta + self.filed[role, other] * self.demand(role, other, shares, requester_stance=1.0) * np.sum(
                 self.weights(role, other, shares, requester_stance=1.0) * self._requester_gain[role, other], axis=-1)
         return delta
 
-    def row_gaps(self, requester: Role, provider: Role, shares: np.ndarray, quality: float | None = None,
-                 own: int | None = None):
-        """Per row of :meth:`requests`, (share − hoard) per data unit to the provider with the row's
-        chance, and to the requester with its chance, at ``shares`` (one point), for a provider of
-        the role's quality or of ``quality``; with ``own`` (0 share, 1 hoard) each side weighs its
-        stances over the trust of links its ``own`` stance built."""
+    def row_gaps(self, requester: Role, provider: Role, shares: np.ndarray, quality=None, own: int | None = None,
+                 size=None, cognition=None, technology=None, security=None, sensitive=None, trust_offset=0.0):
+        """Per row of :meth:`requests`, (share − hoard) per data unit to the provider and to the
+        requester, at ``shares`` (one point), for a provider of
+        the role's quality or of ``quality`` and a request of the pair's mean need or of ``size``
+        and each side deciding with its role's cognition or with ``cognition``, and of the role's or
+        the given ``technology``, ``security`` and ``sensitive`` share, over a link ``trust_offset``
+        from its pair's trust (each may be an array of levels: the gaps then have
+        a leading axis); with ``own`` (0 share, 1
+        hoard) each side weighs its stances over the trust of links its ``own`` stance built."""
         p, lv = self.scenario.parameters, self.levers
         point = np.asarray(shares, dtype=float)[None, :]
         watched = point[0, Role.PUBLIC]
-        as_provider = self.requests(requester, provider, watched, quality, (None, own))
-        as_requester = self.requests(requester, provider, watched, quality, (own, None))
+        as_provider = self.requests(requester, provider, watched, quality, (None, own), size, (None, cognition),
+                                    technology, security, sensitive, trust_offset)
+        as_requester = self.requests(requester, provider, watched, quality, (own, None), size, (cognition, None),
+                                     technology, security, sensitive, trust_offset)
         share, hoard = _RULES[provider].provider_payoffs(p, lv, as_provider)
         asked, passive = _RULES[requester].requester_payoffs(p, lv, as_requester)
-        scale = 1.0 / as_provider.size[0] if as_provider.size[0] > 0 else 0.0
-        return ((share - hoard) * scale, self.weights(requester, provider, point, provider_stance=1.0)[0],
-                (asked - passive) * scale, self.weights(requester, provider, point, requester_stance=1.0)[0])
+        units = as_provider.size
+        scale = np.divide(1.0, units, out=np.zeros_like(units), where=units > 0)
+        return (share - hoard) * scale, (asked - passive) * scale
+
+    def size_levels(self, requester: Role, provider: Role) -> np.ndarray:
+        """Needs of requests from ``requester``'s role to ``provider``'s, one per equally likely level."""
+        return self.mixing.size_levels[requester, provider]
 
     @cached_property
     def _requester_gain(self) -> dict[tuple[Role, Role], np.ndarray]:
-        """(share − hoard) of the requester's rule per row; it does not depend on the shares."""
+        """(share − hoard) of the requester's rule per row, over the pair's levels of need (whether a
+        case is worth the requester's effort depends on the size); it does not depend on the shares."""
         p, lv = self.scenario.parameters, self.levers
         gains = {}
         for requester, provider in itertools.product(HOLDER_ROLES, repeat=2):
-            share, hoard = _RULES[requester].requester_payoffs(p, lv, self.requests(requester, provider, 0.0))
-            gains[requester, provider] = share - hoard
+            req = self.requests(requester, provider, 0.0, size=self.size_levels(requester, provider))
+            share, hoard = _RULES[requester].requester_payoffs(p, lv, req)
+            gains[requester, provider] = np.mean(share - hoard, axis=0)
         return gains
 
+    def outcomes(self, requester: Role, provider: Role) -> dict[str, np.ndarray]:
+        """Per row and level of need (shape (levels, rows)), the chances the rules give a request:
+        ``granted`` voluntarily, ``refused`` (what a requester could escalate), ``escalated`` (where
+        the case is worth the requester's effort), ``forced`` (a refusal escalated, decided in time
+        and ruled for sharing), ``done`` (granted or forced) and ``leaked`` (done and leaks)."""
+        return self._outcomes[requester, provider]
+
     @cached_property
-    def _outcomes(self) -> dict[tuple[Role, Role], tuple[np.ndarray, np.ndarray]]:
-        """Per row, the chance a request is fulfilled (escalation and arbitration included) and the
-        chance it is fulfilled and leaks; neither depends on the shares."""
+    def _outcomes(self) -> dict[tuple[Role, Role], dict[str, np.ndarray]]:
         p, lv = self.scenario.parameters, self.levers
         outcomes = {}
         for requester, provider in itertools.product(HOLDER_ROLES, repeat=2):
-            req = self.requests(requester, provider, 0.0)
-            done = incentives.fulfilment_probability(p, lv, req, req.requester_shares)
-            outcomes[requester, provider] = done, done * incentives.incident_probability(p, req.security, req.exposure)
+            req = self.requests(requester, provider, 0.0, size=self.size_levels(requester, provider))
+            worth = incentives.escalation_worth(p, lv, req, _RULES[requester].value_per_unit(p))
+            refused = incentives.refusal_probability(p, req, req.requester_shares)
+            done = incentives.fulfilment_probability(p, lv, req, req.requester_shares, worth)
+            chances = {
+                "granted": np.where(req.not_shareable, 0.0, 1.0 - refused), "refused": refused,
+                "escalated": refused * lv.escalation * worth,
+                "forced": refused * incentives.forced_grant_probability(lv, req, worth), "done": done,
+                "leaked": done * incentives.incident_probability(p, req.security, req.exposure)}
+            outcomes[requester, provider] = {name: np.broadcast_to(chance, req.size.shape)
+                                             for name, chance in chances.items()}
         return outcomes
 
     def fulfilment(self, requester: Role, provider: Role, shares, requester_stance=None, provider_stance=None):
-        """Chance a request from ``requester``'s role to ``provider``'s is fulfilled (escalation and
-        arbitration included), and chance it is fulfilled and leaks."""
+        """Chance a request from ``requester``'s role to ``provider``'s is fulfilled (the authority's
+        forced grants included), and chance it is fulfilled and leaks."""
         w = self.weights(requester, provider, shares, requester_stance, provider_stance)
-        done, leak = self._outcomes[requester, provider]
-        return np.sum(w * done, axis=-1), np.sum(w * leak, axis=-1)
+        outcome = self.outcomes(requester, provider)
+        return np.sum(w * outcome["done"].mean(axis=0), axis=-1), np.sum(w * outcome["leaked"].mean(axis=0), axis=-1)
 
     def served(self, shares: np.ndarray) -> np.ndarray:
         """Expected share of a department's requests that are fulfilled this month, as a member of the
@@ -240,13 +339,12 @@ class MeanFieldGame:
         many it files there, fulfilled at that role's stance shares, for a department of either stance."""
         gov = Role.GOVERNMENT
         result = np.zeros(shares.shape[:-1])
-        filed = {other: self.filed[gov, other] for other in HOLDER_ROLES}
-        total = sum(filed.values())
-        if total == 0:
-            return result
         for mine, weight in ((1.0, shares[..., gov]), (0.0, 1.0 - shares[..., gov])):
+            filed = {other: self.filed[gov, other] * self.demand(gov, other, shares, requester_stance=mine)
+                     for other in HOLDER_ROLES}
+            total = sum(filed.values())
             done = sum(filed[other] * self.fulfilment(gov, other, shares, requester_stance=mine)[0] for other in filed)
-            result = result + weight * done / total
+            result = result + weight * np.divide(done, total, out=np.zeros_like(result), where=total > 0)
         return self.mixing.served_reach * result
 
     def incident_rate(self, shares: np.ndarray) -> np.ndarray:
@@ -255,7 +353,8 @@ class MeanFieldGame:
         total = np.zeros(shares.shape[:-1])
         for requester, provider in itertools.product(HOLDER_ROLES, repeat=2):
             _, leaked = self.fulfilment(requester, provider, shares)
-            total = total + n[requester] * self.filed[requester, provider] * leaked
+            total = total + n[requester] * self.filed[requester, provider] * self.demand(
+                requester, provider, shares) * leaked
         return total / n.sum()
 
     def public_advantage(self, shares: np.ndarray, incident_rate=None) -> np.ndarray:
@@ -308,9 +407,11 @@ def complete_graph_game(scenario: Scenario, long_run: bool = False,
 @dataclass(frozen=True)
 class MeanFieldState:
     """What the model carries from month to month, for the representative agents: capabilities per
-    role, trust on a link per pair of roles and pair of stances ``trust[a, b, sa, sb]`` (stances in
-    the order share, hoard; ``trust[a, b, sa, sb] == trust[b, a, sb, sa]``: one link), and the
-    public's memory of the incident rate."""
+    role; trust on a link per pair of roles and pair of stances ``trust[a, b, sa, sb]`` (stances in
+    the order share, hoard; ``trust[a, b, sa, sb] == trust[b, a, sb, sa]``: one link); a requester's
+    expected fulfilment on a link ``expects[a, b, sa, sb]`` (role a asking role b: one direction);
+    the public's memory of the incident rate; and the authority's queue, expected cases by the
+    months they have waited, with the service chance its last month showed."""
 
     cognition: np.ndarray  # (3,)
     technology: np.ndarray  # (2,)
@@ -318,12 +419,15 @@ class MeanFieldState:
     quality: np.ndarray  # (2,)
     trust: np.ndarray  # (2, 2, 2, 2)
     incident_memory: float
+    expects: np.ndarray  # (2, 2, 2, 2)
+    queue: np.ndarray  # (case_patience,) expected cases that have waited 0, 1, ... months
+    service: float = 1.0
 
     @classmethod
     def initial(cls, scenario: Scenario, mixing: Mixing) -> "MeanFieldState":
         trust = np.broadcast_to(mixing.trust[:, :, None, None], (2, 2, 2, 2)).copy()
         return cls(mixing.cognition.copy(), mixing.technology.copy(), mixing.security.copy(), mixing.quality.copy(),
-                   trust, 0.0)
+                   trust, 0.0, np.ones((2, 2, 2, 2)), np.zeros(scenario.parameters.case_patience))
 
     def capabilities(self) -> dict[str, float]:
         state = {f"cognition_{r.key}": float(self.cognition[r]) for r in Role}
