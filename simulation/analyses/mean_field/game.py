@@ -213,7 +213,7 @@ class MeanFieldGame:
             watched=reach * column(watched),
             perception=column(c[f"cognition_{requester.key}"] if cognition[0] is None else cognition[0]),
             provider_perception=column(c[f"cognition_{provider.key}"] if cognition[1] is None else cognition[1]),
-            provider_value=_RULES[provider].value_per_unit(p),
+            provider_value=_RULES[provider].value_per_unit(p), requester_value=_RULES[requester].value_per_unit(p),
             restricted=np.isin(path, (2, 5)).astype(float), service=self.service)
 
     def _unnormalised(self, requester: Role, provider: Role, shares: np.ndarray, requester_stance=None,
