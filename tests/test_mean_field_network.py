@@ -17,7 +17,12 @@ TOLERANCE = 0.10  # absolute, on each role's share playing strategy 1 at the mod
 # (ecosystem's departments); the standard error of the model's 10-seed mean is up to 0.063.
 # (scenario, role) pairs the mean field cannot match would be listed here with their gap and
 # asserted to stay beyond the tolerance; at the time of writing there are none.
-KNOWN_GAPS: dict[tuple[str, Role], float] = {}
+# Model 3's docking misses beyond TOLERANCE at month 60 (docs/game.md): under security the model's
+# departments split between runs where the exchange between departments takes off and runs where it
+# does not (10-seed standard error about 0.11), which one deterministic path cannot follow; with all
+# four the public's participation lags the model's.  Open: issue 20 asks the docking to hold.
+KNOWN_GAPS: dict[tuple[str, Role], float] = {("security", Role.GOVERNMENT): -0.255,
+                                              ("all_countermeasures", Role.PUBLIC): 0.101}
 
 
 def test_mixing_on_a_complete_graph_is_the_representative_one(root, tiny):
