@@ -180,14 +180,14 @@ def test_the_frontier_the_study_and_the_report_count_the_same_cost(study):
     out = result.out / COMPARISON
     runs = pd.read_parquet(out / RUNS)
     timeseries = pd.read_parquet(out / TIMESERIES)
-    outlays = timeseries.groupby("run_id")["countermeasure_cost"].sum()
+    outlays = timeseries.groupby("run_id")["net_countermeasure_cost"].sum()
     assert run_cost(runs).to_numpy() == pytest.approx(outlays.loc[runs["run_id"]].to_numpy())
     points = runs.groupby("point")["scenario"].first()
     packages = frontier.package_table(point_means(out, frontier.MEASURES), runs, [{} for _ in points])
     table = equal_cost_table(runs, "baseline").drop_duplicates("scenario").set_index("scenario")
     for point, name in points.items():
         frontier_cost = packages.loc[point, "cost"]
-        assert frontier_cost == pytest.approx(runs.loc[runs["point"] == point, "total_countermeasure_cost"].mean())
+        assert frontier_cost == pytest.approx(runs.loc[runs["point"] == point, "total_net_countermeasure_cost"].mean())
         if name != "baseline":
             assert table.loc[name, "cost"] == pytest.approx(frontier_cost)
 
