@@ -197,13 +197,16 @@ def forced_grant_probability(lv: Levers, req: Requests, worth: np.ndarray | bool
     return lv.escalation * worth * req.service * ruling_probability(lv, req)
 
 
+def worth_as_the_provider_sees_it(p: Parameters, lv: Levers, req: Requests) -> np.ndarray | bool:
+    """Whether a provider expects the case of its refusal to be worth its requester's effort: it sees
+    what the data is worth to the requester's role; where that is not given, every case is."""
+    return True if req.requester_value is None else escalation_worth(p, lv, req, req.requester_value)
+
+
 def expected_escalation(p: Parameters, lv: Levers, req: Requests) -> np.ndarray | float:
     """Chance a provider expects its refusal to be taken to the authority: the lever, where the case
-    is worth its requester's effort (the provider sees what the data is worth to the requester's role;
-    where that is not given, it expects every case to be)."""
-    if req.requester_value is None:
-        return lv.escalation
-    return lv.escalation * escalation_worth(p, lv, req, req.requester_value)
+    is worth its requester's effort."""
+    return lv.escalation * worth_as_the_provider_sees_it(p, lv, req)
 
 
 def obligation_per_unit(p: Parameters, req: Requests, is_department) -> np.ndarray:
@@ -216,10 +219,11 @@ def refusal_payoff(p: Parameters, lv: Levers, req: Requests, shame_per_unit: flo
     """Expected payoff to a provider of refusing: the fine if detected (always when escalated; never
     for data the law forbids it to share), the public's disapproval, its obligations, and the forced
     grant (``grant``: its payoff, if already known) when the authority rules for sharing."""
-    escalated = expected_escalation(p, lv, req)
+    worth = worth_as_the_provider_sees_it(p, lv, req)
+    escalated = lv.escalation * worth
     found = (escalated + (1.0 - escalated) * detection(p, req)) * (1.0 - req.restricted)
     grant = grant_payoff(p, lv, req) if grant is None else grant
-    forced = escalated * req.service * ruling_probability(lv, req) * grant
+    forced = forced_grant_probability(lv, req, worth) * grant
     blame = (lv.evaluation_penalty * found + shame_per_unit * req.watched + obligation_per_unit) * req.size
     return forced - blame
 

@@ -77,6 +77,15 @@ class StateArrays:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({len(self)} rows from node {self.first})"
 
+    @classmethod
+    def empty(cls, first: int = 0) -> StateArrays:
+        """A struct with no rows."""
+        return cls(first, **{array.name: np.zeros(0, array.dtype) for array in cls.declared})
+
+    def rows(self, mask: np.ndarray) -> StateArrays:
+        """A new struct of the rows where ``mask`` is True (this one unchanged)."""
+        return type(self)(self.first, **{array.name: getattr(self, array.name)[mask] for array in self.declared})
+
     def keep(self, mask: np.ndarray) -> None:
         """Drop the rows where ``mask`` is False, every array alike."""
         for array in self.declared:

@@ -56,10 +56,6 @@ class Cases(StateArrays):
     wait_days = Array(np.float64, "working days waited by the refusal")
 
     @classmethod
-    def none(cls) -> "Cases":
-        return cls(**{array.name: np.zeros(0, array.dtype) for array in cls.declared})
-
-    @classmethod
     def escalated_in(cls, batch: RequestBatch, month: int) -> "Cases":
         rows, req = batch.escalated, batch.view
         return cls(link=batch.link[rows], requester=batch.requester[rows], provider=batch.provider[rows],
@@ -67,9 +63,6 @@ class Cases(StateArrays):
                    quality=req.quality[rows], technology=req.technology[rows], security=req.security[rows],
                    exposure=req.exposure[rows], conditional=req.conditional[rows], restricted=req.restricted[rows],
                    filed=np.full(int(rows.sum()), month), wait_days=batch.wait_days[rows])
-
-    def rows(self, mask: np.ndarray) -> "Cases":
-        return Cases(**{array.name: getattr(self, array.name)[mask] for array in self.declared})
 
 
 @dataclass(frozen=True)
@@ -84,10 +77,6 @@ class Rulings:
     backlog: int = 0
     cost: float = 0.0
 
-    @classmethod
-    def none(cls) -> "Rulings":
-        return cls(Cases.none(), np.zeros(0, bool), np.zeros(0))
-
 
 class Authority:
     """The queue of cases and how fast it moves.  ``service`` is the chance a case is decided before
@@ -95,7 +84,7 @@ class Authority:
     expect of escalation)."""
 
     def __init__(self) -> None:
-        self.queue = Cases.none()
+        self.queue = Cases.empty()
         self.service = 1.0
         self._lost_links = 0
 

@@ -254,7 +254,7 @@ class DataSharingModel(mesa.Model):
         agents = requests.Agents(population.strategy, population.cognition, self.role_value, watched)
         routed = requests.route(self.rng, p, lv, self.holders, agents, links, demand, self.authority.service,
                                 self.layout.government)
-        batch = requests.decide(self.rng, p, lv, routed, self.role_value[routed.requester])
+        batch = requests.decide(self.rng, p, lv, routed)
         self.authority.take_up(batch, month.step)
         return replace(month, requests=batch, discouraged=demand.discouraged)
 

@@ -167,10 +167,9 @@ def route(rng: np.random.Generator, p: Parameters, lv: Levers, holders: Holders,
     return Requested(link, requester, provider, ~u_asks, channel, catalogued, view)
 
 
-def decide(rng: np.random.Generator, p: Parameters, lv: Levers, requested: Requested,
-           requester_value: np.ndarray) -> RequestBatch:
+def decide(rng: np.random.Generator, p: Parameters, lv: Levers, requested: Requested) -> RequestBatch:
     """Platform grants, providers' decisions, the requesters' escalations (where a case is worth its
-    effort, at ``requester_value`` per unit) and the working days it all takes."""
+    effort) and the working days it all takes."""
     req, n = requested.view, len(requested)
     sharer = req.provider_shares > 0
     by_platform = req.automatic & sharer
@@ -178,7 +177,7 @@ def decide(rng: np.random.Generator, p: Parameters, lv: Levers, requested: Reque
     chance = incentives.discretionary_grant(p, req, req.provider_shares, req.requester_shares)
     granted = by_platform | (decided & (rng.random(n) < chance))
     refused = decided & ~granted
-    worth = incentives.escalation_worth(p, lv, req, requester_value)
+    worth = incentives.escalation_worth(p, lv, req, req.requester_value)
     escalated = refused & (rng.random(n) < lv.escalation) & worth
     # A sharer has published its catalogue, so its data is on the platform; anything else must be
     # published first, which the rules allow more days for.  A hoarder answers late.
